@@ -1,0 +1,1 @@
+"""The buyer archive: schema, connection factory, ingest and the demo generator."""

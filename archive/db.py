@@ -1,0 +1,91 @@
+"""Open a buyer archive: a DuckDB file path or any SQLAlchemy URL.
+
+Every part of icp-mcp gets its `Engine` from `open_archive`, so the DuckDB specifics (the offline FTS
+extension, read-only opening, no network extension installs) live in this one module.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import Engine, create_engine, event, inspect
+
+from icp_mcp.archive.schema import metadata
+
+
+class ArchiveError(Exception):
+    """The archive cannot be opened or is not an icp-mcp archive."""
+
+
+def archive_url(target: str | os.PathLike[str]) -> str:
+    """Turn a path into a DuckDB URL; pass URLs (anything with '://') through unchanged."""
+    text = str(target)
+    if "://" in text:
+        return text
+    return f"duckdb:///{Path(text).expanduser().resolve()}"
+
+
+def is_duckdb(engine: Engine) -> bool:
+    """True when the engine talks to DuckDB (fast paths such as FTS are DuckDB-only)."""
+    return engine.dialect.name == "duckdb"
+
+
+@lru_cache(maxsize=1)
+def fts_extension_path() -> str:
+    """Path of the FTS extension shipped in the `duckdb-extension-fts` wheel (no network needed)."""
+    import duckdb_extension_fts
+
+    base = os.path.dirname(duckdb_extension_fts.__file__)
+    found = glob.glob(os.path.join(base, "extensions", f"v{duckdb.__version__}", "*.duckdb_extension"))
+    found = found or glob.glob(os.path.join(base, "extensions", "**", "*.duckdb_extension"), recursive=True)
+    if not found:
+        raise ArchiveError(f"the FTS extension is missing from {base}; reinstall duckdb-extension-fts")
+    return found[0]
+
+
+def load_fts(dbapi_connection: object) -> None:
+    """Load the offline FTS extension into a raw DuckDB connection (idempotent)."""
+    raw = getattr(dbapi_connection, "driver_connection", None) or dbapi_connection
+    execute = getattr(raw, "execute")
+    execute("SET autoinstall_known_extensions = false")
+    execute("SET autoload_known_extensions = false")
+    execute(f"LOAD '{fts_extension_path()}'")
+
+
+def open_archive(target: str | os.PathLike[str], *, read_only: bool = False, create: bool = False) -> Engine:
+    """Open the archive at `target` and return a SQLAlchemy engine.
+
+    `read_only` opens a DuckDB file so that other readers may share it; `create` allows a missing file.
+    """
+    url = archive_url(target)
+    if url.startswith("duckdb:///"):
+        path = Path(url.removeprefix("duckdb:///"))
+        if not create and not path.exists():
+            raise ArchiveError(f"archive not found: {path} (create it with `icp-mcp init --archive {path}`)")
+        engine = create_engine(url, connect_args={"read_only": read_only})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: object, _record: object) -> None:
+            load_fts(dbapi_connection)
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> list[str]:
+    """Create every missing table; return the names of the tables that were created."""
+    before = set(inspect(engine).get_table_names())
+    metadata.create_all(engine)
+    return [t.name for t in metadata.sorted_tables if t.name not in before]
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise `ArchiveError` when the archive lacks any icp-mcp table."""
+    present = set(inspect(engine).get_table_names())
+    missing = [t.name for t in metadata.sorted_tables if t.name not in present]
+    if missing:
+        raise ArchiveError(f"not an icp-mcp archive (missing tables: {', '.join(missing)}); run `icp-mcp init`")

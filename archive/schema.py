@@ -1,0 +1,213 @@
+"""The buyer archive schema (DESIGN section 3) in SQLAlchemy Core.
+
+One `MetaData` holds every table so that `create_all` builds the same archive on DuckDB and PostgreSQL.
+Column types are portable: dates are `Date`/`DateTime`, money is `Float` (analytics, not accounting),
+free-form extras are `JSON`. Snippet topics are stored as a comma-delimited string with leading and
+trailing commas (",pricing,security,") so that a portable `LIKE '%,pricing,%'` finds a topic.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Sequence,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("domain", String),
+    Column("industry", String),
+    Column("country", String),
+    Column("region", String),
+    Column("employees", Integer),
+    Column("annual_revenue", Float),
+    Column("founded_year", Integer),
+    Column("funding_stage", String),
+    Column("business_model", String),
+    Column("territory", String),
+    Column("owner", String),
+    Column("created_at", DateTime),
+    Column("attributes", JSON),
+    UniqueConstraint("domain", name="uq_accounts_domain"),
+)
+
+account_technologies = Table(
+    "account_technologies",
+    metadata,
+    Column("account_id", String, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("technology", String, primary_key=True),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("opportunity_id", String, primary_key=True),
+    Column("account_id", String, ForeignKey("accounts.account_id"), nullable=False),
+    Column("created_at", Date, nullable=False),
+    Column("closed_at", Date),
+    Column("stage", String, nullable=False),  # open / won / lost
+    Column("amount", Float),
+    Column("lost_reason", String),
+    Column("source", String),
+    Column("product", String),
+)
+Index("ix_opportunities_account", opportunities.c.account_id)
+
+arr_snapshots = Table(
+    "arr_snapshots",
+    metadata,
+    Column("account_id", String, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("arr", Float, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("contact_id", String, primary_key=True),
+    Column("account_id", String, ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String),
+    Column("email", String),
+    Column("phone", String),
+    Column("title", String),
+    Column("department", String),
+    Column("seniority", String),
+)
+Index("ix_contacts_account", contacts.c.account_id)
+
+opportunity_contacts = Table(
+    "opportunity_contacts",
+    metadata,
+    Column("opportunity_id", String, ForeignKey("opportunities.opportunity_id"), primary_key=True),
+    Column("contact_id", String, ForeignKey("contacts.contact_id"), primary_key=True),
+    Column("role", String, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String, primary_key=True),
+    Column("account_id", String, ForeignKey("accounts.account_id"), nullable=False),
+    Column("contact_id", String),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("title", String),
+    Column("body", Text, nullable=False),
+)
+Index("ix_conversations_account", conversations.c.account_id)
+
+conversation_snippets = Table(
+    "conversation_snippets",
+    metadata,
+    Column("snippet_id", BigInteger, primary_key=True),
+    Column("conversation_id", String, nullable=False),
+    Column("account_id", String, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("speaker", String),  # customer / vendor / None when unknown
+    Column("text", Text, nullable=False),
+    Column("topics", String, nullable=False, default=","),
+)
+Index("ix_snippets_conversation", conversation_snippets.c.conversation_id)
+Index("ix_snippets_account_time", conversation_snippets.c.account_id, conversation_snippets.c.occurred_at)
+
+feature_usage = Table(
+    "feature_usage",
+    metadata,
+    Column("account_id", String, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("feature", String, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("events", Integer, nullable=False),
+    Column("active_users", Integer),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("signal_id", String, primary_key=True),
+    Column("account_id", String, ForeignKey("accounts.account_id"), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("detail", Text),
+)
+Index("ix_signals_account", signals.c.account_id)
+
+icp_versions = Table(
+    "icp_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("status", String, nullable=False),  # draft / active / retired
+    Column("definition", JSON, nullable=False),
+    Column("evidence", JSON),
+    Column("note", Text),
+)
+
+audit_log_id_seq = Sequence("audit_log_id_seq", metadata=metadata)
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, audit_log_id_seq, primary_key=True, server_default=audit_log_id_seq.next_value()),
+    Column("at", DateTime, nullable=False),
+    Column("subject", String, nullable=False),
+    Column("tool", String, nullable=False),
+    Column("arguments", JSON),
+    Column("outcome", String, nullable=False),
+    Column("rows", Integer),
+    Column("duration_ms", Float),
+)
+
+ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)
+ingest_rejects = Table(
+    "ingest_rejects",
+    metadata,
+    Column(
+        "id", BigInteger, ingest_rejects_id_seq, primary_key=True,
+        server_default=ingest_rejects_id_seq.next_value(),
+    ),
+    Column("at", DateTime, nullable=False),
+    Column("table_name", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("line", Integer),
+    Column("raw", Text),
+    Column("reason", Text, nullable=False),
+)
+
+#: Tables a user may ingest into, in dependency order (parents first).
+INGESTIBLE_TABLES: tuple[str, ...] = (
+    "accounts",
+    "account_technologies",
+    "opportunities",
+    "arr_snapshots",
+    "contacts",
+    "opportunity_contacts",
+    "conversations",
+    "feature_usage",
+    "signals",
+)
+
+OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")
+CONTACT_ROLES: tuple[str, ...] = (
+    "champion", "economic_buyer", "technical_evaluator", "user", "blocker", "other",
+)
+CHANNELS: tuple[str, ...] = ("call", "meeting", "email", "ticket", "note", "survey")
+ICP_STATUSES: tuple[str, ...] = ("draft", "active", "retired")

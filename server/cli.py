@@ -1,0 +1,57 @@
+"""The `icp-mcp` command line: one typer app; each command group lives in its own `cli_*` module."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
+
+app = typer.Typer(
+    name="icp-mcp",
+    help="Your Ideal Customer Profile as a live query over your own buyer archive, served over MCP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
+
+
+@app.callback()
+def _root() -> None:
+    """icp-mcp: build, query and serve your ICP from your buyer archive."""
+
+
+@app.command()
+def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
+    """Create the archive (every table of the buyer archive schema); safe to run twice."""
+    try:
+        engine = open_archive(archive, create=True)
+        created = create_schema(engine)
+    except ArchiveError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"archive ready at {archive}: {len(created)} table(s) created")
+
+
+def _register_groups() -> None:
+    """Attach the command groups that live in their own modules (each optional while it is being built)."""
+    import importlib
+
+    for module_name in ("cli_archive", "cli_demo", "cli_icp", "cli_serve", "cli_auth"):
+        try:
+            module = importlib.import_module(f"icp_mcp.server.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"icp_mcp.server.{module_name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
