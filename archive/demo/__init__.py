@@ -1,0 +1,1 @@
+"""Demo archive generator with planted truths."""
