@@ -1,0 +1,67 @@
+"""Tone of a snippet (positive / negative / neutral) from a small phrase lexicon.
+
+Deliberately simple and explainable: a snippet's score is the weighted count of positive phrases minus
+the weighted count of negative phrases it contains (case-insensitive substring match). Negated positives
+("not happy", "not worth") are negative phrases with weight 2, so that they outweigh the positive word
+they contain. The same rule runs in SQL (`tone_expression`, for counts over millions of snippets) and in
+Python (`tone_of`, for tests and single texts); they agree by construction.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy import ColumnElement, case, func, literal
+
+Tone = Literal["positive", "negative", "neutral"]
+TONES: tuple[Tone, ...] = ("positive", "negative", "neutral")
+
+#: phrase -> weight. Lower case; matched as substrings, so keep phrases specific.
+POSITIVE: dict[str, int] = {
+    "love": 1, "great": 1, "excellent": 1, "fantastic": 1, "amazing": 1, "happy with": 1, "pleased": 1,
+    "impressed": 1, "easy to": 1, "works well": 1, "worth it": 1, "worth every": 1, "good value": 1,
+    "saves us": 1, "saved us": 1, "helpful": 1, "recommend": 1, "smooth": 1, "game changer": 1,
+    "fair price": 1, "reasonable": 1, "delighted": 1, "thank": 1, "solved": 1, "faster": 1, "reliable": 1,
+    "paid for itself": 1, "roi": 1, "happy to renew": 1, "expanding": 1,
+}
+NEGATIVE: dict[str, int] = {
+    "too expensive": 1, "expensive": 1, "overpriced": 1, "price increase": 1, "pricey": 1, "costly": 1,
+    "frustrat": 1, "disappoint": 1, "annoy": 1, "confus": 1, "broken": 1, "bug": 1, "crash": 1,
+    "slow": 1, "outage": 1, "downtime": 1, "difficult": 1, "hard to": 1, "painful": 1, "complain": 1,
+    "unhappy": 1, "cancel": 1, "churn": 1, "missing": 1, "lacks": 1, "lacking": 1, "doesn't work": 1,
+    "does not work": 1, "not working": 1, "worse": 1, "problem": 1, "issue": 1, "concern": 1, "blocker": 1,
+    "waiting": 1,
+    "not happy": 2, "not worth": 2, "not great": 2, "not easy": 2, "not reliable": 2, "not reasonable": 2,
+    "no longer": 1, "switch to": 1, "can't justify": 1, "cannot justify": 1, "budget cut": 1,
+}
+
+
+def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
+    lowered = func.lower(text_col)
+    terms: list[ColumnElement[int]] = []
+    for lexicon, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
+        for phrase, weight in lexicon.items():
+            terms.append(case((lowered.contains(phrase, autoescape=True), sign * weight), else_=0))
+    total: ColumnElement[int] = literal(0)
+    for term in terms:
+        total = total + term
+    return total
+
+
+def tone_expression(text_col: ColumnElement[str]) -> ColumnElement[str]:
+    """SQL expression giving 'positive', 'negative' or 'neutral' for a text column."""
+    score = _score_sql(text_col)
+    return case((score > 0, "positive"), (score < 0, "negative"), else_="neutral")
+
+
+def tone_score(text: str) -> int:
+    """Weighted positive minus negative phrase count of `text`."""
+    lowered = text.lower()
+    positive = sum(w for p, w in POSITIVE.items() if p in lowered)
+    return positive - sum(w for p, w in NEGATIVE.items() if p in lowered)
+
+
+def tone_of(text: str) -> Tone:
+    """'positive', 'negative' or 'neutral' for one text (same rule as `tone_expression`)."""
+    score = tone_score(text)
+    return "positive" if score > 0 else "negative" if score < 0 else "neutral"
