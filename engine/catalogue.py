@@ -1,0 +1,85 @@
+"""The attribute catalogue: which account attributes the ICP may use, and of what kind.
+
+Kept free of SQL so that the profile model can validate attribute names without touching an archive.
+Numeric attributes are banded for derivation; a criterion on them is a range `[min, max)`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Kind = Literal["categorical", "numeric", "technology", "trigger", "extra"]
+
+#: Account columns used as categorical attributes. `owner` (the rep) is deliberately absent: it says who
+#: worked the deal, not who the customer is.
+CATEGORICAL: tuple[str, ...] = (
+    "industry", "country", "region", "funding_stage", "business_model", "territory",
+)
+
+#: Numeric account columns with their fixed band edges (each band is `[edge_i, edge_i+1)`).
+NUMERIC_BANDS: dict[str, tuple[float, ...]] = {
+    "employees": (1, 11, 51, 201, 501, 1001, 5001, 10001),
+    "annual_revenue": (1e6, 1e7, 5e7, 1e8, 5e8, 1e9, 1e10),
+    "founded_year": (1950, 1980, 1990, 2000, 2005, 2010, 2015, 2020),
+}
+NUMERIC: tuple[str, ...] = tuple(NUMERIC_BANDS)
+
+TECHNOLOGY = "technology"
+TRIGGER = "trigger"
+#: Extra firmographics from `accounts.attributes` (JSON) are named `attributes.<key>`.
+EXTRA_PREFIX = "attributes."
+#: A trigger counts when the signal occurred within this many days before an opportunity was created.
+TRIGGER_WINDOW_DAYS = 90
+
+ATTRIBUTES: tuple[str, ...] = CATEGORICAL + NUMERIC + (TECHNOLOGY, TRIGGER)
+
+
+def kind_of(attribute: str) -> Kind | None:
+    """The kind of an attribute name, or None when the catalogue does not know it."""
+    if attribute in CATEGORICAL:
+        return "categorical"
+    if attribute in NUMERIC_BANDS:
+        return "numeric"
+    if attribute == TECHNOLOGY:
+        return "technology"
+    if attribute == TRIGGER:
+        return "trigger"
+    if attribute.startswith(EXTRA_PREFIX) and len(attribute) > len(EXTRA_PREFIX):
+        key = attribute[len(EXTRA_PREFIX):]
+        if key.replace("_", "").replace("-", "").isalnum():
+            return "extra"
+    return None
+
+
+def allowed_attributes() -> list[str]:
+    """Every attribute name a criterion, rule or prospect may use (extras as `attributes.<key>`)."""
+    return list(ATTRIBUTES) + [f"{EXTRA_PREFIX}<key>"]
+
+
+def band_label(lo: float | None, hi: float | None) -> str:
+    """A readable label for `[lo, hi)`: '51–200', '10001+', '<11'."""
+    def fmt(x: float) -> str:
+        if abs(x) >= 1e9 and x % 1e9 == 0:
+            return f"{x / 1e9:g}B"
+        if abs(x) >= 1e6 and x % 1e6 == 0:
+            return f"{x / 1e6:g}M"
+        return f"{x:g}"
+
+    if lo is None and hi is None:
+        return "any"
+    if lo is None:
+        return f"<{fmt(hi)}"
+    if hi is None:
+        return f"{fmt(lo)}+"
+    if float(lo).is_integer() and float(hi).is_integer() and hi - lo >= 2 and abs(hi) < 1e6:
+        return f"{fmt(lo)}–{fmt(hi - 1)}"
+    return f"{fmt(lo)}–<{fmt(hi)}"
+
+
+def bands(attribute: str) -> list[tuple[float | None, float | None]]:
+    """The bands of a numeric attribute, open at both ends: [(None, e0), (e0, e1), ..., (en, None)]."""
+    edges = NUMERIC_BANDS[attribute]
+    out: list[tuple[float | None, float | None]] = [(None, edges[0])]
+    out += [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+    out.append((edges[-1], None))
+    return out
