@@ -1,0 +1,426 @@
+"""Customer voice: quoted snippets on a topic or question, from a cohort, in a time window, with counts.
+
+One filtered set of snippets (cohort × window × topic / full-text match × channel × persona, vendor turns
+left out) feeds three SQL queries: the ranked page of quotes, the counts (by topic, tone and account) and,
+when the set is empty, the counts that prove it is empty. Python only shapes rows.
+
+Ranking (all terms in [0, 1], computed in SQL):
+  score = 0.55 · relevance + 0.25 · recency + 0.20 · account value,
+  then divided by (1 + 0.5 · (k − 1)) for the k-th quote of the same account, so one chatty account does
+  not fill the page. Relevance is BM25 of the question normalised by the best match (1 when only a topic
+  is asked, plus a small bonus for opinionated text: non-neutral tone); recency decays with a 30-day half
+  life from the window's end; account value is the account's value score (or ARR) over the cohort's best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Connection,
+    ColumnElement,
+    FromClause,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    Float,
+)
+
+from icp_mcp.archive.fts import bm25_score, has_fts_index
+from icp_mcp.archive.schema import (
+    CHANNELS,
+    CONTACT_ROLES,
+    accounts,
+    contacts,
+    conversation_snippets,
+    conversations,
+    opportunity_contacts,
+)
+from icp_mcp.archive.topics import load_taxonomy
+from icp_mcp.engine.errors import EngineError
+from icp_mcp.engine.tone import TONES, tone_expression
+from icp_mcp.engine.windows import Window
+
+TEXT_CAP = 500
+HALF_LIFE_DAYS = 30.0
+W_RELEVANCE, W_RECENCY, W_VALUE = 0.55, 0.25, 0.20
+TOP_ACCOUNTS = 10
+
+
+class Quote(BaseModel):
+    """One citable snippet."""
+
+    snippet_id: int
+    conversation_id: str
+    account_id: str
+    account_name: str
+    date: str = Field(description="ISO day the conversation happened")
+    channel: str
+    speaker: str | None = Field(description="customer / vendor / None when unknown")
+    contact_title: str | None = None
+    buying_role: str | None = Field(default=None, description="the contact's role on the account's deals")
+    topics: list[str]
+    tone: str
+    text: str
+    truncated: bool = Field(description="text was cut at 500 characters")
+    score: float = Field(description="ranking score (relevance, recency, account value)")
+
+
+class Count(BaseModel):
+    key: str
+    n: int
+
+
+class AccountCount(BaseModel):
+    account_id: str
+    account_name: str
+    n: int
+
+
+class EmptyEvidence(BaseModel):
+    """Counts proving an empty answer is really empty (not a failed query)."""
+
+    cohort_accounts: int = Field(description="accounts in the cohort")
+    snippets_in_window: int = Field(description="cohort snippets in the window, any topic")
+    snippets_matching_overall: int = Field(description="cohort snippets on the topic/question, any time")
+    snippets_overall: int = Field(description="cohort snippets, any topic, any time")
+
+
+class VoiceResult(BaseModel):
+    """Quotes plus the counts that let a person check them."""
+
+    total: int = Field(description="snippets matching every filter")
+    accounts: int = Field(description="distinct accounts among them")
+    quotes: list[Quote]
+    by_topic: list[Count]
+    by_tone: list[Count]
+    by_account: list[AccountCount] = Field(description=f"top {TOP_ACCOUNTS} accounts by snippets")
+    empty: EmptyEvidence | None = None
+    summary: str
+
+
+def known_topics() -> list[str]:
+    """Topic ids of the archive taxonomy."""
+    return load_taxonomy().ids
+
+
+def check_topic(topic: str | None) -> str | None:
+    """Normalise a topic id or raise naming the allowed topics."""
+    if topic is None or not topic.strip():
+        return None
+    wanted = topic.strip().lower().replace(" ", "_").replace("-", "_")
+    ids = known_topics()
+    if wanted not in ids:
+        raise EngineError("topic", f"unknown topic {topic!r}", ids)
+    return wanted
+
+
+def check_channel(channel: str | None) -> str | None:
+    """Normalise a channel or raise naming the allowed channels."""
+    if channel is None or not channel.strip():
+        return None
+    wanted = channel.strip().lower()
+    if wanted not in CHANNELS:
+        raise EngineError("channel", f"unknown channel {channel!r}", list(CHANNELS))
+    return wanted
+
+
+def _persona_filter(persona: str) -> ColumnElement[bool]:
+    """A contact matches a persona by buying role (exact) or by title / department / seniority (contains)."""
+    wanted = persona.strip().lower().replace(" ", "_")
+    if wanted in CONTACT_ROLES:
+        role_hit = select(opportunity_contacts.c.contact_id).where(
+            opportunity_contacts.c.contact_id == conversations.c.contact_id,
+            opportunity_contacts.c.role == wanted,
+        )
+        return role_hit.exists()
+    like = f"%{persona.strip().lower()}%"
+    return or_(
+        func.lower(contacts.c.title).like(like),
+        func.lower(contacts.c.department).like(like),
+        func.lower(contacts.c.seniority).like(like),
+    )
+
+
+def _filtered(
+    cohort: Select | None,
+    window: Window,
+    topic: str | None,
+    channel: str | None,
+    persona: str | None,
+    include_vendor: bool,
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """WHERE conditions over snippets ⋈ conversations (⋈ contacts when `needs_contacts`)."""
+    s = conversation_snippets.c
+    conds: list[ColumnElement[bool]] = [s.occurred_at < window.end_at]
+    if window.start_at is not None:
+        conds.append(s.occurred_at >= window.start_at)
+    if cohort is not None:
+        conds.append(s.account_id.in_(cohort))
+    if topic:
+        conds.append(s.topics.like(f"%,{topic},%"))
+    if channel:
+        conds.append(conversations.c.channel == channel)
+    if not include_vendor:
+        conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
+    needs_contacts = False
+    if persona:
+        conds.append(_persona_filter(persona))
+        needs_contacts = persona.strip().lower().replace(" ", "_") not in CONTACT_ROLES
+    return conds, needs_contacts
+
+
+def _joined(needs_contacts: bool) -> FromClause:
+    j = conversation_snippets.join(
+        conversations, conversations.c.conversation_id == conversation_snippets.c.conversation_id
+    )
+    if needs_contacts:
+        j = j.join(contacts, contacts.c.contact_id == conversations.c.contact_id)
+    return j
+
+
+def _epoch(col: ColumnElement) -> ColumnElement[float]:
+    return cast(extract("epoch", col), Float)
+
+
+def customer_voice(
+    conn: Connection,
+    *,
+    window: Window,
+    cohort: Select | None = None,
+    cohort_label: str = "all accounts",
+    topic: str | None = None,
+    question: str | None = None,
+    channel: str | None = None,
+    persona: str | None = None,
+    value: Select | None = None,
+    include_vendor: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> VoiceResult:
+    """Quotes and counts for a topic and/or free-text question from `cohort` (a select of account_ids).
+
+    `value` is an optional select of (account_id, value) used for ranking (account value); without it
+    accounts rank equally on that term.
+    """
+    topic = check_topic(topic)
+    channel = check_channel(channel)
+    question = (question or "").strip() or None
+    if question is None and topic is None:
+        raise EngineError("topic", "give a topic or a question", known_topics())
+    conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
+    s = conversation_snippets.c
+    use_fts = question is not None and (conn.dialect.name != "duckdb" or has_fts_index(conn))
+    bm25 = bm25_score(conn, question) if use_fts else None
+    if question is not None and not use_fts:  # no index: fall back to a plain substring filter
+        conds.append(func.lower(s.text).like(f"%{question.lower()}%"))
+    elif bm25 is not None and topic is None:
+        conds.append(bm25.is_not(None))
+
+    tone = tone_expression(s.text)
+    cols = [
+        s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
+        conversations.c.channel, conversations.c.contact_id,
+        func.substr(s.text, 1, TEXT_CAP).label("text"),
+        (func.length(s.text) > TEXT_CAP).label("truncated"),
+        tone.label("tone"),
+        (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
+    ]
+    base = select(*cols).select_from(_joined(needs_contacts)).where(and_(*conds)).cte("voice_base")
+
+    page = _page(conn, base, window, value, limit, offset, bm25 is not None)
+    counts = _counts(conn, base)
+    total = counts["total"]
+    quotes = _quotes(conn, page)
+    empty = None
+    if total == 0:
+        empty = _empty_evidence(conn, cohort, window, topic, question, include_vendor)
+    summary = _summary(total, counts["accounts"], topic, question, cohort_label, window, empty)
+    return VoiceResult(
+        total=total,
+        accounts=counts["accounts"],
+        quotes=quotes,
+        by_topic=counts["by_topic"],
+        by_tone=counts["by_tone"],
+        by_account=counts["by_account"],
+        empty=empty,
+        summary=summary,
+    )
+
+
+def _page(
+    conn: Connection, base, window: Window, value: Select | None, limit: int, offset: int, ranked: bool
+) -> list[dict]:
+    b = base.c
+    if ranked:
+        best = func.max(b.bm25).over()
+        relevance = func.coalesce(b.bm25 / func.nullif(best, 0), 0.0)
+    else:
+        relevance = 0.85 + case((b.tone != "neutral", 0.15), else_=0.0)
+    end_epoch = literal(window.end_at.replace(tzinfo=UTC).timestamp(), Float)
+    age_days = (end_epoch - _epoch(b.occurred_at)) / 86400.0
+    recency = func.pow(0.5, func.greatest(age_days, 0.0) / HALF_LIFE_DAYS)
+    src = base
+    value_term: ColumnElement[float] = literal(0.5, Float)
+    if value is not None:
+        v = value.subquery("acct_value")
+        vcol = list(v.c)[1]
+        src = base.outerjoin(v, list(v.c)[0] == b.account_id)
+        value_term = func.coalesce(vcol / func.nullif(func.max(vcol).over(), 0), 0.0)
+    raw = (W_RELEVANCE * relevance + W_RECENCY * recency + W_VALUE * value_term).label("raw")
+    scored = select(*b, raw).select_from(src).subquery("scored")
+    k = func.row_number().over(
+        partition_by=scored.c.account_id, order_by=(scored.c.raw.desc(), scored.c.snippet_id)
+    )
+    final = (scored.c.raw / (1.0 + 0.5 * (k - 1))).label("score")
+    ranked_q = select(*scored.c, final).subquery("ranked")
+    stmt = (
+        select(ranked_q, accounts.c.name.label("account_name"))
+        .join(accounts, accounts.c.account_id == ranked_q.c.account_id)
+        .order_by(ranked_q.c.score.desc(), ranked_q.c.snippet_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def _counts(conn: Connection, base) -> dict:
+    b = base.c
+    topics = known_topics()
+    topic_sums = [func.sum(case((b.topics.like(f"%,{t},%"), 1), else_=0)).label(f"t_{t}") for t in topics]
+    tone_sums = [func.sum(case((b.tone == t, 1), else_=0)).label(f"tone_{t}") for t in TONES]
+    row = conn.execute(
+        select(func.count().label("total"), func.count(func.distinct(b.account_id)).label("accounts"),
+               *topic_sums, *tone_sums)
+    ).one()._mapping
+    total = int(row["total"] or 0)
+    by_topic = sorted(
+        (Count(key=t, n=int(row[f"t_{t}"] or 0)) for t in topics if row[f"t_{t}"]), key=lambda c: -c.n
+    )
+    by_tone = [Count(key=t, n=int(row[f"tone_{t}"] or 0)) for t in TONES]
+    per_account = (
+        select(b.account_id, func.count().label("n")).group_by(b.account_id).subquery("per_account")
+    )
+    acct_rows = conn.execute(
+        select(per_account.c.account_id, accounts.c.name, per_account.c.n)
+        .join(accounts, accounts.c.account_id == per_account.c.account_id)
+        .order_by(per_account.c.n.desc(), per_account.c.account_id)
+        .limit(TOP_ACCOUNTS)
+    ).all()
+    by_account = [AccountCount(account_id=a, account_name=n or a, n=int(c)) for a, n, c in acct_rows]
+    return {"total": total, "accounts": int(row["accounts"] or 0), "by_topic": by_topic, "by_tone": by_tone,
+            "by_account": by_account}
+
+
+def _roles(conn: Connection, contact_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """contact_id → (title, most frequent buying role) for the contacts on one page."""
+    ids = sorted({c for c in contact_ids if c})
+    if not ids:
+        return {}
+    titles = dict(
+        conn.execute(
+            select(contacts.c.contact_id, contacts.c.title).where(contacts.c.contact_id.in_(ids))
+        ).all()
+    )
+    counted = (
+        select(opportunity_contacts.c.contact_id, opportunity_contacts.c.role, func.count().label("n"))
+        .where(opportunity_contacts.c.contact_id.in_(ids))
+        .group_by(opportunity_contacts.c.contact_id, opportunity_contacts.c.role)
+        .order_by(opportunity_contacts.c.contact_id, func.count().desc(), opportunity_contacts.c.role)
+    )
+    roles: dict[str, str] = {}
+    for cid, role, _ in conn.execute(counted):
+        roles.setdefault(cid, role)
+    return {cid: (titles.get(cid), roles.get(cid)) for cid in ids}
+
+
+def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
+    people = _roles(conn, [r["contact_id"] for r in rows])
+    out = []
+    for r in rows:
+        title, role = people.get(r["contact_id"], (None, None))
+        when = r["occurred_at"]
+        out.append(
+            Quote(
+                snippet_id=int(r["snippet_id"]),
+                conversation_id=r["conversation_id"],
+                account_id=r["account_id"],
+                account_name=r["account_name"] or r["account_id"],
+                date=(when.date() if isinstance(when, datetime) else when).isoformat(),
+                channel=r["channel"],
+                speaker=r["speaker"],
+                contact_title=title,
+                buying_role=role,
+                topics=[t for t in (r["topics"] or "").split(",") if t],
+                tone=r["tone"],
+                text=r["text"],
+                truncated=bool(r["truncated"]),
+                score=round(float(r["score"]), 4),
+            )
+        )
+    return out
+
+
+def _empty_evidence(
+    conn: Connection, cohort: Select | None, window: Window, topic: str | None, question: str | None,
+    include_vendor: bool,
+) -> EmptyEvidence:
+    s = conversation_snippets.c
+    conds: list[ColumnElement[bool]] = []
+    if cohort is not None:
+        conds.append(s.account_id.in_(cohort))
+    if not include_vendor:
+        conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
+    in_window = s.occurred_at < window.end_at
+    if window.start_at is not None:
+        in_window = and_(in_window, s.occurred_at >= window.start_at)
+    matching: ColumnElement[bool] = literal(True)
+    if topic:
+        matching = s.topics.like(f"%,{topic},%")
+    if question:
+        matching = and_(matching, func.lower(s.text).like(f"%{question.lower()}%"))
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((matching, 1), else_=0)), 0),
+            func.count(),
+        ).where(and_(literal(True), *conds))
+    ).one()
+    if cohort is not None:
+        n_accounts = conn.execute(select(func.count()).select_from(cohort.subquery())).scalar_one()
+    else:
+        n_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
+    return EmptyEvidence(
+        cohort_accounts=int(n_accounts),
+        snippets_in_window=int(row[0]),
+        snippets_matching_overall=int(row[1]),
+        snippets_overall=int(row[2]),
+    )
+
+
+def _summary(
+    total: int, n_accounts: int, topic: str | None, question: str | None, cohort_label: str, window: Window,
+    empty: EmptyEvidence | None,
+) -> str:
+    about = f"on {topic}" if topic else ""
+    if question:
+        about = f"{about} matching {question!r}".strip()
+    span = f"between {window.start.isoformat()} and {window.last_day.isoformat()}" if window.start else (
+        f"up to {window.last_day.isoformat()}"
+    )
+    if empty is None:
+        return f"{total} snippets {about} from {n_accounts} accounts of {cohort_label} {span}."
+    return (
+        f"0 snippets {about} from {empty.cohort_accounts} accounts ({cohort_label}) {span}; "
+        f"{empty.snippets_in_window} snippets on any topic in that window and "
+        f"{empty.snippets_matching_overall} {about} in the archive for these accounts overall "
+        f"({empty.snippets_overall} snippets in all)."
+    )
