@@ -1,0 +1,117 @@
+"""The audit trail: one row per tool call or resource read (who, what, redacted arguments, outcome, time).
+
+`record` writes to the archive's ``audit_log`` table and, when configured, appends the same entry to a
+JSONL file. Auditing never fails the call it records: when the archive cannot be written (opened
+read-only, locked by a writer, PostgreSQL down) the entry goes to the JSONL file (or, without one, to
+the Python log), with one warning per archive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, desc, insert, select
+
+from icp_mcp.archive.schema import audit_log
+from icp_mcp.server.redact import redact_arguments
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_OK = "ok"
+OUTCOME_DENIED = "denied"
+
+_lock = threading.Lock()
+_warned: set[str] = set()
+#: Process-wide JSONL path used when a caller gives none (set by `serve --policy` from `audit_jsonl`).
+_default_jsonl: Path | None = None
+
+
+def set_default_jsonl(path: str | os.PathLike[str] | None) -> None:
+    """Set the JSONL file every `record` call also writes to unless it names its own."""
+    global _default_jsonl
+    _default_jsonl = Path(path) if path else None
+
+
+def error_outcome(kind: str | BaseException) -> str:
+    """``error:<kind>`` for an exception or a short kind name."""
+    name = type(kind).__name__ if isinstance(kind, BaseException) else str(kind)
+    return f"error:{name}"[:120]
+
+
+def record(
+    engine: Engine | None,
+    *,
+    subject: str,
+    tool: str,
+    arguments: Any,
+    outcome: str,
+    rows: int | None = None,
+    duration_ms: float | None = None,
+    jsonl_path: str | os.PathLike[str] | None = None,
+) -> bool:
+    """Append one audit entry; True when it reached the archive's audit_log. Never raises."""
+    entry = {
+        "at": datetime.now(UTC).replace(tzinfo=None),
+        "subject": str(subject)[:200],
+        "tool": str(tool)[:200],
+        "arguments": redact_arguments(arguments if arguments is not None else {}),
+        "outcome": str(outcome)[:120],
+        "rows": int(rows) if rows is not None else None,
+        "duration_ms": round(float(duration_ms), 3) if duration_ms is not None else None,
+    }
+    stored = False
+    if engine is not None:
+        try:
+            with _lock, engine.begin() as conn:
+                conn.execute(insert(audit_log).values(**entry))
+            stored = True
+        except Exception as exc:  # read-only archive, lock held elsewhere, server down: never fail the call
+            _warn_once(f"db:{engine.url}", f"audit_log not writable ({type(exc).__name__}: {str(exc)[:200]}); "
+                       "audit entries go to the JSONL file only")
+    path = jsonl_path or _default_jsonl
+    if path is not None:
+        _append_jsonl(Path(path), entry)
+    elif not stored:
+        logger.warning("audit: %s", json.dumps(_jsonable(entry), ensure_ascii=False))
+    return stored
+
+
+def _append_jsonl(path: Path, entry: dict[str, Any]) -> None:
+    try:
+        line = json.dumps(_jsonable(entry), ensure_ascii=False)
+        with _lock, open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except Exception as exc:  # a full disk must not fail the tool call either
+        _warn_once(f"jsonl:{path}", f"cannot append to audit file {path}: {exc}")
+
+
+def _jsonable(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in entry.items()}
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message)
+
+
+def tail(engine: Engine, *, n: int = 20, subject: str | None = None) -> list[dict[str, Any]]:
+    """The last `n` audit entries (oldest first), optionally of one subject."""
+    query = select(audit_log).order_by(desc(audit_log.c.id)).limit(max(1, min(int(n), 10_000)))
+    if subject:
+        query = query.where(audit_log.c.subject == subject)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        if isinstance(row.get("arguments"), str):
+            try:
+                row["arguments"] = json.loads(row["arguments"])
+            except ValueError:
+                pass
+    return list(reversed(rows))

@@ -1,0 +1,197 @@
+"""Field-level redaction: money for callers without ``revenue:read``, contact PII for callers without
+``pii:read``, and secrets / long values in the arguments written to the audit log.
+
+Redaction keeps the shape of a result: money fields become ``null`` (so result models declare them
+``float | None``) and the names of what was removed are listed in a ``redacted`` field, so the model (and
+the person reading its answer) knows a figure exists but was withheld rather than missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+#: Money fields: revenue we earn from customers (not firmographics such as an account's annual_revenue).
+MONEY_FIELDS: frozenset[str] = frozenset({
+    "arr", "mrr", "amount", "revenue", "lifetime_revenue", "current_arr", "starting_arr", "peak_arr",
+    "expansion_arr", "contraction_arr", "churned_arr", "arr_change", "total_amount", "won_amount",
+    "pipeline_amount", "deal_size", "avg_deal_size", "acv", "tcv", "ltv", "total_revenue", "revenue_share",
+    "value_usd", "arr_usd",
+})
+#: Names ending like these are money too (annual_revenue is a firmographic and stays visible).
+MONEY_SUFFIXES: tuple[str, ...] = ("_arr", "_mrr", "_amount", "_revenue", "_acv", "_usd")
+NOT_MONEY: frozenset[str] = frozenset({"annual_revenue"})
+#: In lists of named components ({"name": "arr", "value": 123}) these keys name the component.
+_COMPONENT_NAME_KEYS = ("name", "component", "field", "metric")
+_COMPONENT_VALUE_KEYS = ("value", "raw", "amount", "raw_value")
+
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+NAME_MASK = "[name]"
+SECRET_MASK = "[secret]"
+
+
+def is_money_field(name: str) -> bool:
+    """True when a field of this name holds a revenue figure."""
+    key = name.lower()
+    if key in NOT_MONEY:
+        return False
+    return key in MONEY_FIELDS or key.endswith(MONEY_SUFFIXES)
+
+
+def redact_revenue(obj: Any) -> Any:
+    """A copy of `obj` (pydantic model, dict, list) with every money field nulled, recursively.
+
+    Every dict or model that lost a field gets ``redacted: [names]`` (models only when they declare a
+    ``redacted`` field). Nothing else changes.
+    """
+    return _redact_money(obj)
+
+
+def _redact_money(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        updates: dict[str, Any] = {}
+        removed: list[str] = []
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if is_money_field(name) and value is not None:
+                updates[name] = None
+                removed.append(name)
+            elif isinstance(value, (BaseModel, dict, list, tuple)):
+                new = _redact_money(value)
+                if new is not value:
+                    updates[name] = new
+        if removed and "redacted" in type(obj).model_fields:
+            updates["redacted"] = sorted(set(list(getattr(obj, "redacted") or []) + removed))
+        return obj.model_copy(update=updates) if updates else obj
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        removed = []
+        for key, value in obj.items():
+            if isinstance(key, str) and is_money_field(key) and value is not None:
+                out[key] = None
+                removed.append(key)
+            else:
+                out[key] = _redact_money(value)
+        component = next((obj[k] for k in _COMPONENT_NAME_KEYS if isinstance(obj.get(k), str)), None)
+        if component is not None and is_money_field(component):
+            for k in _COMPONENT_VALUE_KEYS:
+                if out.get(k) is not None:
+                    out[k] = None
+                    removed.append(k)
+        if removed:
+            out["redacted"] = sorted(set(list(obj.get("redacted") or []) + removed))
+        return out
+    if isinstance(obj, list):
+        return [_redact_money(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_redact_money(v) for v in obj)
+    return obj
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# A phone candidate: optional +country, then digit groups separated by space, dot, dash or parentheses.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+|00)?\(?\d{1,4}\)?(?:[\s.\-/]?\(?\d{1,5}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 7 or digits > 15 or _ISO_DATE.match(text.strip()):
+        return text
+    plain = text.replace(" ", "").replace(",", "")
+    if plain.isdigit() and not text.startswith(("0", "+")) and digits < 10:
+        return text  # a bare number (an amount, a count) rather than a phone
+    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", text.strip()):
+        return text  # thousands separators: 120 000 / 1,200,000
+    return PHONE_MASK
+
+
+def redact_pii(text: str, names: Iterable[str] = ()) -> str:
+    """`text` with emails, phone numbers (international formats) and the given contact names masked."""
+    if not text:
+        return text
+    out = _EMAIL.sub(EMAIL_MASK, text)
+    out = _PHONE.sub(_mask_phone, out)
+    for pattern in _name_patterns(names):
+        out = pattern.sub(NAME_MASK, out)
+    return out
+
+
+def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
+    """Whole-word, case-insensitive patterns for full names and for each name part of 3+ letters."""
+    parts: set[str] = set()
+    for name in names:
+        if not name or not name.strip():
+            continue
+        parts.add(name.strip())
+        parts.update(p for p in re.split(r"\s+", name.strip()) if len(p) >= 3)
+    ordered = sorted(parts, key=len, reverse=True)  # full names before their parts
+    return [re.compile(rf"(?<!\w){re.escape(p)}(?!\w)", re.IGNORECASE) for p in ordered]
+
+
+# -- audit arguments ------------------------------------------------------------------------------------
+
+MAX_ARG_CHARS = 200
+MAX_ARG_ITEMS = 50
+MAX_ARG_DEPTH = 5
+_SECRET_KEYS = re.compile(r"token|secret|password|passwd|authorization|api[_-]?key|credential|cookie", re.I)
+_JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
+_TOKENISH = re.compile(r"(?:icp_|sk-|ghp_|xox[bp]-)[\w\-]{8,}|\b[A-Za-z0-9_\-]{32,}\b")
+
+
+def _mask_secret(value: str) -> str:
+    return f"{SECRET_MASK} ({len(value)} chars)"
+
+
+def redact_arguments(args: Any, _depth: int = 0) -> Any:
+    """Arguments safe to keep in the audit log: secrets and token-like strings masked, emails masked,
+    control characters escaped, long strings and lists cut, nesting bounded."""
+    if _depth > MAX_ARG_DEPTH:
+        return "[nested too deep]"
+    if isinstance(args, dict):
+        out: dict[str, Any] = {}
+        for i, (key, value) in enumerate(args.items()):
+            if i >= MAX_ARG_ITEMS:
+                out["…"] = f"[{len(args) - MAX_ARG_ITEMS} more keys]"
+                break
+            skey = _clean(str(key))[:MAX_ARG_CHARS]
+            if _SECRET_KEYS.search(skey) and value is not None:
+                out[skey] = _mask_secret(str(value))
+            else:
+                out[skey] = redact_arguments(value, _depth + 1)
+        return out
+    if isinstance(args, (list, tuple, set, frozenset)):
+        items = list(args)
+        cut = [redact_arguments(v, _depth + 1) for v in items[:MAX_ARG_ITEMS]]
+        if len(items) > MAX_ARG_ITEMS:
+            cut.append(f"[{len(items) - MAX_ARG_ITEMS} more items]")
+        return cut
+    if isinstance(args, BaseModel):
+        return redact_arguments(args.model_dump(mode="json"), _depth)
+    if isinstance(args, str):
+        return _redact_string(args)
+    if args is None or isinstance(args, (bool, int, float)):
+        return args
+    return _redact_string(str(args))
+
+
+def _redact_string(value: str) -> str:
+    text = _JWT.sub(lambda m: _mask_secret(m.group(0)), value)
+    text = _TOKENISH.sub(lambda m: _mask_secret(m.group(0)), text)
+    text = _EMAIL.sub(EMAIL_MASK, text)
+    text = _clean(text)
+    if len(text) > MAX_ARG_CHARS:
+        text = text[:MAX_ARG_CHARS] + f"…[+{len(text) - MAX_ARG_CHARS} chars]"
+    return text
+
+
+def _clean(text: str) -> str:
+    """Control characters as visible escapes (no log injection through newlines or terminal codes)."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
