@@ -1,0 +1,227 @@
+"""Cohorts: who a question is about, resolved into a SQL selectable of `account_id`s.
+
+Forms (tool argument `cohort`):
+  * `all`           – every account
+  * `customers`     – accounts with a won opportunity
+  * `best`          – the best-customer cohort (engine/value.py's default rule)
+  * `best:N`        – the N best customers by value score
+  * `icp`           – accounts inside the active ICP: tier A or B and not disqualified
+  * `tier:A`        – accounts in a tier of the active ICP (`tier:A,B` for several)
+  * `segment:ID`    – accounts in a segment of the active ICP
+  * a list of account ids (or one comma-separated string of ids)
+
+The selectable is what callers put in `account_id IN (...)`, so a cohort of a million accounts never
+travels through Python except for `best` (whose ids come from `best_customers` and are bound as one array
+parameter) and explicit lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, Select, String, and_, false, func, literal, select, text
+
+from icp_mcp.archive.schema import accounts, opportunities
+from icp_mcp.engine.errors import EngineError, NoActiveICP
+from icp_mcp.engine.profile import Condition, ICPDefinition
+from icp_mcp.engine.attributes import attribute_relation
+
+COHORT_FORMS: tuple[str, ...] = (
+    "all", "customers", "best", "best:N", "icp", "tier:A (or tier:A,B)", "segment:<segment id>",
+    "a list of account ids",
+)
+TIERS: tuple[str, ...] = ("A", "B", "C", "D")
+IN_ICP_TIERS: tuple[str, ...] = ("A", "B")
+MAX_IDS = 100_000
+#: Up to this many ids are bound as a plain IN list; more travel as one array parameter.
+_INLINE_IDS = 500
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A resolved cohort: a readable label, the selectable of its account ids and, when known, its size."""
+
+    spec: str
+    label: str
+    ids: Select
+    size: int | None = None
+
+
+def _bad(spec: object, why: str) -> EngineError:
+    return EngineError("cohort", f"{spec!r}: {why}", list(COHORT_FORMS))
+
+
+def ids_selectable(ids: Sequence[str]) -> Select:
+    """A selectable of the given account ids (bound parameters, never inlined SQL)."""
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    if len(ids) <= _INLINE_IDS:
+        return select(accounts.c.account_id).where(accounts.c.account_id.in_(ids) if ids else false())
+    unnest = text("SELECT unnest(CAST(:cohort_ids AS VARCHAR[])) AS account_id").bindparams(cohort_ids=ids)
+    return select(accounts.c.account_id).where(
+        accounts.c.account_id.in_(unnest.columns(account_id=String).subquery().select())
+    )
+
+
+def customers_selectable(closed_before: date | None = None) -> Select:
+    """Accounts with a won opportunity (closed before `closed_before` when given)."""
+    cond = [opportunities.c.stage == "won"]
+    if closed_before is not None:
+        cond.append(opportunities.c.closed_at < closed_before)
+    return select(opportunities.c.account_id).where(and_(*cond)).distinct()
+
+
+def scores_selectable(definition: ICPDefinition) -> Select:
+    """`account_id, points, disqualified, tier` of every account under `definition` (engine/score.py)."""
+    from icp_mcp.engine.score import account_scores_query
+
+    return account_scores_query(definition)
+
+
+def tier_selectable(definition: ICPDefinition, tiers: Sequence[str]) -> Select:
+    """Accounts whose tier under `definition` is one of `tiers`."""
+    scores = scores_selectable(definition).subquery("cohort_scores")
+    return select(scores.c.account_id).where(scores.c.tier.in_(list(tiers)))
+
+
+def in_icp_selectable(definition: ICPDefinition) -> Select:
+    """Accounts inside the ICP: tier A or B (a disqualified account is tier D)."""
+    return tier_selectable(definition, IN_ICP_TIERS)
+
+
+def condition_selectable(engine: Engine | str, condition: Condition) -> Select:
+    """Accounts meeting one condition, read from the attribute relation (engine/attributes.py)."""
+    rel = attribute_relation(engine, [condition.attribute]).subquery("cond_rel")
+    if condition.range is not None:
+        test = []
+        if condition.range.min is not None:
+            test.append(rel.c.num >= condition.range.min)
+        if condition.range.max is not None:
+            test.append(rel.c.num < condition.range.max)
+        match = and_(*test)
+    else:
+        match = func.lower(rel.c.value).in_([v.casefold() for v in condition.accepted()])
+    return select(rel.c.account_id).where(rel.c.attribute == condition.attribute, match)
+
+
+def segment_selectable(engine: Engine | str, definition: ICPDefinition, segment_id: str) -> Select:
+    """Accounts meeting every condition of one ICP segment."""
+    segment = next((s for s in definition.segments if s.id == segment_id), None)
+    if segment is None:
+        raise EngineError(
+            "cohort", f"no segment {segment_id!r} in the active ICP",
+            [f"segment:{s.id}" for s in definition.segments],
+        )
+    return select(accounts.c.account_id).where(
+        *(accounts.c.account_id.in_(condition_selectable(engine, c)) for c in segment.conditions)
+    )
+
+
+def best_selectable(
+    engine: Engine, top_n: int | None, closed_before: date | None = None
+) -> tuple[Select, int]:
+    """The best-customer cohort (top N by value, or the default rule) and its size."""
+    from icp_mcp.engine.value import best_customers
+
+    first = best_customers(engine, top_n=top_n, limit=1, closed_before=closed_before)
+    size = min(first.n, MAX_IDS)
+    page = best_customers(engine, top_n=top_n, limit=max(size, 1), closed_before=closed_before)
+    return ids_selectable([b.account_id for b in page.items]), size
+
+
+def _need(definition: ICPDefinition | None, spec: str) -> ICPDefinition:
+    if definition is None:
+        raise NoActiveICP(f"cohort {spec!r} needs an active ICP; derive one and activate it first")
+    return definition
+
+
+def restrict_territories(ids: Select, territories: frozenset[str] | None) -> Select:
+    """Keep only accounts in the caller's territories (None = all territories)."""
+    if territories is None:
+        return ids
+    sub = ids.subquery("cohort_ids")
+    return select(accounts.c.account_id).where(
+        accounts.c.account_id.in_(select(sub.c[list(sub.c.keys())[0]])),
+        accounts.c.territory.in_(sorted(territories)),
+    )
+
+
+def resolve_cohort(
+    engine: Engine,
+    spec: str | Sequence[str] | None,
+    *,
+    definition: ICPDefinition | None = None,
+    territories: frozenset[str] | None = None,
+    closed_before: date | None = None,
+) -> Cohort:
+    """Resolve a cohort argument into a `Cohort`; errors name the `cohort` field and the allowed forms."""
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        spec = "all"
+    if not isinstance(spec, str):
+        ids = [str(s).strip() for s in spec if str(s).strip()]
+        if not ids:
+            raise _bad(spec, "an empty list of account ids")
+        if len(ids) > MAX_IDS:
+            raise _bad(f"{len(ids)} ids", f"at most {MAX_IDS} account ids")
+        cohort = Cohort(",".join(ids[:5]), f"{len(ids)} listed accounts", ids_selectable(ids), len(ids))
+        return _restricted(cohort, territories)
+    text_spec = spec.strip()
+    kind, _, arg = text_spec.partition(":")
+    kind = kind.strip().lower()
+    arg = arg.strip()
+    if kind == "all" and not arg:
+        cohort = Cohort(text_spec, "all accounts", select(accounts.c.account_id))
+    elif kind == "customers" and not arg:
+        cohort = Cohort(text_spec, "customers", customers_selectable(closed_before))
+    elif kind == "best":
+        top_n = None
+        if arg:
+            if not re.fullmatch(r"\d{1,6}", arg) or int(arg) < 1:
+                raise _bad(spec, "best:N needs a positive whole number N")
+            top_n = int(arg)
+        ids, size = best_selectable(engine, top_n, closed_before)
+        cohort = Cohort(text_spec, f"the {size} best customers", ids, size)
+    elif kind == "icp" and not arg:
+        ids = in_icp_selectable(_need(definition, spec))
+        cohort = Cohort(text_spec, "accounts inside the ICP (tiers A, B)", ids)
+    elif kind == "tier":
+        tiers = [t.strip().upper() for t in arg.split(",") if t.strip()]
+        if not tiers or any(t not in TIERS for t in tiers):
+            raise EngineError("cohort", f"{spec!r}: tiers are A, B, C, D", [f"tier:{t}" for t in TIERS])
+        ids = tier_selectable(_need(definition, spec), tiers)
+        cohort = Cohort(text_spec, f"tier {', '.join(tiers)} accounts", ids)
+    elif kind == "segment" and arg:
+        definition = _need(definition, spec)
+        name = next((s.name for s in definition.segments if s.id == arg), arg)
+        cohort = Cohort(text_spec, f"segment {name}", segment_selectable(engine, definition, arg))
+    elif "," in text_spec or (":" not in text_spec and kind not in ("segment", "tier")):
+        ids = [s.strip() for s in text_spec.split(",") if s.strip()]
+        found = _existing(engine, ids)
+        if not found:
+            raise _bad(spec, "not a cohort form and no account has that id")
+        cohort = Cohort(text_spec, f"{len(ids)} listed accounts", ids_selectable(ids), len(ids))
+    else:
+        raise _bad(spec, "not a cohort form")
+    return _restricted(cohort, territories)
+
+
+def _existing(engine: Engine, ids: list[str]) -> int:
+    with engine.connect() as conn:
+        probe = select(literal(1)).select_from(accounts)
+        hit = conn.execute(probe.where(accounts.c.account_id.in_(ids[:_INLINE_IDS])).limit(1)).first()
+    return int(hit is not None)
+
+
+def _restricted(cohort: Cohort, territories: frozenset[str] | None) -> Cohort:
+    if territories is None:
+        return cohort
+    return Cohort(cohort.spec, cohort.label, restrict_territories(cohort.ids, territories), None)
+
+
+__all__ = [
+    "COHORT_FORMS", "Cohort", "IN_ICP_TIERS", "TIERS", "best_selectable", "customers_selectable",
+    "ids_selectable", "in_icp_selectable", "resolve_cohort", "restrict_territories", "scores_selectable",
+    "segment_selectable", "tier_selectable",
+]
