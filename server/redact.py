@@ -97,13 +97,13 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+|00)?\(?\d{1,4}\)?(?:[\s.\-/]?\(?\d{1,5}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
 )
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_INSIDE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\d{4}[/.]\d{1,2}[/.]\d{1,2}")
 
 
 def _mask_phone(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = sum(ch.isdigit() for ch in text)
-    if digits < 7 or digits > 15 or _ISO_DATE.match(text.strip()):
+    if digits < 7 or digits > 15 or _DATE_INSIDE.search(text):
         return text
     plain = text.replace(" ", "").replace(",", "")
     if plain.isdigit() and not text.startswith(("0", "+")) and digits < 10:

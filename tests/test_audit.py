@@ -1,0 +1,96 @@
+"""The audit trail: rows in audit_log with redacted arguments, JSONL copy, read-only fallback, `audit tail`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from icp_mcp.archive.db import open_archive
+from icp_mcp.archive.schema import audit_log
+from icp_mcp.server import audit
+from icp_mcp.server.cli import app
+
+runner = CliRunner()
+
+
+def count(path: Path) -> int:
+    engine = open_archive(path, read_only=True)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_record_writes_a_redacted_row(archive_path: Path, tmp_path: Path) -> None:
+    engine = open_archive(archive_path)
+    jsonl = tmp_path / "audit.jsonl"
+    stored = audit.record(engine, subject="ana", tool="score_account",
+                          arguments={"account": "Acme", "token": "icp_" + "z" * 40}, outcome="ok",
+                          rows=1, duration_ms=12.3456, jsonl_path=jsonl)
+    audit.record(engine, subject="bob", tool="customer_voice", arguments={"topic": "pricing"},
+                 outcome=audit.error_outcome(ValueError("x")), rows=None, duration_ms=None)
+    assert stored
+    rows = audit.tail(engine, n=10)
+    engine.dispose()
+    assert [r["subject"] for r in rows] == ["ana", "bob"]
+    assert rows[0]["arguments"]["account"] == "Acme" and "z" * 40 not in json.dumps(rows[0]["arguments"])
+    assert rows[0]["duration_ms"] == pytest.approx(12.346) and rows[0]["rows"] == 1
+    assert rows[1]["outcome"] == "error:ValueError"
+    [line] = jsonl.read_text().splitlines()
+    assert json.loads(line)["subject"] == "ana" and json.loads(line)["at"].endswith("Z")
+
+
+def test_read_only_archive_falls_back_to_jsonl(archive_path: Path, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    engine = open_archive(archive_path, read_only=True)
+    jsonl = tmp_path / "fallback.jsonl"
+    with caplog.at_level(logging.WARNING, logger="icp_mcp.server.audit"):
+        for _ in range(3):
+            stored = audit.record(engine, subject="ana", tool="best_customers", arguments={"limit": 5},
+                                  outcome="denied", jsonl_path=jsonl)
+            assert stored is False
+    engine.dispose()
+    assert len(jsonl.read_text().splitlines()) == 3
+    assert sum("audit_log not writable" in r.message for r in caplog.records) == 1  # warned once
+    assert count(archive_path) == 0
+
+
+def test_record_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="icp_mcp.server.audit"):
+        assert audit.record(None, subject="x", tool="t", arguments=object(), outcome="ok") is False
+        assert audit.record(None, subject="x", tool="t", arguments={}, outcome="ok",
+                            jsonl_path=tmp_path / "missing-dir" / "a.jsonl") is False
+    assert any("audit:" in r.message for r in caplog.records)
+
+
+def test_default_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "default.jsonl"
+    audit.set_default_jsonl(path)
+    try:
+        audit.record(None, subject="s", tool="t", arguments={}, outcome="ok")
+    finally:
+        audit.set_default_jsonl(None)
+    assert json.loads(path.read_text())["tool"] == "t"
+
+
+def test_audit_tail_cli(archive_path: Path) -> None:
+    engine = open_archive(archive_path)
+    for i in range(5):
+        audit.record(engine, subject="ana" if i % 2 else "bob", tool=f"tool{i}", arguments={"i": i},
+                     outcome="ok", rows=i, duration_ms=1.0)
+    engine.dispose()
+    result = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path), "-n", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["tool"] for line in result.stdout.splitlines()] == ["tool3", "tool4"]
+    only_ana = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path), "--subject", "ana", "--json"])
+    assert {json.loads(line)["subject"] for line in only_ana.stdout.splitlines()} == {"ana"}
+    table = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path)])
+    assert table.exit_code == 0 and "tool4" in table.stdout
+    missing = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path.parent / "nope.duckdb")])
+    assert missing.exit_code == 2 and "not found" in missing.output and "Traceback" not in missing.output
