@@ -1,0 +1,47 @@
+"""`icp://current` (markdown, for the model) and `icp://current.json` (the active ICPDefinition)."""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+from sqlalchemy import Engine
+
+from icp_mcp.engine import versions
+from icp_mcp.engine.errors import NoActiveICP
+from icp_mcp.engine.render import to_markdown
+from icp_mcp.resources.common import pretty_json, read_resource
+from icp_mcp.tools.archive_access import ArchiveHandle
+
+URI = "icp://current"
+JSON_URI = "icp://current.json"
+
+
+def _active(engine: Engine):
+    definition = versions.active_definition(engine)
+    if definition is None:
+        raise NoActiveICP()
+    return definition
+
+
+def current_markdown(engine: Engine) -> str:
+    """The active ICP as markdown."""
+    return to_markdown(_active(engine))
+
+
+def current_json(engine: Engine) -> str:
+    """The active ICP as JSON, with its version number."""
+    record = versions.get_version(engine, None)
+    return pretty_json(record)
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add `icp://current` and `icp://current.json`."""
+
+    @server.resource(URI, name="icp-current", title="Current ICP (markdown)", mime_type="text/markdown",
+                     description="The active Ideal Customer Profile with the evidence behind every criterion.")
+    async def icp_current() -> str:
+        return await read_resource(archive, URI, current_markdown)
+
+    @server.resource(JSON_URI, name="icp-current-json", title="Current ICP (JSON)", mime_type="application/json",
+                     description="The active ICP version as JSON (ICPDefinition plus version metadata).")
+    async def icp_current_json() -> str:
+        return await read_resource(archive, JSON_URI, current_json)

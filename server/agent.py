@@ -1,0 +1,101 @@
+"""`icp-mcp ask`: a Claude agent that answers one question with the server's tools, citing its evidence.
+
+Built on the anthropic SDK's MCP helpers: the server's tools are listed through an in-memory MCP client
+(`mcp.Client(server)`), converted with `anthropic.lib.tools.mcp.async_mcp_tool`, and driven by the SDK's
+tool runner (`client.beta.messages.tool_runner`), which calls them through the same MCP client and feeds
+the results back until Claude answers. `ANTHROPIC_API_KEY` is required; `ANTHROPIC_BASE_URL` is honoured
+by the SDK (the tests point it at a fake Messages API on loopback).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp import Client
+from mcp.server import MCPServer
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+MAX_TURNS = 8
+
+SYSTEM_PROMPT = """\
+You answer Ideal Customer Profile questions using only the icp-mcp tools provided, which query the
+company's own buyer archive. Call the tools you need, then answer briefly. Every claim must carry its
+evidence: cite the tool you used in square brackets (e.g. [score_account]), the counts (n, rates,
+intervals) and any snippet ids or account ids. If a tool returns an error or candidates, say so or pick
+the right candidate and call again. Never invent numbers.
+
+Server instructions:
+{instructions}
+"""
+
+
+class MissingAPIKey(RuntimeError):
+    """ANTHROPIC_API_KEY is not set."""
+
+
+@dataclass
+class ToolCall:
+    """One tool call the agent made (for the citation trail)."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Answer:
+    """The agent's final text and the tool calls behind it."""
+
+    text: str
+    calls: list[ToolCall] = field(default_factory=list)
+    turns: int = 0
+
+    def citations(self) -> str:
+        """One line per tool call: the trail a reader can repeat with `icp-mcp call`."""
+        lines = []
+        for call in self.calls:
+            args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
+            lines.append(f"- {call.name}({args})")
+        return "\n".join(lines)
+
+
+def require_api_key() -> str:
+    """The API key from the environment, or `MissingAPIKey` with a one-line explanation."""
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not key:
+        raise MissingAPIKey("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use `icp-mcp ask`")
+    return key
+
+
+async def ask(server: MCPServer, question: str, *, model: str = DEFAULT_MODEL, max_tokens: int = 2048,
+              max_turns: int = MAX_TURNS) -> Answer:
+    """Answer `question` with Claude using the server's tools through an in-memory MCP client."""
+    from anthropic import AsyncAnthropic
+    from anthropic.lib.tools.mcp import async_mcp_tool
+
+    api_key = require_api_key()
+    client = AsyncAnthropic(api_key=api_key, max_retries=1)
+    answer = Answer(text="")
+    async with Client(server) as mcp_client:
+        listed = await mcp_client.list_tools()
+        tools = [async_mcp_tool(tool, mcp_client) for tool in listed.tools]  # type: ignore[arg-type]
+        runner = client.beta.messages.tool_runner(
+            model=model,
+            max_tokens=max_tokens,
+            system=SYSTEM_PROMPT.format(instructions=mcp_client.instructions or ""),
+            tools=tools,
+            messages=[{"role": "user", "content": question}],
+            max_iterations=max_turns,
+        )
+        last = None
+        async for message in runner:
+            answer.turns += 1
+            last = message
+            for block in message.content:
+                if getattr(block, "type", None) == "tool_use":
+                    answer.calls.append(ToolCall(name=block.name, arguments=dict(block.input or {})))
+        if last is not None:
+            answer.text = "".join(getattr(b, "text", "") for b in last.content if getattr(b, "type", None) == "text")
+    await client.close()
+    return answer

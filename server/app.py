@@ -1,0 +1,112 @@
+"""Build the icp-mcp MCP server: one archive handle, the tools, the resources, the prompts.
+
+`build_server(archive)` is what `icp-mcp serve`, `icp-mcp call`, `icp-mcp ask` and the tests use, so every
+transport (stdio, streamable HTTP, in-memory) serves exactly the same surface.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mcp.server import MCPServer
+
+from icp_mcp.resources import icp_current, personas, prompts, schema, versions
+from icp_mcp.server.instructions import INSTRUCTIONS
+from icp_mcp.server.settings import MCP_PATH
+from icp_mcp.tools.archive_access import ArchiveHandle
+
+SERVER_NAME = "icp-mcp"
+
+#: Tool modules under icp_mcp.tools; each exposes `register(server, archive)`. The last three belong to
+#: other work items and are picked up as soon as their modules exist.
+TOOL_MODULES: tuple[str, ...] = (
+    "score_account", "best_customers", "explain_disqualifier", "derive_icp", "activate_icp",
+    "customer_voice", "feature_adoption", "check_drift",
+)
+OPTIONAL_TOOL_MODULES = frozenset({"customer_voice", "feature_adoption", "check_drift"})
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("icp-mcp")
+    except Exception:
+        return "0"
+
+
+def apply_policy(policy: str | None, *, base_url: str | None = None) -> dict[str, Any]:
+    """Load the policy file (issue 6): set the stdio/CLI caller and the audit JSONL, and return the
+    MCPServer keyword arguments (token verifier and auth settings) that HTTP needs when `base_url` is given.
+
+    Without a policy the local caller is the archive owner (`server.access.LOCAL_OWNER`).
+    """
+    if policy is None:
+        return {}
+    from icp_mcp.server import audit
+    from icp_mcp.server.access import set_default_principal
+    from icp_mcp.server.auth import http_auth
+    from icp_mcp.server.policy import load_policy
+
+    loaded = load_policy(policy)
+    set_default_principal(loaded.local_principal())
+    audit.set_default_jsonl(loaded.audit_path())
+    if base_url is None:
+        return {}
+    verifier, settings = http_auth(loaded, base_url, mcp_path=MCP_PATH)
+    return {"token_verifier": verifier, "auth": settings}
+
+
+def register_tools(server: MCPServer, archive: ArchiveHandle) -> list[str]:
+    """Import each tool module and let it register itself; return the names registered."""
+    names = []
+    for name in TOOL_MODULES:
+        try:
+            module = importlib.import_module(f"icp_mcp.tools.{name}")
+        except ModuleNotFoundError as exc:
+            if name in OPTIONAL_TOOL_MODULES and exc.name == f"icp_mcp.tools.{name}":
+                continue
+            raise
+        module.register(server, archive)
+        names.append(name)
+    return names
+
+
+def build_server(
+    archive: str,
+    *,
+    policy: str | None = None,
+    read_only: bool = False,
+    handle: ArchiveHandle | None = None,
+    base_url: str | None = None,
+    log_level: str = "WARNING",
+) -> MCPServer:
+    """An MCPServer over the archive at `archive` (path or URL).
+
+    `read_only` opens the DuckDB file read-only (several processes may share it; writes are refused).
+    `handle` reuses an already open archive (tests, the CLI). With a `policy`, HTTP servers (`base_url`
+    given, e.g. http://127.0.0.1:8765) check bearer tokens; stdio and in-memory callers act as the
+    policy's local entry.
+    """
+    auth_kwargs = apply_policy(policy, base_url=base_url)
+    handle = handle or ArchiveHandle(archive, read_only=read_only)
+    server = MCPServer(
+        SERVER_NAME,
+        title="icp-mcp — Ideal Customer Profile over your buyer archive",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        log_level=log_level,  # type: ignore[arg-type]
+        **auth_kwargs,
+    )
+    register_tools(server, handle)
+    for module in (icp_current, personas, versions, schema):
+        module.register(server, handle)
+    prompts.register(server)
+    server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
+    return server
+
+
+def archive_of(server: MCPServer) -> ArchiveHandle:
+    """The archive handle a server built by `build_server` holds."""
+    return server.archive  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,185 @@
+"""CLI commands that face MCP: `serve` (stdio or streamable HTTP), `call` (one tool through an in-memory
+MCP client) and `ask` (a Claude agent over the server's tools)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import anyio
+import typer
+from rich.console import Console
+
+from icp_mcp.archive.db import ArchiveError
+from icp_mcp.server.settings import DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
+
+ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def serve(
+    archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
+    transport: str = typer.Option("stdio", "--transport", help="stdio (desktop clients) or http (streamable HTTP)"),
+    host: str = typer.Option(DEFAULT_HOST, "--host", help="HTTP bind address"),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="HTTP port"),
+    policy: str | None = typer.Option(None, "--policy", help="access policy file (tokens, roles, territories)"),
+    read_only: bool = typer.Option(False, "--read-only", help="open the archive read-only (writes refused)"),
+) -> None:
+    """Serve the archive over MCP: stdio for Claude Desktop / Code, or streamable HTTP at /mcp."""
+    if transport not in ("stdio", "http"):
+        raise _fail(f"--transport: unknown value {transport!r} (allowed: stdio, http)")
+    settings = ServeSettings(archive=archive, transport=transport, host=host, port=port, policy=policy,  # type: ignore[arg-type]
+                             read_only=read_only)
+    from icp_mcp.server.app import build_server
+
+    try:
+        server = build_server(archive, policy=policy, read_only=read_only,
+                              base_url=f"http://{host}:{port}" if transport == "http" else None)
+    except (ArchiveError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    if transport == "stdio":
+        server.run("stdio")
+        return
+    import uvicorn
+
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+    err.print(f"icp-mcp serving {archive} at {settings.url}"
+              f"{' (read-only)' if read_only else ''}{' with policy ' + policy if policy else ''}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _parse_value(raw: str, schema: dict[str, Any] | None) -> Any:
+    """JSON when it parses (numbers, lists, objects, booleans) unless the field only takes text."""
+    types: set[str] = set()
+    if schema:
+        for option in schema.get("anyOf", [schema]):
+            if "type" in option:
+                types.add(option["type"])
+    if types and types <= {"string", "null"}:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_args(pairs: list[str], input_schema: dict[str, Any]) -> dict[str, Any]:
+    """`key=value` pairs into tool arguments, typed by the tool's input schema."""
+    properties = input_schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--arg: expected key=value, got {pair!r}")
+        if key not in properties:
+            raise ValueError(f"--arg {key}: unknown argument (allowed: {', '.join(properties) or 'none'})")
+        out[key] = _parse_value(raw, properties.get(key))
+    return out
+
+
+async def _terminal_confirm(context: Any, params: Any) -> Any:
+    """Elicitation on the terminal: ask yes/no for each boolean field (used by `call` on a TTY)."""
+    from mcp.types import ElicitResult
+
+    err.print(params.message, highlight=False)
+    schema = getattr(params, "requested_schema", {}) or {}
+    content: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("type") == "boolean":
+            content[name] = typer.confirm(prop.get("description", name), default=False, err=True)
+        else:
+            content[name] = typer.prompt(prop.get("description", name), err=True)
+    return ElicitResult(action="accept", content=content)
+
+
+async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | None = None,
+                    interactive: bool = False) -> tuple[bool, Any]:
+    """Call one tool through the SDK's in-memory client; (is_error, structured result or message)."""
+    from mcp import Client
+
+    from icp_mcp.server.app import archive_of, build_server
+
+    server = build_server(archive, policy=policy, read_only=True)
+    listed = {t.name: t for t in await server.list_tools()}
+    if tool not in listed:
+        archive_of(server).close()
+        raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
+    info = listed[tool]
+    if info.annotations is not None and info.annotations.read_only_hint is False:
+        archive_of(server).close()
+        server = build_server(archive, policy=policy, read_only=False)  # writes need the writer engine
+    arguments = parse_args(pairs, info.input_schema)
+    try:
+        async with Client(server, elicitation_callback=_terminal_confirm if interactive else None) as client:
+            result = await client.call_tool(tool, arguments)
+    finally:
+        archive_of(server).close()
+    if result.is_error:
+        return True, " ".join(getattr(c, "text", "") for c in result.content).strip()
+    if result.structured_content is not None:
+        return False, result.structured_content
+    return False, " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def call(
+    tool: str = typer.Argument(..., help="tool name, e.g. score_account"),
+    archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
+    arg: list[str] = typer.Option([], "--arg", help="key=value (repeatable); values parse as JSON when they can"),
+    as_json: bool = typer.Option(False, "--json", help="print the raw structured result as JSON"),
+    policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
+) -> None:
+    """Call one MCP tool and print its structured result (non-zero exit on a tool error)."""
+    try:
+        is_error, payload = anyio.run(lambda: call_tool(archive, tool, arg, policy=policy,
+                                                        interactive=sys.stdin.isatty()))
+    except (ArchiveError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    if is_error:
+        raise _fail(str(payload), code=1)
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        Console().print_json(data=payload) if isinstance(payload, (dict, list)) else print(payload)
+
+
+def ask_command(
+    question: str = typer.Argument(..., help="the question, in plain words"),
+    archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
+    model: str = typer.Option("claude-sonnet-4-5", "--model", help="Claude model"),
+    max_turns: int = typer.Option(8, "--max-turns", help="most model turns before giving up"),
+    policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
+) -> None:
+    """Ask Claude a question; it answers with the server's tools and cites them (needs ANTHROPIC_API_KEY)."""
+    from icp_mcp.server.agent import MissingAPIKey, ask, require_api_key
+    from icp_mcp.server.app import archive_of, build_server
+
+    try:
+        require_api_key()
+    except MissingAPIKey as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        server = build_server(archive, policy=policy, read_only=True)
+    except (ArchiveError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        answer = anyio.run(lambda: ask(server, question, model=model, max_turns=max_turns))
+    except Exception as exc:  # API errors (auth, network, rate limit): one line, no traceback
+        raise _fail(f"{type(exc).__name__}: {str(exc)[:300]}", code=1) from exc
+    finally:
+        archive_of(server).close()
+    print(answer.text.strip())
+    if answer.calls:
+        print("\nTools used:\n" + answer.citations())
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `serve`, `call` and `ask` to the CLI."""
+    app.command("serve")(serve)
+    app.command("call")(call)
+    app.command("ask")(ask_command)

@@ -1,0 +1,82 @@
+"""`best_customers`: the best-customer cohort ranked by value, with value components, paginated."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import value
+from icp_mcp.engine.value import BestCustomer
+from icp_mcp.server.access import allowed
+from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
+
+SPEC = ToolSpec(name="best_customers", title="Best customers by value")
+
+
+class BestCustomersResult(BaseModel):
+    """One page of the best-customer cohort and how the cohort was chosen."""
+
+    rule: str = Field(description="how the cohort was chosen, e.g. 'smallest set holding 80% of revenue'")
+    segment: str | None = None
+    n_customers: int = Field(description="customers (accounts with a won deal) considered")
+    n: int = Field(description="customers in the best cohort")
+    cohort_revenue: float | None = Field(None, description="null without revenue:read")
+    total_revenue: float | None = Field(None, description="null without revenue:read")
+    revenue_share: float | None = None
+    items: list[BestCustomer]
+    next_cursor: str | None = Field(None, description="pass as cursor to get the next page")
+    truncated: bool = False
+
+
+def _redact_revenue(result: BestCustomersResult) -> None:
+    """Field-level rule: revenue figures need `allowed(principal, "field:revenue")`."""
+    result.cohort_revenue = result.total_revenue = None
+    for item in result.items:
+        item.components.arr = None
+        item.components.lifetime_revenue = None
+
+
+def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit: int, cursor: str | None,
+         closed_before: date | None) -> BestCustomersResult:
+    """Fetch the page the cursor points at and build the next cursor."""
+    offset = decode_cursor(SPEC.name, args, cursor)
+    found = value.best_customers(run.engine, top_n=top_n, segment=segment, limit=limit, offset=offset,
+                                 closed_before=closed_before)
+    more = found.next_offset is not None or offset + len(found.items) < found.n
+    result = BestCustomersResult(
+        rule=found.rule, segment=found.segment, n_customers=found.n_customers, n=found.n,
+        cohort_revenue=found.cohort_revenue, total_revenue=found.total_revenue,
+        revenue_share=found.revenue_share, items=found.items,
+        next_cursor=page_cursor(SPEC.name, args, offset, len(found.items), limit, more),
+        truncated=found.truncated,
+    )
+    if not allowed(run.principal, "field:revenue"):
+        _redact_revenue(result)
+    return result
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @server.tool(**SPEC.tool_kwargs())
+    async def best_customers(
+        ctx: Context,
+        segment: Annotated[str | None, Field(description="an ICP segment id (see icp://current) to rank within")] = None,
+        top_n: Annotated[int | None, Field(ge=1, le=100000, description="cohort = the top N by value "
+                                           "(default: the smallest set holding 80% of revenue)")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        closed_before: Annotated[date | None, Field(description="only deals closed before this date (YYYY-MM-DD)")] = None,
+    ) -> BestCustomersResult:
+        """Rank the best customers by value score (ARR, lifetime revenue, net revenue retention, retention,
+        time to value, support load) with each component, optionally within one ICP segment. Paginated:
+        pass next_cursor back as cursor."""
+        args = {"segment": segment, "top_n": top_n, "limit": limit, "closed_before": closed_before}
+        return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
+                              lambda run: page(run, args, segment, top_n, limit, cursor, closed_before))

@@ -1,0 +1,80 @@
+"""`derive_icp` (write): propose a new ICP version from current data, stored as a draft, with progress."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import derive, versions
+from icp_mcp.engine.profile import ICPDefinition
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolRun, ToolSpec, run_tool
+
+SPEC = ToolSpec(name="derive_icp", title="Derive a draft ICP version", write=True, idempotent=False)
+
+#: Lines of each kind shown in the result; the full draft is at icp://versions/{version}.
+SHOWN = 10
+
+
+class DeriveResult(BaseModel):
+    """The stored draft: its version number, what it says in brief, and how to activate it."""
+
+    version: int
+    status: str = "draft"
+    name: str
+    population: int | None = Field(None, description="worked accounts (n)")
+    positives: int | None = Field(None, description="best customers among them")
+    base_rate: float | None = None
+    criteria: list[str] = Field(description="strongest criteria with points, e.g. 'industry = Healthcare (+18)'")
+    n_criteria: int
+    segments: list[str]
+    disqualifiers: list[str] = Field(description="'id: condition'")
+    unsupported: list[str] = Field(description="claims the data does not support")
+    next_step: str
+    truncated: bool = False
+
+
+def summarise(version: int, definition: ICPDefinition) -> DeriveResult:
+    """A compact summary of a stored draft."""
+    strongest = sorted(definition.criteria, key=lambda c: -abs(c.points))[:SHOWN]
+    return DeriveResult(
+        version=version, name=definition.name, population=definition.population,
+        positives=definition.positives, base_rate=definition.base_rate,
+        criteria=[f"{c.describe()} ({c.points:+d})" for c in strongest], n_criteria=len(definition.criteria),
+        segments=[f"{s.id}: {s.name}" for s in definition.segments],
+        disqualifiers=[f"{d.id}: {d.describe()}" for d in definition.disqualifiers[:SHOWN]],
+        unsupported=definition.unsupported[:SHOWN],
+        next_step=f"review icp://versions/{version}, then activate_icp with version={version} (asks to confirm)",
+    )
+
+
+def derive_draft(run: ToolRun, closed_before: date | None, best_top_n: int | None, note: str | None) -> DeriveResult:
+    """Derive (reporting progress), then store the draft through the single writer."""
+    run.progress(0, 1, "deriving the ICP")
+    definition = derive.derive_icp(run.engine, closed_before=closed_before, best_top_n=best_top_n,
+                                   progress=run.progress)
+    version = run.write(versions.save_version, definition, run.principal.subject, "draft", note)
+    run.progress(1, 1, f"stored draft version {version}")
+    return summarise(version, definition)
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @server.tool(**SPEC.tool_kwargs())
+    async def derive_icp(
+        ctx: Context,
+        closed_before: Annotated[date | None, Field(description="derive from deals closed before this date")] = None,
+        best_top_n: Annotated[int | None, Field(ge=1, le=100000, description="best customers = top N by value "
+                                                "(default: the smallest set holding 80% of revenue)")] = None,
+        note: Annotated[str | None, Field(max_length=500, description="a note stored with the version")] = None,
+    ) -> DeriveResult:
+        """Derive a new ICP from current data (best customers vs the worked population) and store it as a
+        DRAFT version; the active ICP does not change. Reports progress. Activate it with activate_icp."""
+        args = {"closed_before": closed_before, "best_top_n": best_top_n, "note": note}
+        return await run_tool(ctx, archive, SPEC, args,
+                              lambda run: derive_draft(run, closed_before, best_top_n, note))

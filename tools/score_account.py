@@ -1,0 +1,73 @@
+"""`score_account`: does one account (or a prospect) fit the active ICP, and why."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import score as score_engine
+from icp_mcp.engine.score import AccountCandidates, AccountScore
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, run_tool
+
+SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
+
+#: Compact by default: the most informative lines only (the rest are counted, not listed).
+MAX_MISSED = 8
+MAX_SIMILAR = 3
+
+
+class ScoreAccountResult(BaseModel):
+    """A score (fit_score, tier, win_probability, criteria met/missed, disqualifiers) or candidates."""
+
+    status: Literal["scored", "candidates"]
+    score: AccountScore | None = None
+    candidates: AccountCandidates | None = None
+    missed_not_shown: int = Field(0, description="missed criteria left out to keep the answer compact")
+    truncated: bool = False
+
+
+def _compact(result: AccountScore) -> tuple[AccountScore, int]:
+    missed = sorted(result.missed, key=lambda hit: -abs(hit.points))
+    hidden = max(0, len(missed) - MAX_MISSED)
+    result.missed = missed[:MAX_MISSED]
+    result.similar_best_customers = result.similar_best_customers[:MAX_SIMILAR]
+    return result, hidden
+
+
+def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | None) -> ScoreAccountResult:
+    """Validate, score against the active ICP, enforce the territory rule, compact."""
+    if (account is None) == (attributes is None):
+        raise ToolInputError("account", "give exactly one of account (id, domain or name) or attributes (a prospect)")
+    if account is not None and not account.strip():
+        raise ToolInputError("account", "must not be empty")
+    result = score_engine.score_account(run.engine, active_icp(run.engine), account=account, attributes=attributes)
+    if isinstance(result, AccountCandidates):
+        return ScoreAccountResult(status="candidates", candidates=result)
+    if result.account_id is not None:
+        check_account_access(run, result.territory, result.account_id)
+    result, hidden = _compact(result)
+    return ScoreAccountResult(status="scored", score=result, missed_not_shown=hidden)
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @server.tool(**SPEC.tool_kwargs())
+    async def score_account(
+        ctx: Context,
+        account: Annotated[str | None, Field(description="account id, web domain or company name")] = None,
+        attributes: Annotated[
+            dict[str, Any] | None,
+            Field(description="a prospect's attributes instead of an account, e.g. "
+                              '{"industry": "Healthcare", "employees": 800, "technology": ["Snowflake"]}'),
+        ] = None,
+    ) -> ScoreAccountResult:
+        """Score one account against the active ICP: fit_score (0-100), tier (A-D), win_probability, the
+        criteria it meets and misses with their evidence, any disqualifier (forces tier D, with its id), and
+        similar best customers. An ambiguous or unknown name returns candidates to choose from."""
+        args = {"account": account, "attributes": attributes}
+        return await run_tool(ctx, archive, SPEC, args, lambda run: score_one(run, account, attributes))
