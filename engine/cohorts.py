@@ -91,9 +91,9 @@ def in_icp_selectable(definition: ICPDefinition) -> Select:
     return tier_selectable(definition, IN_ICP_TIERS)
 
 
-def condition_selectable(engine: Engine | str, condition: Condition) -> Select:
+def condition_selectable(condition: Condition) -> Select:
     """Accounts meeting one condition, read from the attribute relation (engine/attributes.py)."""
-    rel = attribute_relation(engine, [condition.attribute]).subquery("cond_rel")
+    rel = attribute_relation([condition.attribute]).subquery("cond_rel")
     if condition.range is not None:
         test = []
         if condition.range.min is not None:
@@ -106,7 +106,7 @@ def condition_selectable(engine: Engine | str, condition: Condition) -> Select:
     return select(rel.c.account_id).where(rel.c.attribute == condition.attribute, match)
 
 
-def segment_selectable(engine: Engine | str, definition: ICPDefinition, segment_id: str) -> Select:
+def segment_selectable(definition: ICPDefinition, segment_id: str) -> Select:
     """Accounts meeting every condition of one ICP segment."""
     segment = next((s for s in definition.segments if s.id == segment_id), None)
     if segment is None:
@@ -115,7 +115,7 @@ def segment_selectable(engine: Engine | str, definition: ICPDefinition, segment_
             [f"segment:{s.id}" for s in definition.segments],
         )
     return select(accounts.c.account_id).where(
-        *(accounts.c.account_id.in_(condition_selectable(engine, c)) for c in segment.conditions)
+        *(accounts.c.account_id.in_(condition_selectable(c)) for c in segment.conditions)
     )
 
 
@@ -195,7 +195,7 @@ def resolve_cohort(
     elif kind == "segment" and arg:
         definition = _need(definition, spec)
         name = next((s.name for s in definition.segments if s.id == arg), arg)
-        cohort = Cohort(text_spec, f"segment {name}", segment_selectable(engine, definition, arg))
+        cohort = Cohort(text_spec, f"segment {name}", segment_selectable(definition, arg))
     elif "," in text_spec or (":" not in text_spec and kind not in ("segment", "tier")):
         ids = [s.strip() for s in text_spec.split(",") if s.strip()]
         found = _existing(engine, ids)

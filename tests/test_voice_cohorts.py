@@ -67,7 +67,7 @@ def test_segment_from_conditions(engine: Engine) -> None:
     definition = ICPDefinition(name="t", segments=[seg])
     assert _ids(engine, resolve_cohort(engine, "segment:s1", definition=definition).ids) == {"A1", "A3"}
     big = Condition(attribute="employees", range={"min": 250, "max": 600})
-    assert _ids(engine, condition_selectable(engine, big)) == {"A3", "A4", "A5"}
+    assert _ids(engine, condition_selectable(big)) == {"A3", "A4", "A5"}
     with pytest.raises(EngineError) as info:
         resolve_cohort(engine, "segment:nope", definition=definition)
     assert info.value.allowed == ["segment:s1"]
