@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     Connection,
     ColumnElement,
+    Engine,
     FromClause,
     Select,
     and_,
@@ -39,6 +40,7 @@ from icp_mcp.archive.schema import (
     CHANNELS,
     CONTACT_ROLES,
     accounts,
+    arr_snapshots,
     contacts,
     conversation_snippets,
     conversations,
@@ -105,6 +107,36 @@ class VoiceResult(BaseModel):
     by_account: list[AccountCount] = Field(description=f"top {TOP_ACCOUNTS} accounts by snippets")
     empty: EmptyEvidence | None = None
     summary: str
+
+
+def value_selectable() -> Select:
+    """`account_id, value` for ranking: each account's ARR in the archive's latest ARR month.
+
+    A cheap proxy for engine/value.py's value score (one scan of the latest month, no percentile ranks).
+    """
+    latest = select(func.max(arr_snapshots.c.month)).scalar_subquery()
+    return select(arr_snapshots.c.account_id, arr_snapshots.c.arr.label("value")).where(
+        arr_snapshots.c.month == latest, arr_snapshots.c.arr > 0
+    )
+
+
+def contact_names(engine: Engine | Connection, account_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Contact names per account (for masking names in quotes shown without pii:read)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    stmt = select(contacts.c.account_id, contacts.c.name).where(
+        contacts.c.account_id.in_(ids), contacts.c.name.is_not(None)
+    )
+    out: dict[str, list[str]] = {}
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    else:
+        rows = engine.execute(stmt).all()
+    for account_id, name in rows:
+        out.setdefault(account_id, []).append(name)
+    return out
 
 
 def known_topics() -> list[str]:

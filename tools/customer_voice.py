@@ -1,0 +1,121 @@
+"""`customer_voice`: what a cohort of customers said on a topic or question: quotes, citations, counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import voice
+from icp_mcp.engine.cohorts import resolve_cohort
+from icp_mcp.engine.versions import active_definition
+from icp_mcp.engine.voice import AccountCount, Count, EmptyEvidence, Quote
+from icp_mcp.engine.windows import resolve_window
+from icp_mcp.server.access import allowed
+from icp_mcp.server.redact import redact_pii
+from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+
+SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
+DEFAULT_SINCE = "90d"
+
+
+class CustomerVoiceResult(BaseModel):
+    """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
+
+    summary: str = Field(description="one sentence with the counts (or the proof that nothing matched)")
+    cohort: str = Field(description="who the quotes come from")
+    window: str = Field(description="inclusive days searched")
+    total: int = Field(description="snippets matching every filter")
+    accounts: int = Field(description="distinct accounts among them")
+    quotes: list[Quote]
+    by_topic: list[Count]
+    by_tone: list[Count] = Field(description="positive / negative / neutral from a phrase lexicon")
+    by_account: list[AccountCount]
+    empty: EmptyEvidence | None = Field(None, description="counts proving an empty answer is empty")
+    pii_redacted: bool = Field(False, description="emails, phones and contact names masked (no pii:read)")
+    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of quotes")
+    truncated: bool = False
+
+
+def _redact(result: CustomerVoiceResult, run: ToolRun) -> None:
+    """Field-level rule: without pii:read, mask emails, phones and the quoted accounts' contact names."""
+    if allowed(run.principal, "field:pii"):
+        return
+    names = voice.contact_names(run.engine, [q.account_id for q in result.quotes])
+    for quote in result.quotes:
+        quote.text = redact_pii(quote.text, names.get(quote.account_id, ()))
+    result.pii_redacted = True
+
+
+def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
+    """Resolve window and cohort, ask the engine for one page, redact, build the next cursor."""
+    offset = decode_cursor(SPEC.name, args, cursor)
+    window = resolve_window(args["since"] or DEFAULT_SINCE, args["until"], args["as_of"])
+    spec = args["cohort"]
+    needs_icp = isinstance(spec, str) and spec.strip().lower().split(":")[0] in ("icp", "tier", "segment")
+    definition = active_definition(run.engine) if needs_icp else None
+    cohort = resolve_cohort(
+        run.engine, spec, definition=definition, territories=run.principal.territories,
+        closed_before=window.as_of + timedelta(days=1),
+    )
+    limit = args["limit"]
+    with run.engine.connect() as conn:
+        found = voice.customer_voice(
+            conn, window=window, cohort=cohort.ids, cohort_label=cohort.label, topic=args["topic"],
+            question=args["question"], channel=args["channel"], persona=args["persona"],
+            value=voice.value_selectable(), limit=limit, offset=offset,
+        )
+    more = offset + len(found.quotes) < found.total
+    result = CustomerVoiceResult(
+        summary=found.summary, cohort=cohort.label, window=window.describe(), total=found.total,
+        accounts=found.accounts, quotes=found.quotes, by_topic=found.by_topic, by_tone=found.by_tone,
+        by_account=found.by_account, empty=found.empty,
+        next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more),
+    )
+    _redact(result, run)
+    return result
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @register_tool(server, SPEC)
+    async def customer_voice(
+        ctx: Context,
+        topic: Annotated[str | None, Field(
+            description="topic id: pricing, security_compliance, integrations, onboarding, support, "
+                        "competitors, roi_value, product_gaps")] = None,
+        question: Annotated[str | None, Field(
+            description="free-text question or keywords, ranked by full-text relevance (BM25)")] = None,
+        cohort: Annotated[str | list[str] | None, Field(
+            description="whose voice: all, customers, best, best:N, icp, tier:A, segment:<id>, "
+                        "or a list of account ids")] = "all",
+        since: Annotated[str | None, Field(
+            description="start: YYYY-MM-DD, 30d, 12w, last_month, last_quarter, this_month… (default 90d)"
+        )] = None,
+        until: Annotated[str | None, Field(
+            description="end (inclusive): YYYY-MM-DD, today, 7d, last_month…")] = None,
+        persona: Annotated[str | None, Field(
+            description="buying role (champion, economic_buyer, technical_evaluator, user, blocker) "
+                        "or a title word (CFO, RevOps)")] = None,
+        channel: Annotated[str | None, Field(
+            description="call, meeting, email, ticket, note or survey")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="quotes per page")] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        as_of: Annotated[str | None, Field(
+            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+    ) -> CustomerVoiceResult:
+        """What did these customers say? Quotes snippets on a topic and/or free-text question from a cohort
+        (e.g. best:20) in a time window (e.g. last_month), ranked by relevance, recency and account value.
+        Each quote cites account, date, channel, speaker title and buying role, conversation and snippet
+        ids. Counts by topic, tone and account come with it; an empty answer carries the counts proving
+        it is empty. Paginated: pass next_cursor back as cursor."""
+        args = {"topic": topic, "question": question, "cohort": cohort, "since": since, "until": until,
+                "persona": persona, "channel": channel, "limit": limit, "as_of": as_of}
+        return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
+                              lambda run: answer(run, args, cursor))
