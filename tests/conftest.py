@@ -45,3 +45,23 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- the MCP server tests' demo archive (tests/server_demo.py) --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def icp_demo(tmp_path_factory: pytest.TempPathFactory):
+    """The demo archive (size S, seed 7, fixed as_of) with its ICP derived and activated; shared, read-only."""
+    from server_demo import build
+
+    try:
+        return build(tmp_path_factory.mktemp("icp_demo"))
+    except (ImportError, NotImplementedError) as exc:  # while the demo generator / engine are landing
+        pytest.skip(f"demo archive unavailable: {exc!r}")
+
+
+@pytest.fixture
+def icp_demo_copy(icp_demo, tmp_path: Path) -> Path:
+    """A private copy of the demo archive for tests that write (derive, activate)."""
+    return icp_demo.copy_to(tmp_path)
