@@ -219,3 +219,29 @@ def require(principal: Principal, action: str, resource: str | None = None) -> N
 def visible_tools(principal: Principal) -> set[str]:
     """The tools `principal` may call (the server lists only these)."""
     return {name for name in TOOL_SCOPES if allowed(principal, f"tool:{name}")}
+
+
+async def filter_listings(ctx: Any, call_next: Any) -> Any:
+    """SDK server middleware: ``tools/list`` and ``resources/list`` show only what the caller may use.
+
+    Install with ``server.middleware.append(filter_listings)``; a hidden tool called anyway is still
+    refused by the tool runner's own `allowed` check.
+    """
+    result = await call_next(ctx)
+    method = getattr(ctx, "method", None)
+    if method not in ("tools/list", "resources/list") or result is None:
+        return result
+    principal = current_principal()
+    key, action = ("tools", "tool:{}") if method == "tools/list" else ("resources", "resource:{}")
+    field = "name" if key == "tools" else "uri"
+
+    def keep(item: Any) -> bool:
+        value = item.get(field) if isinstance(item, dict) else getattr(item, field, None)
+        return allowed(principal, action.format(value))
+
+    if isinstance(result, dict):
+        return {**result, key: [item for item in result.get(key, []) if keep(item)]}
+    items = getattr(result, key, None)
+    if items is None:
+        return result
+    return result.model_copy(update={key: [item for item in items if keep(item)]})

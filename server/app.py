@@ -12,7 +12,9 @@ from typing import Any
 from mcp.server import MCPServer
 
 from icp_mcp.resources import icp_current, personas, prompts, schema, versions
+from icp_mcp.server.access import filter_listings
 from icp_mcp.server.instructions import INSTRUCTIONS
+from icp_mcp.server.redact import redaction_middleware
 from icp_mcp.server.settings import MCP_PATH
 from icp_mcp.tools.archive_access import ArchiveHandle
 
@@ -99,6 +101,9 @@ def build_server(
         log_level=log_level,  # type: ignore[arg-type]
         **auth_kwargs,
     )
+    # Permissions (issue 6): list only what the caller may use; redact money / PII in every tool result.
+    server.middleware.append(filter_listings)
+    server.middleware.append(redaction_middleware(handle.reader))
     register_tools(server, handle)
     for module in (icp_current, personas, versions, schema):
         module.register(server, handle)

@@ -195,3 +195,140 @@ def _redact_string(value: str) -> str:
 def _clean(text: str) -> str:
     """Control characters as visible escapes (no log injection through newlines or terminal codes)."""
     return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+# -- contact PII in results -----------------------------------------------------------------------------
+
+#: Free-text fields whose content may mention contacts (masked inside), and fields that are PII outright.
+PII_TEXT_FIELDS: frozenset[str] = frozenset({"text", "body", "quote", "snippet", "excerpt", "title", "summary"})
+PII_VALUE_FIELDS: frozenset[str] = frozenset({
+    "email", "phone", "contact_name", "contact_email", "contact_phone", "speaker_name",
+})
+
+
+def redact_pii_fields(obj: Any, names: Iterable[str] = ()) -> Any:
+    """A copy of `obj` with PII fields masked and emails, phones and `names` masked inside text fields."""
+    patterns = _name_patterns(names)
+    return _redact_pii_walk(obj, patterns)
+
+
+def _mask_text(text: str, patterns: list[re.Pattern[str]]) -> str:
+    out = _PHONE.sub(_mask_phone, _EMAIL.sub(EMAIL_MASK, text))
+    for pattern in patterns:
+        out = pattern.sub(NAME_MASK, out)
+    return out
+
+
+def _redact_pii_walk(obj: Any, patterns: list[re.Pattern[str]]) -> Any:
+    if isinstance(obj, BaseModel):
+        updates: dict[str, Any] = {}
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            new = _redact_pii_value(name, value, patterns)
+            if new is not value and new != value:
+                updates[name] = new
+        return obj.model_copy(update=updates) if updates else obj
+    if isinstance(obj, dict):
+        return {k: _redact_pii_value(str(k), v, patterns) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_pii_walk(v, patterns) for v in obj]
+    return obj
+
+
+def _redact_pii_value(name: str, value: Any, patterns: list[re.Pattern[str]]) -> Any:
+    if isinstance(value, str):
+        if name.lower() in PII_VALUE_FIELDS:
+            return "[redacted]"
+        if name.lower() in PII_TEXT_FIELDS:
+            return _mask_text(value, patterns)
+        return value
+    if isinstance(value, (BaseModel, dict, list)):
+        return _redact_pii_walk(value, patterns)
+    return value
+
+
+def account_ids_in(obj: Any, _depth: int = 0) -> set[str]:
+    """Every `account_id` value found in a result (to look up the contact names to mask)."""
+    found: set[str] = set()
+    if _depth > 8:
+        return found
+    if isinstance(obj, BaseModel):
+        obj = {name: getattr(obj, name) for name in type(obj).model_fields}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "account_id" and isinstance(value, str):
+                found.add(value)
+            elif isinstance(value, (BaseModel, dict, list)):
+                found |= account_ids_in(value, _depth + 1)
+    elif isinstance(obj, list):
+        for value in obj:
+            found |= account_ids_in(value, _depth + 1)
+    return found
+
+
+def contact_names(engine: Any, account_ids: Iterable[str], *, limit: int = 5000) -> list[str]:
+    """Names of the contacts of these accounts (bound parameters, chunked), for masking in snippet text."""
+    from sqlalchemy import select
+
+    from icp_mcp.archive.schema import contacts
+
+    ids = sorted(set(account_ids))
+    names: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            query = select(contacts.c.name).where(contacts.c.account_id.in_(chunk), contacts.c.name.is_not(None))
+            names.update(row[0] for row in conn.execute(query.limit(limit)))
+    return sorted(names)
+
+
+def redact_for(principal: Any, result: Any, engine: Any = None) -> Any:
+    """The result as `principal` may see it: money nulled without ``revenue:read``, contact PII masked
+    without ``pii:read`` (contact names looked up for the accounts in the result when `engine` is given)."""
+    from icp_mcp.server.access import allowed
+
+    if not allowed(principal, "field:revenue"):
+        result = redact_revenue(result)
+    if not allowed(principal, "field:pii"):
+        names: list[str] = []
+        if engine is not None:
+            ids = account_ids_in(result)
+            if ids:
+                names = contact_names(engine, ids)
+        result = redact_pii_fields(result, names)
+    return result
+
+
+def redaction_middleware(engine: Any = None) -> Any:
+    """SDK server middleware: every ``tools/call`` result is passed through `redact_for` for the caller.
+
+    One place for every tool, present and future: structured content is redacted and the JSON text
+    content rebuilt from it. `engine` (the archive's reader) lets PII masking look up contact names.
+    """
+    import json as _json
+
+    import anyio.to_thread
+    from mcp.types import CallToolResult, TextContent
+
+    from icp_mcp.server.access import allowed, current_principal
+
+    async def middleware(ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) != "tools/call" or result is None:
+            return result
+        principal = current_principal()
+        if allowed(principal, "field:revenue") and allowed(principal, "field:pii"):
+            return result
+        as_dict = isinstance(result, dict)
+        model = CallToolResult.model_validate(result) if as_dict else result
+        if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
+            return result
+        data = await anyio.to_thread.run_sync(redact_for, principal, model.structured_content, engine)
+        if data == model.structured_content:
+            return result
+        text = _json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+        redacted = model.model_copy(update={"structured_content": data,
+                                            "content": [TextContent(type="text", text=text)]})
+        return redacted.model_dump(by_alias=True, exclude_none=True) if as_dict else redacted
+
+    return middleware
