@@ -1,6 +1,7 @@
 """Feature adoption: who uses a feature, how deeply, and whether adopters retain better — by group.
 
-Eligible accounts are customers (a won deal closed before the window ends). An adopter is an eligible
+Eligible accounts are customers (a won deal closed before the window ends) that had not churned (last
+positive ARR month) before the window starts. An adopter is an eligible
 account with events of the feature inside the window. Per group (segment, tier, in/out of the ICP, size
 band or any categorical account column) one GROUP BY gives: eligible `n`, adopters, the adoption rate with
 its Wilson 95% interval, depth (events and peak active users per adopter) and retention of adopters vs
@@ -60,14 +61,22 @@ class RetentionStat(BaseModel):
 class AdoptionGroup(BaseModel):
     group: str
     n: int = Field(description="eligible accounts (customers)")
-    adopters: int
+    adopters: int | None
     rate: float | None = Field(description="adopters / n")
     interval: tuple[float, float] | None = Field(description="Wilson 95% interval of the rate")
     events_per_adopter: float | None = Field(description="events in the window per active account")
     active_users_per_adopter: float | None = Field(description="mean peak daily active users per adopter")
-    adopters_retention: RetentionStat
-    non_adopters_retention: RetentionStat
+    adopters_retention: RetentionStat | None
+    non_adopters_retention: RetentionStat | None
     small: bool = Field(description=f"fewer than k accounts (default {DEFAULT_K}): treat with care")
+    suppressed: bool = Field(False, description="figures withheld: too few accounts for this caller")
+
+    def suppress(self) -> None:
+        """Withhold every figure but the group's size (small-group rule of the permissions layer)."""
+        self.adopters = self.rate = self.interval = None
+        self.events_per_adopter = self.active_users_per_adopter = None
+        self.adopters_retention = self.non_adopters_retention = None
+        self.suppressed = True
 
 
 class AdoptionResult(BaseModel):
@@ -159,12 +168,18 @@ def _per_account(feature: str, window: Window, months: tuple[date, date] | None)
         .having(func.sum(u.events) > 0)
         .subquery("usage")
     )
-    customers = (
-        select(opportunities.c.account_id)
-        .where(opportunities.c.stage == "won", opportunities.c.closed_at < window.end)
-        .distinct()
-        .subquery("customers")
+    won = select(opportunities.c.account_id).where(
+        opportunities.c.stage == "won", opportunities.c.closed_at < window.end
     )
+    if window.start is not None:  # customers gone before the window could not adopt in it
+        s = arr_snapshots.c
+        gone = (
+            select(s.account_id)
+            .group_by(s.account_id)
+            .having(func.coalesce(func.max(case((s.arr > 0, s.month))), literal(date.min)) < window.start)
+        )
+        won = won.where(opportunities.c.account_id.not_in(gone))
+    customers = won.distinct().subquery("customers")
     cols = [
         customers.c.account_id,
         case((usage.c.account_id.is_not(None), 1), else_=0).label("adopter"),

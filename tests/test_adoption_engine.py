@@ -44,6 +44,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         rows = []
         for a in SOFTWARE + RETAIL:
             rows.append({"account_id": a, "month": dt.date(2025, 11, 1), "arr": 100.0})
+            rows.append({"account_id": a, "month": dt.date(2026, 9, 1), "arr": 100.0})
             now = 0.0 if a in ("R1", "R2", "R3", "S7") else 120.0
             rows.append({"account_id": a, "month": dt.date(2026, 11, 1), "arr": now})
         conn.execute(insert(arr_snapshots), rows)
@@ -70,9 +71,17 @@ def test_by_industry(engine: Engine) -> None:
     assert "7 of 12 customers" in res.summary
 
 
-def test_window_excludes_old_usage(engine: Engine) -> None:
+def test_window_excludes_old_usage_and_customers_gone_before_it(engine: Engine) -> None:
     res = feature_adoption(engine, feature="sso", by="industry", window=resolve_window("2026-11-01", as_of=AS_OF))
     assert res.overall.adopters == 0 and res.overall.rate == 0
+    assert res.overall.n == 8  # R1..R3 and S7 churned (last ARR 2026-09) before the window
+
+
+def test_small_groups_can_be_suppressed(engine: Engine) -> None:
+    res = feature_adoption(engine, feature="sso", by="industry", window=resolve_window("90d", as_of=AS_OF))
+    retail = next(g for g in res.groups if g.group == "Retail")
+    retail.suppress()
+    assert retail.suppressed and retail.rate is None and retail.adopters is None and retail.n == 4
 
 
 def test_by_segment_and_size_band(engine: Engine) -> None:

@@ -1,0 +1,90 @@
+"""`feature_adoption`: which groups of customers use a feature, how deeply, and do adopters retain better."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import adoption
+from icp_mcp.engine.adoption import BY_ICP, BY_OPTIONS, AdoptionGroup
+from icp_mcp.engine.versions import active_definition
+from icp_mcp.engine.windows import resolve_window
+from icp_mcp.server.access import allowed
+from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+
+SPEC = ToolSpec(name="feature_adoption", title="Feature adoption by segment")
+DEFAULT_SINCE = "365d"
+
+
+class FeatureAdoptionResult(BaseModel):
+    """Adoption per group with Wilson intervals, depth, and retention of adopters vs non-adopters."""
+
+    summary: str
+    feature: str
+    by: str
+    window: str = Field(description="usage window (inclusive days)")
+    retention_months: tuple[str, str] | None = Field(description="ARR month a year ago, latest ARR month")
+    overall: AdoptionGroup
+    groups: list[AdoptionGroup] = Field(description="highest adoption first")
+    total_groups: int
+    highest: str | None = Field(description="highest adoption among groups of at least k accounts")
+    suppressed_groups: int = Field(0, description="groups whose figures were withheld (under k accounts)")
+    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of groups")
+    truncated: bool = False
+
+
+def answer(run: ToolRun, args: dict, cursor: str | None) -> FeatureAdoptionResult:
+    """Resolve the window and grouping, ask the engine, suppress small groups for this caller."""
+    offset = decode_cursor(SPEC.name, args, cursor)
+    window = resolve_window(args["since"] or DEFAULT_SINCE, None, args["as_of"])
+    definition = active_definition(run.engine)
+    by = args["by"] or ("segment" if definition is not None and definition.segments else "industry")
+    limit = args["limit"]
+    found = adoption.feature_adoption(
+        run.engine, feature=args["feature"], by=by, window=window, definition=definition,
+        k_min=run.principal.min_group, limit=limit, offset=offset,
+    )
+    hidden = 0
+    for group in found.groups:
+        if not allowed(run.principal, "aggregate", str(group.n)):
+            group.suppress()
+            hidden += 1
+    more = offset + len(found.groups) < found.total_groups
+    return FeatureAdoptionResult(
+        summary=found.summary, feature=found.feature, by=found.by, window=found.window,
+        retention_months=found.retention_months, overall=found.overall, groups=found.groups,
+        total_groups=found.total_groups, highest=found.highest, suppressed_groups=hidden,
+        next_cursor=page_cursor(SPEC.name, args, offset, len(found.groups), limit, more),
+    )
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @register_tool(server, SPEC)
+    async def feature_adoption(
+        ctx: Context,
+        feature: Annotated[str, Field(description="feature name as in the usage data, e.g. sso")],
+        by: Annotated[str | None, Field(
+            description=f"grouping: {', '.join(BY_OPTIONS)} ({', '.join(BY_ICP)} use the active ICP; "
+                        "default segment, or industry without an ICP)")] = None,
+        since: Annotated[str | None, Field(
+            description="usage window start: YYYY-MM-DD, 90d, last_quarter… (default 365d)")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="groups per page")] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        as_of: Annotated[str | None, Field(
+            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+    ) -> FeatureAdoptionResult:
+        """Which customers use a feature? Per group: adopters over eligible customers with a Wilson 95%
+        interval, depth (events and active users per adopter), and retention of adopters vs non-adopters
+        (net revenue retention and churn over the last 12 months, with n). Groups with fewer than k
+        accounts are flagged (and withheld for callers without account-level access). An unknown feature
+        returns the known features."""
+        args = {"feature": feature, "by": by, "since": since, "limit": limit, "as_of": as_of}
+        return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
+                              lambda run: answer(run, args, cursor))
