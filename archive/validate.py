@@ -1,0 +1,204 @@
+"""Row validation as set-based DuckDB SQL: one typed value and one `reason` per staged row.
+
+The staging table holds the mapped canonical columns as VARCHAR. For each column the rules come from the
+schema (type, NOT NULL, primary key) plus the domain rules below (ranges, enums, dates that are not
+absurd). Every failing rule contributes a fragment naming its column — "employees: 'abc' is not an
+integer" — and a row's reason is all its fragments joined with "; ". Rows without a reason are cast to
+the table's types. Duplicate keys within the file are found afterwards among the rows that passed
+(the first occurrence wins; later ones name its line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Integer
+
+from icp_mcp.archive.mappings import quote_ident, sql_str
+from icp_mcp.archive.schema import CHANNELS, CONTACT_ROLES, OPPORTUNITY_STAGES, metadata
+
+#: Columns that may not be negative.
+NON_NEGATIVE: frozenset[str] = frozenset({"employees", "annual_revenue", "amount", "arr", "events", "active_users"})
+#: (table, column) → allowed values (compared after the mapping lower-cases them).
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("opportunities", "stage"): OPPORTUNITY_STAGES,
+    ("opportunity_contacts", "role"): CONTACT_ROLES,
+    ("conversations", "channel"): CHANNELS,
+}
+#: Dates that record something that already happened: at most one day ahead (clock skew).
+PAST_DATES: frozenset[tuple[str, str]] = frozenset({
+    ("accounts", "created_at"), ("opportunities", "created_at"), ("conversations", "occurred_at"),
+    ("signals", "occurred_at"), ("feature_usage", "day"), ("arr_snapshots", "month"),
+})
+EARLIEST_DATE = "1900-01-01"
+EARLIEST_YEAR = 1800
+FUTURE_YEARS = 10  # other dates (e.g. a close date) may lie at most this far ahead
+#: Extra formats tried when a value is not ISO 8601 (US month-first, as CRM exports write them).
+DATE_FORMATS: tuple[str, ...] = (
+    "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%d.%m.%Y", "%Y/%m/%d",
+)
+_NULL = "CAST(NULL AS VARCHAR)"
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """What one column must satisfy."""
+
+    name: str
+    kind: str  # int / number / date / timestamp / json / text
+    key: bool
+    required: bool
+    enum: tuple[str, ...] | None = None
+    past_only: bool = False
+
+
+def column_checks(table: str) -> list[ColumnCheck]:
+    """The checks of every column of `table`, derived from the schema and the rule sets above."""
+    checks = []
+    for col in metadata.tables[table].columns:
+        t = col.type
+        if isinstance(t, (Integer, BigInteger)):
+            kind = "int"
+        elif isinstance(t, Float):
+            kind = "number"
+        elif isinstance(t, DateTime):
+            kind = "timestamp"
+        elif isinstance(t, Date):
+            kind = "date"
+        elif isinstance(t, JSON):
+            kind = "json"
+        else:
+            kind = "text"
+        checks.append(ColumnCheck(
+            name=col.name, kind=kind, key=bool(col.primary_key), required=not col.nullable,
+            enum=ENUMS.get((table, col.name)), past_only=(table, col.name) in PAST_DATES,
+        ))
+    return checks
+
+
+def key_columns(table: str) -> list[str]:
+    return [c.name for c in metadata.tables[table].primary_key.columns]
+
+
+def _shown(v: str) -> str:
+    """The offending value as it appears in a reason (cut to 60 characters)."""
+    return f"left({v}, 60)"
+
+
+def parsed_expr(check: ColumnCheck, v: str) -> str:
+    """DuckDB expression parsing VARCHAR `v` into the column's type (NULL when it does not parse)."""
+    if check.kind == "int":
+        return f"try_cast(replace({v}, ',', '') AS DOUBLE)"
+    if check.kind == "number":
+        return f"try_cast(regexp_replace({v}, '^[$€£]|[$€£]$|[,\\s]', '', 'g') AS DOUBLE)"
+    if check.kind in ("date", "timestamp"):
+        formats = ", ".join(sql_str(f) for f in DATE_FORMATS)
+        return (
+            f"coalesce(try_cast({v} AS TIMESTAMP), "
+            f"CAST(timezone('UTC', try_cast({v} AS TIMESTAMPTZ)) AS TIMESTAMP), "
+            f"try_strptime({v}, [{formats}]))"
+        )
+    if check.kind == "json":
+        return f"CASE WHEN json_valid({v}) THEN {v} END"
+    return v
+
+
+def typed_expr(check: ColumnCheck, p: str) -> str:
+    """Cast the parsed value `p` to the column's final type."""
+    return {
+        "int": f"CAST({p} AS BIGINT)",
+        "number": f"CAST({p} AS DOUBLE)",
+        "date": f"CAST({p} AS DATE)",
+        "timestamp": f"CAST({p} AS TIMESTAMP)",
+    }.get(check.kind, p)
+
+
+def reason_fragments(check: ColumnCheck, v: str, p: str) -> list[str]:
+    """SQL expressions, each NULL or one reason fragment for this column."""
+    c = check.name
+    out: list[str] = []
+    if check.key:
+        out.append(f"CASE WHEN {v} IS NULL THEN '{c}: empty key' END")
+    elif check.required:
+        out.append(f"CASE WHEN {v} IS NULL THEN '{c}: required value missing' END")
+    noun = {"int": "an integer", "number": "a number", "date": "a date", "timestamp": "a date",
+            "json": "valid JSON"}.get(check.kind)
+    if noun:
+        bad = f"{p} IS NULL"
+        if check.kind == "int":
+            bad = f"{p} IS NULL OR NOT isfinite({p}) OR {p} <> floor({p}) OR abs({p}) > 2147483647"
+        elif check.kind == "number":
+            bad = f"{p} IS NULL OR NOT isfinite({p})"
+        out.append(f"CASE WHEN {v} IS NOT NULL AND ({bad}) THEN '{c}: ''' || {_shown(v)} || ''' is not {noun}' END")
+    if c in NON_NEGATIVE:
+        out.append(f"CASE WHEN {p} < 0 THEN '{c}: ' || {_shown(v)} || ' is negative' END")
+    if c == "founded_year":
+        out.append(
+            f"CASE WHEN {p} > year(current_date) THEN '{c}: ' || {_shown(v)} || ' is in the future' "
+            f"WHEN {p} < {EARLIEST_YEAR} THEN '{c}: ' || {_shown(v)} || ' is before {EARLIEST_YEAR}' END"
+        )
+    if check.kind in ("date", "timestamp"):
+        late = (
+            f"WHEN {p} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY THEN '{c}: ' || {_shown(v)} || ' is in the future'"
+            if check.past_only else
+            f"WHEN {p} > current_timestamp::TIMESTAMP + INTERVAL {FUTURE_YEARS} YEAR "
+            f"THEN '{c}: ' || {_shown(v)} || ' is more than {FUTURE_YEARS} years ahead'"
+        )
+        out.append(
+            f"CASE WHEN {p} < TIMESTAMP '{EARLIEST_DATE}' THEN '{c}: ' || {_shown(v)} || ' is before {EARLIEST_DATE[:4]}' "
+            f"{late} END"
+        )
+    if check.enum:
+        allowed = ", ".join(sql_str(e) for e in check.enum)
+        out.append(
+            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({allowed}) "
+            f"THEN '{c}: ''' || {_shown(v)} || ''' is not one of {', '.join(check.enum)}' END"
+        )
+    return out
+
+
+def normalise_domain(v: str) -> str:
+    """Domain as a bare host: lower case, no scheme, no `www.`, no path, port or trailing dot."""
+    host = f"regexp_replace(regexp_replace(lower({v}), '^[a-z][a-z0-9+.-]*://', ''), '^www\\.', '')"
+    return f"nullif(trim(regexp_replace(regexp_replace({host}, '[/?#:@].*$', ''), '\\.$', '')), '')"
+
+
+def checked_select(table: str, stage: str) -> str:
+    """SELECT over `stage` giving _rid, _line, _raw, every typed column and `_reason` (NULL when valid)."""
+    parts = ["_rid", "_line", "_raw"]
+    fragments: list[str] = []
+    for check in column_checks(table):
+        v = quote_ident(check.name)
+        if table == "accounts" and check.name == "domain":
+            v = normalise_domain(v)
+        p = parsed_expr(check, v)
+        parts.append(f"{typed_expr(check, p)} AS {quote_ident(check.name)}")
+        fragments.extend(reason_fragments(check, v, p))
+    reason = f"nullif(concat_ws('; ', {', '.join(fragments)}), '')"
+    return f"SELECT {', '.join(parts)}, {reason} AS _reason FROM {stage}"
+
+
+def duplicate_reasons_sql(table: str, checked: str) -> str:
+    """SELECT _rid, reason for valid rows whose key (or, for accounts, domain) repeats an earlier row."""
+    keys = key_columns(table)
+    key_list = ", ".join(quote_ident(k) for k in keys)
+    label = ", ".join(keys)
+    dom_rn = "NULL"
+    dom_first = "NULL"
+    if table == "accounts":
+        dom_rn = "CASE WHEN domain IS NOT NULL THEN row_number() OVER (PARTITION BY domain ORDER BY _line) END"
+        dom_first = "min(_line) OVER (PARTITION BY domain)"
+    return f"""
+SELECT _rid, concat_ws('; ',
+    CASE WHEN key_rn > 1 THEN '{label}: duplicate key in file (also on line ' || key_first || ')' END,
+    CASE WHEN dom_rn > 1 THEN 'domain: ''' || domain || ''' is used by another row of the file (line ' || dom_first || ')' END
+) AS reason
+FROM (
+    SELECT _rid, domain_col AS domain,
+           row_number() OVER (PARTITION BY {key_list} ORDER BY _line) AS key_rn,
+           min(_line) OVER (PARTITION BY {key_list}) AS key_first,
+           {dom_rn} AS dom_rn, {dom_first} AS dom_first
+    FROM (SELECT *, {'domain' if table == 'accounts' else _NULL} AS domain_col FROM {checked} WHERE _reason IS NULL)
+)
+WHERE key_rn > 1 OR dom_rn > 1
+"""

@@ -1,0 +1,116 @@
+"""`icp-mcp ingest` and `icp-mcp rejects`: load CRM exports into the archive and look at what was refused."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
+from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
+from icp_mcp.archive.mappings import MAPPINGS
+from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
+from icp_mcp.archive.topics import load_taxonomy
+
+console = Console(stderr=True)
+out = Console()
+ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _print_report(report: IngestReport) -> None:
+    table = Table(title=f"{report.table} ← {report.source}", show_header=True)
+    for name in ("read", "loaded", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{getattr(report, n):,}" for n in ("read", "loaded", "updated", "unchanged", "rejected")))
+    out.print(table)
+    if report.rejected:
+        out.print(f"{report.rejects_recorded:,} new reject(s) recorded; see `icp-mcp rejects --table {report.table}`")
+    if report.reasons:
+        reasons = Table(title="top reasons", show_header=True)
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        for reason, n in report.reasons.items():
+            reasons.add_row(reason, f"{n:,}")
+        out.print(reasons)
+    if report.ignored_columns:
+        out.print(f"ignored columns: {', '.join(report.ignored_columns)}")
+    if report.snippets is not None:
+        out.print(f"snippets rebuilt: {report.snippets:,}; topics: {report.topics}")
+
+
+def ingest(
+    table: str = typer.Argument(..., help=f"Target table: {', '.join(INGESTIBLE_TABLES)}."),
+    file: str = typer.Argument(..., help="A .csv, .csv.gz, .parquet or .jsonl file."),
+    archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
+    mapping: str = typer.Option("generic", "--mapping", help=f"Column mapping: {', '.join(MAPPINGS)}."),
+    topics: str = typer.Option(None, "--topics", help="Topic taxonomy YAML for conversations (default: shipped)."),
+) -> None:
+    """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason."""
+    try:
+        taxonomy = load_taxonomy(topics) if topics else None
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot use topic taxonomy {topics}: {exc}") from exc
+    try:
+        engine = open_archive(archive)
+        check_schema(engine)
+    except ArchiveError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(f"ingest {table}", total=1)
+
+            def progress(done: float, total: float | None, message: str) -> None:
+                bar.update(task, completed=done, total=total, description=message)
+
+            report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
+    except IngestError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        engine.dispose()
+    _print_report(report)
+
+
+def rejects(
+    archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
+    table: str = typer.Option(None, "--table", help="Only rejects for this table."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (newest first)."),
+) -> None:
+    """List rows that ingest refused, with their file, line, reason and raw content."""
+    if table is not None and table not in INGESTIBLE_TABLES:
+        raise _fail(f"unknown table {table!r}; allowed: {', '.join(INGESTIBLE_TABLES)}")
+    try:
+        engine = open_archive(archive, read_only=True)
+        check_schema(engine)
+    except ArchiveError as exc:
+        raise _fail(str(exc)) from exc
+    r = ingest_rejects.c
+    query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
+    if table is not None:
+        query = query.where(r.table_name == table)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    engine.dispose()
+    if not rows:
+        out.print("no rejects" + (f" for {table}" if table else ""))
+        return
+    grid = Table(show_header=True, show_lines=False)
+    for name in ("table", "source", "line", "reason", "raw"):
+        grid.add_column(name, overflow="fold")
+    for row in rows:
+        raw = row.raw or ""
+        grid.add_row(row.table_name, row.source, str(row.line), row.reason, raw if len(raw) <= 200 else raw[:199] + "…")
+    out.print(grid)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the archive commands (ingest, rejects) to the `icp-mcp` app."""
+    app.command("ingest")(ingest)
+    app.command("rejects")(rejects)
