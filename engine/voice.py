@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     Connection,
     ColumnElement,
-    Engine,
     FromClause,
     Select,
     and_,
@@ -118,25 +117,6 @@ def value_selectable() -> Select:
     return select(arr_snapshots.c.account_id, arr_snapshots.c.arr.label("value")).where(
         arr_snapshots.c.month == latest, arr_snapshots.c.arr > 0
     )
-
-
-def contact_names(engine: Engine | Connection, account_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Contact names per account (for masking names in quotes shown without pii:read)."""
-    ids = sorted(set(account_ids))
-    if not ids:
-        return {}
-    stmt = select(contacts.c.account_id, contacts.c.name).where(
-        contacts.c.account_id.in_(ids), contacts.c.name.is_not(None)
-    )
-    out: dict[str, list[str]] = {}
-    if isinstance(engine, Engine):
-        with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-    else:
-        rows = engine.execute(stmt).all()
-    for account_id, name in rows:
-        out.setdefault(account_id, []).append(name)
-    return out
 
 
 def known_topics() -> list[str]:

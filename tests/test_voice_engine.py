@@ -37,6 +37,8 @@ BODIES = {
     "C5": ("A2", dt.datetime(2026, 6, 1, 11), "call", "P2",
            "Customer: Pricing came up in the board meeting, it is costly.\nRep: noted."),
     "C6": ("A4", dt.datetime(2026, 10, 7, 11), "survey", None, "Pricing is reasonable and support is great."),
+    "C7": ("A3", dt.datetime(2026, 9, 10, 8), "ticket", "P3",
+           "Please ask Sam Rivera (sam.rivera@example.com) about the invoice."),
 }
 
 
@@ -50,6 +52,7 @@ def _build(path: Path) -> Engine:
         conn.execute(insert(contacts), [
             {"contact_id": "P1", "account_id": "A1", "name": "Pat", "title": "VP Finance"},
             {"contact_id": "P2", "account_id": "A2", "name": "Sam", "title": "Head of RevOps"},
+            {"contact_id": "P3", "account_id": "A3", "name": "Sam Rivera", "title": "Controller"},
         ])
         conn.execute(insert(opportunities), [
             {"opportunity_id": "O1", "account_id": "A1", "created_at": dt.date(2026, 1, 1), "stage": "won"},

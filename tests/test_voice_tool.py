@@ -79,9 +79,12 @@ async def test_errors_name_the_field(server, args, field, allowed) -> None:
 async def test_pii_is_masked_without_pii_read(server) -> None:
     marketer = Principal(subject="m", roles=["marketing"], scopes=frozenset({"icp:read", "voice:read"}))
     with acting_as(marketer):
-        res = await call(server, {"question": "Pat", "since": "2026-01-01", "as_of": AS_OF})
+        res = await call(server, {"question": "invoice", "since": "2026-01-01", "as_of": AS_OF})
     assert not res.is_error, text_of(res)
-    assert res.structured_content["pii_redacted"] is True
+    text = res.structured_content["quotes"][0]["text"]
+    assert "Rivera" not in text and "@example.com" not in text and "[name]" in text
+    plain = await call(server, {"question": "invoice", "since": "2026-01-01", "as_of": AS_OF})
+    assert "sam.rivera@example.com" in plain.structured_content["quotes"][0]["text"]
 
 
 async def test_territories_limit_the_quotes(server) -> None:

@@ -14,8 +14,6 @@ from icp_mcp.engine.cohorts import resolve_cohort
 from icp_mcp.engine.versions import active_definition
 from icp_mcp.engine.voice import AccountCount, Count, EmptyEvidence, Quote
 from icp_mcp.engine.windows import resolve_window
-from icp_mcp.server.access import allowed
-from icp_mcp.server.redact import redact_pii
 from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.tools.archive_access import ArchiveHandle
 from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
@@ -37,19 +35,8 @@ class CustomerVoiceResult(BaseModel):
     by_tone: list[Count] = Field(description="positive / negative / neutral from a phrase lexicon")
     by_account: list[AccountCount]
     empty: EmptyEvidence | None = Field(None, description="counts proving an empty answer is empty")
-    pii_redacted: bool = Field(False, description="emails, phones and contact names masked (no pii:read)")
     next_cursor: str | None = Field(None, description="pass as cursor to get the next page of quotes")
     truncated: bool = False
-
-
-def _redact(result: CustomerVoiceResult, run: ToolRun) -> None:
-    """Field-level rule: without pii:read, mask emails, phones and the quoted accounts' contact names."""
-    if allowed(run.principal, "field:pii"):
-        return
-    names = voice.contact_names(run.engine, [q.account_id for q in result.quotes])
-    for quote in result.quotes:
-        quote.text = redact_pii(quote.text, names.get(quote.account_id, ()))
-    result.pii_redacted = True
 
 
 def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
@@ -77,8 +64,7 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
         by_account=found.by_account, empty=found.empty,
         next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more),
     )
-    _redact(result, run)
-    return result
+    return result  # contact PII in quote text is masked by the server's redaction middleware
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
