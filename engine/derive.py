@@ -1,21 +1,174 @@
 """Derivation: contrast best customers with the worked population and keep what the data supports.
 
 One GROUP BY over the (account, attribute, value) relation joined to the labels gives, for every value,
-its support and positives; Python turns those counts into rates, Wilson intervals, lift and WoE, keeps the
-values whose interval clears the base rate, merges adjacent numeric bands into ranges, searches pairs of
-kept criteria for up to 3 segments, and records what the data cannot support.
+its support, best customers, wins and retention; Python turns those counts into rates, Wilson intervals,
+lift and WoE, keeps the values whose interval clears the base rate, merges adjacent numeric bands into
+ranges, searches pairs of kept criteria for up to 3 segments, and records what the data cannot support.
+
+Many values are tested at once, so the keep decision uses a Bonferroni-adjusted Wilson interval (familywise
+5%); the evidence shows the plain 95% interval. See docs/ARCHITECTURE.md, "Departures".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from icp_mcp.engine.profile import ICPDefinition
+from icp_mcp.archive.schema import opportunities
+from icp_mcp.engine import stats
+from icp_mcp.engine.attributes import attribute_relation, catalogue_attributes
+from icp_mcp.engine.catalogue import band_label, bands, kind_of
+from icp_mcp.engine.labels import closed_deals_where, labels_query
+from icp_mcp.engine.matching import matches_query
+from icp_mcp.engine.profile import (
+    Condition,
+    Criterion,
+    Disqualifier,
+    Evidence,
+    ICPDefinition,
+    Range,
+    Segment,
+    Trigger,
+    ValueWeights,
+)
 
 Progress = Callable[[float, float | None, str], None]
+
+MIN_N = 5            # a value is tested only with at least this many accounts
+MIN_SEGMENT_N = 10   # a segment needs this many accounts
+DQ_MIN_N = 20        # a disqualifier needs this many accounts
+DQ_FACTOR = 0.5      # "far below": win rate at most half the base (or churn at least double)
+FAMILY_ALPHA = 0.05
+UNSUPPORTED_LIFT = 1.5
+MAX_UNSUPPORTED = 25
+STEPS = 7
+
+
+@dataclass
+class ValueCounts:
+    """Counts of one attribute value (or merged band range) over the worked population."""
+
+    attribute: str
+    value: str | None
+    range: Range | None
+    n: int
+    best: int
+    won: int
+    customers: int
+    retained: int
+
+    def condition(self) -> dict:
+        return {"attribute": self.attribute, "range": self.range} if self.range else {
+            "attribute": self.attribute, "value": self.value}
+
+    def label(self) -> str:
+        return f"{self.attribute} {self.range.label()}" if self.range else f"{self.attribute}={self.value}"
+
+
+@dataclass
+class Totals:
+    n: int
+    best: int
+    won: int
+    customers: int
+    retained: int
+    closed_from: date | None
+    closed_to: date | None
+
+
+def evidence(pos: int, n: int, base: float | None, w: float | None = None) -> Evidence:
+    """Evidence with the 95% Wilson interval and lift against `base`."""
+    rate = pos / n if n else 0.0
+    lo, hi = stats.wilson(pos, n)
+    lift = (rate / base) if base else None
+    return Evidence(n=n, positives=pos, rate=round(rate, 4), interval=(round(lo, 4), round(hi, 4)),
+                    lift=None if lift is None else round(lift, 3), woe=None if w is None else round(w, 4))
+
+
+def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
+               window: int) -> tuple[Totals, list[ValueCounts]]:
+    labels = labels_query(closed_before, weights, top_n).subquery("labels")
+    o = opportunities
+    with engine.connect() as conn:
+        t = conn.execute(select(
+            func.count(), func.coalesce(func.sum(labels.c.best), 0), func.coalesce(func.sum(labels.c.won), 0),
+            func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0),
+        ).select_from(labels)).one()
+        span = conn.execute(
+            select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
+        ).one()
+        rel = attribute_relation(catalogue_attributes(engine), closed_before=closed_before,
+                                 trigger_window_days=window).subquery("rel")
+        rows = conn.execute(
+            select(rel.c.attribute, rel.c.value, func.count(), func.sum(labels.c.best), func.sum(labels.c.won),
+                   func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0))
+            .select_from(rel.join(labels, labels.c.account_id == rel.c.account_id))
+            .where(rel.c.value.is_not(None))
+            .group_by(rel.c.attribute, rel.c.value)
+        ).all()
+    totals = Totals(int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), span[0], span[1])
+    counts = [ValueCounts(a, v, None, int(n), int(b), int(w), int(c), int(r)) for a, v, n, b, w, c, r in rows]
+    return totals, counts
+
+
+def _band_counts(counts: list[ValueCounts]) -> dict[str, list[ValueCounts | None]]:
+    """Numeric values in band order (None for empty bands), with their ranges set."""
+    out: dict[str, list[ValueCounts | None]] = {}
+    by_key = {(c.attribute, c.value): c for c in counts if kind_of(c.attribute) == "numeric"}
+    for attribute in {c.attribute for c in counts if kind_of(c.attribute) == "numeric"}:
+        seq: list[ValueCounts | None] = []
+        for lo, hi in bands(attribute):
+            c = by_key.get((attribute, band_label(lo, hi)))
+            if c is not None:
+                c.range = Range(min=lo, max=hi)
+            seq.append(c)
+        out[attribute] = seq
+    return out
+
+
+def _merge_runs(seq: list[ValueCounts | None], flag: Callable[[ValueCounts], bool]) -> list[ValueCounts]:
+    """Merge runs of adjacent flagged bands into one range with summed counts."""
+    merged: list[ValueCounts] = []
+    run: list[ValueCounts] = []
+    for c in [*seq, None]:
+        if c is not None and flag(c):
+            run.append(c)
+            continue
+        if run:
+            first, last = run[0], run[-1]
+            merged.append(ValueCounts(
+                first.attribute, None, Range(min=first.range.min, max=last.range.max),
+                *(sum(getattr(x, f) for x in run) for f in ("n", "best", "won", "customers", "retained")),
+            ))
+            run = []
+    return merged
+
+
+def _select(counts: list[ValueCounts], flag: Callable[[ValueCounts], bool]) -> list[ValueCounts]:
+    """Flagged values: categorical ones as they are, numeric bands merged into ranges."""
+    chosen = [c for c in counts if kind_of(c.attribute) != "numeric" and flag(c)]
+    for seq in _band_counts(counts).values():
+        chosen.extend(_merge_runs(seq, flag))
+    return chosen
+
+
+def _slug(text: str) -> str:
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text)
+    return "-".join(p for p in out.split("-") if p)[:60]
+
+
+def _short(cond: Condition) -> str:
+    if cond.range is not None:
+        unit = {"employees": " employees", "annual_revenue": " revenue", "founded_year": " founded"}
+        return f"{cond.range.label()}{unit.get(cond.attribute, '')}"
+    if cond.attribute == "technology":
+        return f"uses {cond.value}"
+    if cond.attribute == "trigger":
+        return f"after {cond.value}"
+    return str(cond.value)
 
 
 def derive_icp(
@@ -29,4 +182,207 @@ def derive_icp(
 ) -> ICPDefinition:
     """Derive an ICP from deals closed before `closed_before` (all when None); manual rules of `previous`
     (default: the active version) are kept."""
-    raise NotImplementedError
+    from icp_mcp.engine.personas import derive_personas
+    from icp_mcp.engine.score import fit_tiers_and_calibration
+    from icp_mcp.engine.value_sql import cohort_rule
+    from icp_mcp.engine.versions import active_definition_or_none
+
+    step = progress or (lambda done, total, message: None)
+    if previous is None:
+        previous = active_definition_or_none(engine)
+    weights = previous.value_weights if previous else ValueWeights()
+    window = previous.trigger_window_days if previous else 90
+
+    step(0, STEPS, "labelling the worked population and best customers")
+    totals, counts = _aggregate(engine, closed_before, weights, best_top_n, window)
+    step(1, STEPS, f"aggregated {len(counts)} attribute values over {totals.n} worked accounts")
+
+    base = totals.best / totals.n if totals.n else 0.0
+    tested = [c for c in counts if c.n >= MIN_N]
+    z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
+    n_values = {a: len({c.value for c in counts if c.attribute == a}) for a in {c.attribute for c in counts}}
+
+    def up(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[0] > base
+
+    def down(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[1] < base
+
+    # Disqualifiers first, so that their values do not also appear as negative scorecard lines.
+    win_base = totals.won / totals.n if totals.n else 0.0
+    ret_base = totals.retained / totals.customers if totals.customers else None
+
+    def dq_win(c: ValueCounts) -> bool:
+        return (c.n >= DQ_MIN_N and win_base > 0 and c.won / c.n <= DQ_FACTOR * win_base
+                and stats.wilson(c.won, c.n, z_keep)[1] < win_base)
+
+    def dq_ret(c: ValueCounts) -> bool:
+        if ret_base is None or c.customers < DQ_MIN_N or ret_base >= 1:
+            return False
+        churn, base_churn = 1 - c.retained / c.customers, 1 - ret_base
+        return churn >= min(1.0, base_churn / DQ_FACTOR) and stats.wilson(c.retained, c.customers, z_keep)[1] < ret_base
+
+    step(2, STEPS, "testing values against the base rate")
+    disqualifiers: list[Disqualifier] = []
+    dq_labels: set[str] = set()
+    for metric, flag in (("win_rate", dq_win), ("retention", dq_ret)):
+        for c in _select(counts, flag):
+            cond = Condition(**c.condition())
+            if metric == "win_rate":
+                ev = evidence(c.won, c.n, win_base)
+                sentence = (f"Accounts with {cond.describe()} won {c.won} of {c.n} times "
+                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
+                            f"against {win_base:.0%} for all worked accounts.")
+            else:
+                ev = evidence(c.retained, c.customers, ret_base)
+                sentence = (f"Customers with {cond.describe()} retained {c.retained} of {c.customers} "
+                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
+                            f"against {ret_base:.0%} for all customers.")
+            rid = f"dq-{_slug(c.label())}" + ("" if metric == "win_rate" else "-retention")
+            if rid in {d.id for d in disqualifiers}:
+                continue
+            disqualifiers.append(Disqualifier(id=rid, metric=metric, evidence=ev, sentence=sentence,
+                                              source="derived", **c.condition()))
+            dq_labels.add(c.label())
+
+    criteria: list[Criterion] = []
+    negatives = totals.n - totals.best
+    for c in [*_select(counts, up), *_select(counts, down)]:
+        if c.label() in dq_labels:
+            continue
+        w = stats.woe(c.best, c.n - c.best, totals.best, negatives, n_values.get(c.attribute, 1))
+        pts = stats.points(w)
+        pts = max(pts, 1) if c.best / c.n > base else min(pts, -1)
+        criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
+                                  **c.condition()))
+    criteria.sort(key=lambda c: (-c.points, c.attribute))
+    for i, c in enumerate(criteria):
+        c.id = f"c{i + 1}"
+
+    unsupported = _unsupported(counts, tested, criteria, disqualifiers, base, totals)
+    step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
+
+    segments = _segments(engine, criteria, closed_before, weights, best_top_n, base, z_keep, window)
+    step(4, STEPS, f"{len(segments)} segments")
+
+    if previous is not None:
+        taken = {c.id for c in criteria}
+        for c in previous.criteria:
+            if c.source == "manual":
+                cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
+                taken.add(cid)
+                criteria.append(c.model_copy(update={"id": cid}))
+        rule_ids = {d.id for d in disqualifiers}
+        disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
+
+    personas = derive_personas(engine, closed_before=closed_before)
+    step(5, STEPS, f"{len(personas)} personas")
+
+    triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
+                for c in criteria if c.attribute == "trigger" and c.value]
+    definition = ICPDefinition(
+        name=name or (previous.name if previous else "Derived ICP"),
+        description=previous.description if previous else None,
+        closed_from=totals.closed_from, closed_to=totals.closed_to,
+        base_rate=round(base, 4), population=totals.n, positives=totals.best,
+        best_rule=cohort_rule(best_top_n),
+        segments=segments, criteria=criteria, disqualifiers=disqualifiers, personas=personas,
+        triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
+        method={
+            "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
+            "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
+            "closed_before": closed_before.isoformat() if closed_before else "",
+            "win_rate": round(win_base, 4),
+        },
+    )
+    step(6, STEPS, "tier cut-offs and calibration")
+    definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
+    step(STEPS, STEPS, "done")
+    return definition
+
+
+def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria: list[Criterion],
+                 disqualifiers: list[Disqualifier], base: float, totals: Totals) -> list[str]:
+    """Plain statements of what the data cannot support."""
+    out: list[str] = []
+    if totals.n == 0:
+        return ["no closed deals in the derivation window: nothing can be derived (n = 0)"]
+    if totals.best == 0:
+        return [f"no best customers among {totals.n} worked accounts: nothing can be derived"]
+    if not criteria:
+        out.append(f"no criterion clears the base rate ({base:.0%} best customers among n = {totals.n} "
+                   f"worked accounts, {len(tested)} values tested)")
+    kept = {(c.attribute, c.value) for c in criteria} | {(d.attribute, d.value) for d in disqualifiers}
+    kept_ranges = [(c.attribute, c.range) for c in [*criteria, *disqualifiers] if c.range]
+    notable = []
+    for c in tested:
+        if (c.attribute, c.value) in kept:
+            continue
+        if c.range and any(a == c.attribute and r.contains(c.range.min if c.range.min is not None else -1e300)
+                           for a, r in kept_ranges):
+            continue
+        lift = (c.best / c.n) / base if base else 0
+        if lift >= UNSUPPORTED_LIFT or lift <= 1 / UNSUPPORTED_LIFT:
+            notable.append((c.n, c, lift))
+    notable.sort(key=lambda x: -x[0])
+    for n, c, lift in notable[:MAX_UNSUPPORTED]:
+        out.append(f"{c.label()}: not supported by the data (n = {n}, rate {c.best / n:.0%} vs base {base:.0%})")
+    rare = sum(1 for c in counts if c.n < MIN_N)
+    if rare:
+        out.append(f"{rare} attribute values with fewer than {MIN_N} worked accounts were not tested")
+    return out
+
+
+def _segments(engine: Engine, criteria: list[Criterion], closed_before: date | None, weights: ValueWeights,
+              top_n: int | None, base: float, z_keep: float, window: int) -> list[Segment]:
+    """Up to 3 segments: greedy over pairs of positive criteria on different attributes, by lift × support."""
+    positive = [c for c in criteria if c.points > 0]
+    if not positive:
+        return []
+    by_id = {c.id: c for c in positive}
+    keyed = [(c.id, c, c.points) for c in positive]
+    m = matches_query(keyed, closed_before=closed_before, trigger_window_days=window).subquery("m")
+    labels = labels_query(closed_before, weights, top_n).subquery("labels")
+    m1, m2 = m.alias("m1"), m.alias("m2")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m1.c.key, m2.c.key, func.count(), func.sum(labels.c.best))
+            .select_from(m1.join(m2, (m1.c.account_id == m2.c.account_id) & (m1.c.key < m2.c.key))
+                         .join(labels, labels.c.account_id == m1.c.account_id))
+            .group_by(m1.c.key, m2.c.key)
+        ).all()
+    candidates = []
+    for k1, k2, n, best in rows:
+        c1, c2 = by_id[k1], by_id[k2]
+        if c1.attribute == c2.attribute or n < MIN_SEGMENT_N:
+            continue
+        best = int(best or 0)
+        if stats.wilson(best, int(n), z_keep)[0] <= base:
+            continue
+        lift = (best / n) / base if base else 0
+        candidates.append((lift * best, k1, k2, int(n), best))
+    candidates.sort(key=lambda x: (-x[0], x[1], x[2]))
+    chosen: list[tuple[str, str, int, int]] = []
+    used: set[str] = set()
+    for _, k1, k2, n, best in candidates:
+        if k1 in used or k2 in used:
+            continue
+        chosen.append((k1, k2, n, best))
+        used |= {k1, k2}
+        if len(chosen) == 3:
+            break
+    if not chosen:
+        singles = sorted(positive, key=lambda c: -((c.evidence.lift or 0) * (c.evidence.positives or 0))
+                         if c.evidence else 0)
+        return [Segment(id=f"s{i + 1}", name=_short(c), conditions=[Condition(**_cond_fields(c))],
+                        evidence=c.evidence) for i, c in enumerate(singles[:3]) if c.evidence]
+    segments = []
+    for i, (k1, k2, n, best) in enumerate(chosen):
+        conds = [Condition(**_cond_fields(by_id[k])) for k in (k1, k2)]
+        segments.append(Segment(id=f"s{i + 1}", name=" · ".join(_short(c) for c in conds), conditions=conds,
+                                evidence=evidence(best, n, base)))
+    return segments
+
+
+def _cond_fields(c: Condition) -> dict:
+    return {"attribute": c.attribute, "value": c.value, "values": c.values, "range": c.range}

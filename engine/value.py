@@ -11,11 +11,15 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Float, case, cast, func, select
 
+from icp_mcp.archive.schema import accounts
+from icp_mcp.engine.errors import EngineError
+from icp_mcp.engine.matching import members_query
 from icp_mcp.engine.profile import ICPDefinition
+from icp_mcp.engine.value_sql import REVENUE_SHARE, cohort_rule, ranked_customers_query
 
-REVENUE_SHARE = 0.80
+MAX_LIMIT = 10_000  # tools cap pages at 200; engine callers (cohorts) may take more. See value_sql.best_ids_query.
 
 
 class ValueComponents(BaseModel):
@@ -46,7 +50,7 @@ class BestCustomers(BaseModel):
     rule: str
     segment: str | None = None
     n_customers: int = Field(description="customers (accounts with a won deal) considered")
-    n: int = Field(description="customers in the best cohort")
+    n: int = Field(description="customers in the best cohort (within the segment when given)")
     cohort_revenue: float
     total_revenue: float
     revenue_share: float | None
@@ -68,4 +72,61 @@ def best_customers(
     closed_before: date | None = None,
 ) -> BestCustomers:
     """The best-customer cohort ranked by value score (page `offset`..`offset+limit`)."""
-    raise NotImplementedError
+    if not 1 <= limit <= MAX_LIMIT:
+        raise EngineError("limit", f"must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise EngineError("offset", "must be 0 or more")
+    if top_n is not None and top_n < 1:
+        raise EngineError("top_n", "must be 1 or more")
+    weights = definition.value_weights if definition else None
+    ranked = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
+    rule = cohort_rule(top_n)
+    cond = ranked.c.in_best
+    if segment is not None:
+        if definition is None:
+            raise EngineError("segment", "needs an ICP definition with segments")
+        ids = [s.id for s in definition.segments]
+        names = {s.name.casefold(): s for s in definition.segments}
+        found = next((s for s in definition.segments if s.id == segment), None) or names.get(segment.casefold())
+        if found is None:
+            raise EngineError("segment", f"unknown segment {segment!r}", allowed=ids)
+        members = members_query(found.conditions).subquery("members")
+        cond = cond & ranked.c.account_id.in_(select(members.c.account_id))
+        rule += f", within segment {found.id} ({found.name})"
+        segment = found.id
+    a = accounts
+    with engine.connect() as conn:
+        totals = conn.execute(select(
+            func.count(), func.sum(cast(cond, Float)),
+            func.coalesce(func.sum(ranked.c.lifetime_revenue), 0.0),
+            func.coalesce(func.sum(case((cond, ranked.c.lifetime_revenue), else_=0.0)), 0.0),
+        ).select_from(ranked)).one()
+        rows = conn.execute(
+            select(ranked, a.c.name, a.c.territory, a.c.industry)
+            .join(a, a.c.account_id == ranked.c.account_id)
+            .where(cond).order_by(ranked.c.rank).offset(offset).limit(limit + 1)
+        ).mappings().all()
+    n_customers, n_best = int(totals[0] or 0), int(totals[1] or 0)
+    total_rev, cohort_rev = float(totals[2] or 0.0), float(totals[3] or 0.0)
+    items = [
+        BestCustomer(
+            account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
+            rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
+            first_won_at=r["first_won_at"],
+            components=ValueComponents(
+                arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
+                retained=None if r["retained"] is None else bool(r["retained"]),
+                time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
+            ),
+        )
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return BestCustomers(
+        rule=rule, segment=segment, n_customers=n_customers, n=n_best, cohort_revenue=cohort_rev,
+        total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
+        items=items, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
+    )
+
+
+__all__ = ["REVENUE_SHARE", "BestCustomer", "BestCustomers", "ValueComponents", "best_customers"]
