@@ -18,7 +18,7 @@ from pydantic import BaseModel
 MONEY_FIELDS: frozenset[str] = frozenset({
     "arr", "mrr", "amount", "revenue", "lifetime_revenue", "current_arr", "starting_arr", "peak_arr",
     "expansion_arr", "contraction_arr", "churned_arr", "arr_change", "total_amount", "won_amount",
-    "pipeline_amount", "deal_size", "avg_deal_size", "acv", "tcv", "ltv", "total_revenue", "revenue_share",
+    "pipeline_amount", "deal_size", "avg_deal_size", "acv", "tcv", "ltv", "total_revenue",
     "value_usd", "arr_usd",
 })
 #: Names ending like these are money too (annual_revenue is a firmographic and stays visible).
