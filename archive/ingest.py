@@ -164,7 +164,7 @@ def _good_and_bad_sql(table: str, fmt: str) -> tuple[str, str]:
     good = f"SELECT _rid, _line, _raw, {cols} FROM _icp_checked WHERE _reason IS NULL"
     bad = "SELECT _rid, _line, _raw, _reason AS reason FROM _icp_checked WHERE _reason IS NOT NULL"
     if fmt == "csv":
-        bad += (" UNION ALL SELECT -line, line, min(csv_line), 'csv: ' || string_agg(DISTINCT error_message, '; ') "
+        bad += (" UNION ALL SELECT -CAST(line AS BIGINT), CAST(line AS BIGINT), min(csv_line), 'csv: ' || string_agg(DISTINCT error_message, '; ') "
                 "FROM _icp_rej_err GROUP BY line")
     return good, bad
 
@@ -289,9 +289,10 @@ def _record_rejects(conn: Connection, table: str, source: str) -> int:
     conn.execute(
         text(
             'INSERT INTO ingest_rejects ("at", table_name, source, line, raw, reason) '
-            "SELECT :at, :table, :source, b._line, b._raw, b.reason FROM _icp_bad b "
-            "WHERE NOT EXISTS (SELECT 1 FROM ingest_rejects r WHERE r.table_name = :table "
-            "AND r.source = :source AND r.line = b._line AND r.raw = b._raw)"
+            "SELECT CAST(:at AS TIMESTAMP), CAST(:table AS VARCHAR), CAST(:source AS VARCHAR), "
+            "b._line, b._raw, b.reason FROM _icp_bad b "
+            "WHERE NOT EXISTS (SELECT 1 FROM ingest_rejects r WHERE r.table_name = CAST(:table AS VARCHAR) "
+            "AND r.source = CAST(:source AS VARCHAR) AND r.line = b._line AND r.raw = b._raw)"
         ),
         {"at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **params},
     )

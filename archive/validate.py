@@ -179,26 +179,31 @@ def checked_select(table: str, stage: str) -> str:
 
 
 def duplicate_reasons_sql(table: str, checked: str) -> str:
-    """SELECT _rid, reason for valid rows whose key (or, for accounts, domain) repeats an earlier row."""
+    """SELECT _rid, reason for valid rows whose key repeats an earlier row (accounts: or whose domain does).
+
+    The domain check looks only at first occurrences of a key, so a repeated row is reported once, as a key.
+    """
     keys = key_columns(table)
     key_list = ", ".join(quote_ident(k) for k in keys)
     label = ", ".join(keys)
-    dom_rn = "NULL"
-    dom_first = "NULL"
-    if table == "accounts":
-        dom_rn = "CASE WHEN domain IS NOT NULL THEN row_number() OVER (PARTITION BY domain ORDER BY _line) END"
-        dom_first = "min(_line) OVER (PARTITION BY domain)"
+    domain = "domain" if table == "accounts" else _NULL
     return f"""
 SELECT _rid, concat_ws('; ',
     CASE WHEN key_rn > 1 THEN '{label}: duplicate key in file (also on line ' || key_first || ')' END,
-    CASE WHEN dom_rn > 1 THEN 'domain: ''' || domain || ''' is used by another row of the file (line ' || dom_first || ')' END
+    CASE WHEN dom_rn > 1
+         THEN 'domain: ''' || dom || ''' is used by another row of the file (line ' || dom_first || ')' END
 ) AS reason
 FROM (
-    SELECT _rid, domain_col AS domain,
-           row_number() OVER (PARTITION BY {key_list} ORDER BY _line) AS key_rn,
-           min(_line) OVER (PARTITION BY {key_list}) AS key_first,
-           {dom_rn} AS dom_rn, {dom_first} AS dom_first
-    FROM (SELECT *, {'domain' if table == 'accounts' else _NULL} AS domain_col FROM {checked} WHERE _reason IS NULL)
+    SELECT _rid, key_rn, key_first, dom,
+           CASE WHEN dom IS NOT NULL AND key_rn = 1
+                THEN row_number() OVER (PARTITION BY dom, key_rn = 1 ORDER BY _line) END AS dom_rn,
+           min(_line) OVER (PARTITION BY dom, key_rn = 1) AS dom_first
+    FROM (
+        SELECT _rid, _line, {domain} AS dom,
+               row_number() OVER (PARTITION BY {key_list} ORDER BY _line) AS key_rn,
+               min(_line) OVER (PARTITION BY {key_list}) AS key_first
+        FROM {checked} WHERE _reason IS NULL
+    )
 )
 WHERE key_rn > 1 OR dom_rn > 1
 """

@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
 from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
@@ -20,7 +21,7 @@ ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -87,8 +88,7 @@ def rejects(
     if table is not None and table not in INGESTIBLE_TABLES:
         raise _fail(f"unknown table {table!r}; allowed: {', '.join(INGESTIBLE_TABLES)}")
     try:
-        engine = open_archive(archive, read_only=True)
-        check_schema(engine)
+        engine = _open_for_reading(archive)
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
     r = ingest_rejects.c
@@ -108,6 +108,19 @@ def rejects(
         raw = row.raw or ""
         grid.add_row(row.table_name, row.source, str(row.line), row.reason, raw if len(raw) <= 200 else raw[:199] + "…")
     out.print(grid)
+
+
+def _open_for_reading(archive: str) -> Engine:
+    """Open read-only (so a running server keeps its lock); fall back to a normal open when this process
+    already holds the DuckDB file read-write (DuckDB refuses two configurations of one file in a process)."""
+    engine = open_archive(archive, read_only=True)
+    try:
+        check_schema(engine)
+    except OperationalError:
+        engine.dispose()
+        engine = open_archive(archive)
+        check_schema(engine)
+    return engine
 
 
 def register(app: typer.Typer) -> None:
