@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from icp_mcp.archive.db import create_schema, open_archive
+from icp_mcp.archive.demo import load
 from icp_mcp.archive.demo.accounts import account_ids, accounts_table, generate_accounts, technologies_table
 from icp_mcp.archive.demo.conversations import build_pool, conversation_tables, plan_conversations
 from icp_mcp.archive.demo.deals import generate_deals, opportunities_table
@@ -29,7 +29,7 @@ from icp_mcp.archive.demo.signals import signals_table
 SIZES: dict[str, int] = {"S": 2_000, "M": 100_000, "L": 1_000_000}
 STREAMS = ("accounts", "deals", "people", "revenue", "usage", "signals", "pool", "conversations", "bodies")
 Progress = Callable[[float, float | None, str], None]
-STEPS = 12
+STEPS = 13
 
 
 def today_utc() -> date:
@@ -64,33 +64,36 @@ def build_demo(
     try:
         engine = open_archive(tmp, create=True)
         create_schema(engine)
-        engine.dispose()
+        engine.dispose()  # closes the pool; the engine still compiles DDL for load.prepare/finish
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET enable_progress_bar = false")
+            load.prepare(con, engine)
             acc = generate_accounts(rngs["accounts"], SIZES[size], as_of_day, as_of.year)
-            _insert(con, "accounts", [accounts_table(acc)])
-            _insert(con, "account_technologies", [technologies_table(acc)])
+            load.insert(con, "accounts", [accounts_table(acc)])
+            load.insert(con, "account_technologies", [technologies_table(acc)])
             step("accounts")
             deals = generate_deals(rngs["deals"], acc, as_of_day, drift)
-            _insert(con, "opportunities", [opportunities_table(deals, as_of_day)])
+            load.insert(con, "opportunities", [opportunities_table(deals, as_of_day)])
             step("opportunities")
             people = generate_people(rngs["people"], acc, deals)
-            _insert(con, "contacts", [contacts_table(acc, people)])
-            _insert(con, "opportunity_contacts", [opportunity_contacts_table(people)])
+            load.insert(con, "contacts", [contacts_table(acc, people)])
+            load.insert(con, "opportunity_contacts", [opportunity_contacts_table(people)])
             step("contacts")
             rev = generate_revenue(rngs["revenue"], acc, deals, as_of_day)
-            _insert(con, "arr_snapshots", [arr_snapshots_table(rev)])
+            load.insert(con, "arr_snapshots", [arr_snapshots_table(rev)])
             step("arr snapshots")
-            _insert(con, "feature_usage", feature_usage_tables(rngs["usage"], acc, rev, as_of_day))
+            load.insert(con, "feature_usage", feature_usage_tables(rngs["usage"], acc, rev, as_of_day))
             step("feature usage")
-            _insert(con, "signals", [signals_table(rngs["signals"], acc, deals, as_of_day)])
+            load.insert(con, "signals", [signals_table(rngs["signals"], acc, deals, as_of_day)])
             step("signals")
             conv_plan = plan_conversations(rngs["conversations"], acc, deals, people, rev, as_of_day)
             pool = build_pool(rngs["pool"])
-            _insert(con, "conversations", conversation_tables(rngs["bodies"], pool, conv_plan, acc, people))
+            load.insert(con, "conversations", conversation_tables(rngs["bodies"], pool, conv_plan, acc, people))
             step("conversations")
+            load.finish(con, engine)
             con.execute("CHECKPOINT")
+            step("keys and indexes")
         finally:
             con.close()
         _index_snippets(tmp, step)
@@ -122,6 +125,7 @@ def _index_snippets(path: Path, step: Callable[[str], None]) -> None:
     engine = open_archive(path)
     try:
         with engine.begin() as conn:
+            conn.exec_driver_sql("SET enable_progress_bar = false")
             build_snippets(conn)
         step("snippets")
         with engine.begin() as conn:
@@ -133,19 +137,6 @@ def _index_snippets(path: Path, step: Callable[[str], None]) -> None:
         step("full-text index")
     finally:
         engine.dispose()
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, chunks: Iterable[pa.Table]) -> int:
-    """Append Arrow tables to `table` (columns matched by name); return the rows written."""
-    rows = 0
-    for chunk in chunks:
-        con.register("_demo_chunk", chunk)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _demo_chunk")
-        finally:
-            con.unregister("_demo_chunk")
-        rows += chunk.num_rows
-    return rows
 
 
 def _stepper(progress: Progress | None) -> Callable[[str], None]:
