@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +66,37 @@ def icp_demo(tmp_path_factory: pytest.TempPathFactory):
 def icp_demo_copy(icp_demo, tmp_path: Path) -> Path:
     """A private copy of the demo archive for tests that write (derive, activate)."""
     return icp_demo.copy_to(tmp_path)
+
+
+# --- plain demo archives (archive/demo): built once per session and arguments; treat them as read-only --
+
+
+DEMO_SEED = 7
+DEMO_AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="session")
+def demo_archive_factory(tmp_path_factory: pytest.TempPathFactory):
+    """`build(seed=7, drift=False, as_of=DEMO_AS_OF, size="S") -> Path`: a demo archive, cached per arguments.
+
+    The manifest is next to it (`read_manifest(path)`). Copy the file before writing to it.
+    """
+    from icp_mcp.archive.demo import build_demo
+
+    cache: dict[tuple, Path] = {}
+
+    def build(seed: int = DEMO_SEED, drift: bool = False, as_of: date = DEMO_AS_OF, size: str = "S") -> Path:
+        key = (seed, drift, as_of, size)
+        if key not in cache:
+            folder = tmp_path_factory.mktemp(f"demo_{size}_{seed}{'_drift' if drift else ''}")
+            cache[key] = folder / "demo.duckdb"
+            build_demo(cache[key], size=size, seed=seed, drift=drift, as_of=as_of)
+        return cache[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def demo_archive(demo_archive_factory) -> Path:
+    """The S demo archive (seed 7, as_of 2026-11-01, no drift); shared and read-only."""
+    return demo_archive_factory()
