@@ -18,7 +18,7 @@ from icp_mcp.engine import versions
 from icp_mcp.engine.versions import VersionInfo
 from icp_mcp.server.access import allowed, current_principal
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRefusal, ToolRun, ToolSpec, run_tool
+from icp_mcp.tools.common import register_tool, ToolRefusal, ToolRun, ToolSpec, run_tool
 
 SPEC = ToolSpec(name="activate_icp", title="Activate an ICP version", write=True, destructive=True, idempotent=True)
 
@@ -76,7 +76,7 @@ def refuse(message: str):
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
     """Add the tool."""
 
-    @server.tool(**SPEC.tool_kwargs())
+    @register_tool(server, SPEC)
     async def activate_icp(
         ctx: Context,
         version: Annotated[int, Field(ge=1, description="the version to activate (see icp://versions)")],

@@ -14,7 +14,7 @@ from icp_mcp.engine.value import BestCustomer
 from icp_mcp.server.access import allowed
 from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
+from icp_mcp.tools.common import register_tool, ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
 
 SPEC = ToolSpec(name="best_customers", title="Best customers by value")
 
@@ -64,7 +64,7 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
     """Add the tool."""
 
-    @server.tool(**SPEC.tool_kwargs())
+    @register_tool(server, SPEC)
     async def best_customers(
         ctx: Context,
         segment: Annotated[str | None, Field(description="an ICP segment id (see icp://current) to rank within")] = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
@@ -39,6 +41,7 @@ from icp_mcp.tools.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnl
 logger = logging.getLogger("icp_mcp.tools")
 
 M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
 ProgressFn = Callable[[float, float | None, str], None]
 
 
@@ -78,9 +81,17 @@ class ToolSpec:
             open_world_hint=False,
         )
 
-    def tool_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `MCPServer.tool(...)`."""
-        return {"name": self.name, "title": self.title, "annotations": self.annotations}
+
+
+def register_tool(server: MCPServer, spec: ToolSpec) -> Callable[[F], F]:
+    """Decorator: add `fn` as the MCP tool `spec.name`, its docstring (dedented) as the description."""
+
+    def decorator(fn: F) -> F:
+        description = inspect.cleandoc(fn.__doc__ or "")
+        server.add_tool(fn, name=spec.name, title=spec.title, description=description, annotations=spec.annotations)
+        return fn
+
+    return decorator
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import derive, versions
 from icp_mcp.engine.profile import ICPDefinition
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRun, ToolSpec, run_tool
+from icp_mcp.tools.common import register_tool, ToolRun, ToolSpec, run_tool
 
 SPEC = ToolSpec(name="derive_icp", title="Derive a draft ICP version", write=True, idempotent=False)
 
@@ -65,7 +65,7 @@ def derive_draft(run: ToolRun, closed_before: date | None, best_top_n: int | Non
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
     """Add the tool."""
 
-    @server.tool(**SPEC.tool_kwargs())
+    @register_tool(server, SPEC)
     async def derive_icp(
         ctx: Context,
         closed_before: Annotated[date | None, Field(description="derive from deals closed before this date")] = None,

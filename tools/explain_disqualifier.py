@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import disqualifiers
 from icp_mcp.engine.disqualifiers import DisqualifierExplanation
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolInputError, ToolRun, ToolSpec, active_icp, run_tool
+from icp_mcp.tools.common import register_tool, ToolInputError, ToolRun, ToolSpec, active_icp, run_tool
 
 SPEC = ToolSpec(name="explain_disqualifier", title="Explain a disqualifier")
 
@@ -35,7 +35,7 @@ def explain(run: ToolRun, rule_id: str | None, account: str | None) -> ExplainDi
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
     """Add the tool."""
 
-    @server.tool(**SPEC.tool_kwargs())
+    @register_tool(server, SPEC)
     async def explain_disqualifier(
         ctx: Context,
         rule_id: Annotated[str | None, Field(description="disqualifier id, as in score_account or icp://current")] = None,

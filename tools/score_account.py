@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import score as score_engine
 from icp_mcp.engine.score import AccountCandidates, AccountScore
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, run_tool
+from icp_mcp.tools.common import register_tool, ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, run_tool
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
 
@@ -56,7 +56,7 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
     """Add the tool."""
 
-    @server.tool(**SPEC.tool_kwargs())
+    @register_tool(server, SPEC)
     async def score_account(
         ctx: Context,
         account: Annotated[str | None, Field(description="account id, web domain or company name")] = None,

@@ -1,0 +1,57 @@
+"""The archive handle: read-only tools cannot write, writes go through the single writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from icp_mcp.tools.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation, is_write_statement
+
+
+@pytest.mark.parametrize(
+    ("sql", "writes"),
+    [
+        ("SELECT 1", False),
+        ("  with x as (select 1) select * from x", False),
+        ("CREATE TEMP TABLE t AS SELECT 1", False),
+        ("INSERT INTO accounts VALUES (1)", True),
+        ("update accounts set name = 'x'", True),
+        ("CREATE TABLE t (a int)", True),
+        ("DROP TABLE accounts", True),
+        ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", True),
+        ("PRAGMA create_fts_index('a', 'b')", True),
+        ("CHECKPOINT", True),
+    ],
+)
+def test_write_statements_are_recognised(sql: str, writes: bool):
+    assert is_write_statement(sql) is writes
+
+
+def test_reader_refuses_writes_and_writer_commits(archive_path: Path):
+    handle = ArchiveHandle(str(archive_path))
+    try:
+        with handle.reader.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
+            with pytest.raises(ReadOnlyViolation):
+                conn.execute(text("INSERT INTO accounts (account_id, name) VALUES ('a1', 'A')"))
+
+        def insert(engine):
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO accounts (account_id, name) VALUES ('a1', 'A')"))
+
+        handle.write(insert)
+        with handle.reader.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 1
+    finally:
+        handle.close()
+
+
+def test_read_only_archive_refuses_the_writer(archive_path: Path):
+    handle = ArchiveHandle(str(archive_path), read_only=True)
+    try:
+        with pytest.raises(ArchiveReadOnly, match="read-only"):
+            handle.write(lambda engine: None)
+    finally:
+        handle.close()
