@@ -52,14 +52,11 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def icp_demo(tmp_path_factory: pytest.TempPathFactory):
-    """The demo archive (size S, seed 7, fixed as_of) with its ICP derived and activated; shared, read-only."""
+def icp_demo(tmp_path_factory: pytest.TempPathFactory, demo_archive: Path):
+    """A copy of `demo_archive` with its ICP derived and activated; shared, read-only."""
     from server_demo import build
 
-    try:
-        return build(tmp_path_factory.mktemp("icp_demo"))
-    except (ImportError, NotImplementedError) as exc:  # while the demo generator / engine are landing
-        pytest.skip(f"demo archive unavailable: {exc!r}")
+    return build(tmp_path_factory.mktemp("icp_demo"), source=demo_archive)
 
 
 @pytest.fixture

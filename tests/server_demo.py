@@ -58,14 +58,18 @@ class DemoArchive:
         return target
 
 
-def build(folder: Path) -> DemoArchive:
-    """Build the demo archive, derive its ICP and activate it."""
+def build(folder: Path, source: Path | None = None) -> DemoArchive:
+    """Copy (or build) the demo archive, derive its ICP and activate it."""
     from icp_mcp.archive.demo import build_demo
-    from icp_mcp.archive.demo.manifest import read_manifest
+    from icp_mcp.archive.demo.manifest import manifest_path, read_manifest
     from icp_mcp.engine import derive, versions
 
     path = folder / "demo.duckdb"
-    build_demo(path, size="S", seed=SEED, drift=False, as_of=AS_OF)
+    if source is not None:
+        shutil.copy(source, path)
+        shutil.copy(manifest_path(source), manifest_path(path))
+    else:
+        build_demo(path, size="S", seed=SEED, drift=False, as_of=AS_OF)
     engine = open_archive(path)
     try:
         definition = derive.derive_icp(engine)
