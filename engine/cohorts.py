@@ -73,11 +73,14 @@ def customers_selectable(closed_before: date | None = None) -> Select:
     return select(opportunities.c.account_id).where(and_(*cond)).distinct()
 
 
-def scores_selectable(definition: ICPDefinition) -> Select:
-    """`account_id, points, disqualified, tier` of every account under `definition` (engine/score.py)."""
+def scores_selectable(definition: ICPDefinition, engine: Engine | None = None) -> Select:
+    """`account_id, points, disqualified, tier` of every account under `definition` (engine/score.py).
+
+    `engine` lets the scorer compute tier cut-offs for a definition stored without them.
+    """
     from icp_mcp.engine.score import account_scores_query
 
-    return account_scores_query(definition)
+    return account_scores_query(definition, engine)
 
 
 def tier_selectable(definition: ICPDefinition, tiers: Sequence[str]) -> Select:
