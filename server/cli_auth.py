@@ -22,7 +22,7 @@ POLICY_HELP = "The policy YAML file (created by `token create` when missing)."
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 

@@ -268,13 +268,20 @@ def write_raw(path: str | os.PathLike[str], data: dict[str, Any]) -> Policy:
     p = Path(path)
     policy = parse_policy(data, p)
     text = yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=p.parent)
+    if not p.parent.is_dir():
+        raise PolicyError(f"policy: folder {p.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=p.parent)
+    except OSError as exc:
+        raise PolicyError(f"policy: cannot write in {p.parent}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PolicyError(f"policy: cannot write {p}: {exc.strerror}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

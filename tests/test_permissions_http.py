@@ -211,12 +211,17 @@ async def test_sales_sees_its_territory_only(deployment: Deployment) -> None:
         own = await client.call_tool("score_account", {"account": deployment.emea_account})
         other = await client.call_tool("score_account", {"account": deployment.na_account})
         voice = await client.call_tool("customer_voice", {})
+        explained = await client.call_tool("explain_disqualifier", {"account": deployment.na_account})
+        fuzzy = await client.call_tool("score_account", {"account": "Shipping"})
     assert "customer_voice" not in names and "derive_icp" not in names and "score_account" in names
     assert not own.is_error, text_of(own)
     assert own.structured_content["score"]["account_id"] == deployment.emea_account
     assert other.is_error and "outside your territories (EMEA)" in text_of(other)
     assert "fit_score" not in text_of(other)  # no account detail leaks with the refusal
     assert voice.is_error and "voice:read" in text_of(voice)
+    assert explained.is_error and "outside your territories" in text_of(explained)
+    for territory in ("NA", "APAC", "LATAM"):  # candidates come only from the caller's territories
+        assert f"territory={territory}" not in text_of(fuzzy) and f'"territory":"{territory}"' not in text_of(fuzzy)
 
 
 async def test_marketing_gets_no_revenue_and_no_contact_pii(deployment: Deployment) -> None:

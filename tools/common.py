@@ -43,6 +43,8 @@ logger = logging.getLogger("icp_mcp.tools")
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 ProgressFn = Callable[[float, float | None, str], None]
+#: Error texts are cut here: they may echo an argument, and an argument may be 100k characters.
+MAX_ERROR_CHARS = 2000
 
 
 class ToolInputError(Exception):
@@ -211,6 +213,8 @@ def error_message(exc: BaseException) -> str:
 def error_result(message: str, **details: Any) -> CallToolResult:
     """A tool error result (isError) with a one-line message and, when given, machine-readable details."""
     text = message if not details else message + "\n" + json.dumps(details, default=str, separators=(",", ":"))
+    if len(text) > MAX_ERROR_CHARS:  # an echoed oversize argument must not become an oversize answer
+        text = text[:MAX_ERROR_CHARS] + f"… [cut, {len(text) - MAX_ERROR_CHARS} more characters]"
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
@@ -297,6 +301,8 @@ async def run_tool(
         return success_result(result)
     except (ToolInputError, EngineError, ToolRefusal, ArchiveReadOnly) as exc:
         outcome = error_outcome(exc)
+        if isinstance(exc, NotFound):  # row level: candidates only from the caller's territories
+            exc.candidates = visible_candidates(principal, exc.candidates)
         details = exc.to_dict() if isinstance(exc, EngineError) else {}
         return error_result(error_message(exc), **({"error": details} if details else {}))
     except ReadOnlyViolation as exc:
@@ -325,6 +331,32 @@ def active_icp(engine: Engine) -> Any:
     if definition is None:
         raise NoActiveICP()
     return definition
+
+
+def visible_candidates(principal: Principal, candidates: list[Any]) -> list[Any]:
+    """Row-level rule for candidate lists: drop accounts (items with a territory) the caller may not see."""
+
+    def territory_of(cand: Any) -> tuple[bool, str | None]:
+        if isinstance(cand, Mapping):
+            return "territory" in cand, cand.get("territory")
+        return hasattr(cand, "territory"), getattr(cand, "territory", None)
+
+    kept = []
+    for cand in candidates:
+        is_account, territory = territory_of(cand)
+        if not is_account or allowed(principal, "account", territory):
+            kept.append(cand)
+    return kept
+
+
+def account_territory(engine: Engine, account_id: str) -> str | None:
+    """The territory of one account (for the row-level check of tools that resolve accounts in the engine)."""
+    from sqlalchemy import select
+
+    from icp_mcp.archive.schema import accounts
+
+    with engine.connect() as conn:
+        return conn.execute(select(accounts.c.territory).where(accounts.c.account_id == account_id)).scalar()
 
 
 def check_account_access(run: ToolRun, territory: str | None, account_id: str | None) -> None:

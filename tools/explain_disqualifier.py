@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import disqualifiers
 from icp_mcp.engine.disqualifiers import DisqualifierExplanation
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import register_tool, ToolInputError, ToolRun, ToolSpec, active_icp, run_tool
+from icp_mcp.tools.common import (
+    ToolInputError, ToolRun, ToolSpec, account_territory, active_icp, check_account_access, register_tool, run_tool,
+)
 
 SPEC = ToolSpec(name="explain_disqualifier", title="Explain a disqualifier")
 
@@ -29,6 +31,8 @@ def explain(run: ToolRun, rule_id: str | None, account: str | None) -> ExplainDi
         raise ToolInputError("rule_id", "give rule_id (see icp://current) or account (to explain its hit)")
     definition = active_icp(run.engine)
     found = disqualifiers.explain_disqualifier(run.engine, definition, rule_id=rule_id, account=account)
+    if found.account_id is not None:  # row level: an account's hit only inside the caller's territories
+        check_account_access(run, account_territory(run.engine, found.account_id), found.account_id)
     return ExplainDisqualifierResult(explanation=found)
 
 

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import score as score_engine
 from icp_mcp.engine.score import AccountCandidates, AccountScore
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import register_tool, ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, run_tool
+from icp_mcp.tools.common import (
+    ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, register_tool, run_tool, visible_candidates,
+)
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
 
@@ -46,6 +48,7 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
         raise ToolInputError("account", "must not be empty")
     result = score_engine.score_account(run.engine, active_icp(run.engine), account=account, attributes=attributes)
     if isinstance(result, AccountCandidates):
+        result.candidates = visible_candidates(run.principal, result.candidates)
         return ScoreAccountResult(status="candidates", candidates=result)
     if result.account_id is not None:
         check_account_access(run, result.territory, result.account_id)
