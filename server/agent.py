@@ -79,7 +79,9 @@ async def ask(server: MCPServer, question: str, *, model: str = DEFAULT_MODEL, m
     answer = Answer(text="")
     async with Client(server) as mcp_client:
         listed = await mcp_client.list_tools()
-        tools = [async_mcp_tool(tool, mcp_client) for tool in listed.tools]  # type: ignore[arg-type]
+        # Read-only tools only: an agent answering a question never derives or activates an ICP.
+        readable = [t for t in listed.tools if t.annotations is not None and t.annotations.read_only_hint]
+        tools = [async_mcp_tool(tool, mcp_client) for tool in readable]  # type: ignore[arg-type]
         runner = client.beta.messages.tool_runner(
             model=model,
             max_tokens=max_tokens,

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError
+from icp_mcp.tools.archive_access import ArchiveHandle
 from icp_mcp.server.settings import DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
 
 ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
@@ -98,6 +99,26 @@ async def _terminal_confirm(context: Any, params: Any) -> Any:
     return ElicitResult(action="accept", content=content)
 
 
+def open_handle(archive: str) -> ArchiveHandle:
+    """Open read-write (so writes and the audit log work); read-only when another process holds the file."""
+    handle = ArchiveHandle(archive)
+    try:
+        with handle.engine.connect():
+            return handle
+    except Exception as exc:
+        handle.close()
+        if "lock" not in str(exc).lower():
+            raise ArchiveError(f"cannot open {archive}: {str(exc).splitlines()[0][:300]}") from exc
+    handle = ArchiveHandle(archive, read_only=True)
+    try:
+        with handle.engine.connect():
+            return handle
+    except Exception as exc:
+        handle.close()
+        raise ArchiveError(f"cannot open {archive}: another process is writing it ({str(exc).splitlines()[0][:200]}); "
+                           "stop that server or use its HTTP endpoint") from exc
+
+
 async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | None = None,
                     interactive: bool = False) -> tuple[bool, Any]:
     """Call one tool through the SDK's in-memory client; (is_error, structured result or message)."""
@@ -105,16 +126,17 @@ async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | 
 
     from icp_mcp.server.app import archive_of, build_server
 
-    server = build_server(archive, policy=policy, read_only=True)
+    server = build_server(archive, policy=policy, handle=open_handle(archive))
     listed = {t.name: t for t in await server.list_tools()}
     if tool not in listed:
         archive_of(server).close()
         raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
     info = listed[tool]
-    if info.annotations is not None and info.annotations.read_only_hint is False:
+    try:
+        arguments = parse_args(pairs, info.input_schema)
+    except ValueError:
         archive_of(server).close()
-        server = build_server(archive, policy=policy, read_only=False)  # writes need the writer engine
-    arguments = parse_args(pairs, info.input_schema)
+        raise
     try:
         async with Client(server, elicitation_callback=_terminal_confirm if interactive else None) as client:
             result = await client.call_tool(tool, arguments)
@@ -164,7 +186,7 @@ def ask_command(
     except MissingAPIKey as exc:
         raise _fail(str(exc)) from exc
     try:
-        server = build_server(archive, policy=policy, read_only=True)
+        server = build_server(archive, policy=policy, handle=open_handle(archive))
     except (ArchiveError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     try:

@@ -23,6 +23,7 @@ async def test_multi_turn_tool_use_carries_real_structured_content(icp_demo, mon
     def first(body: dict) -> dict:
         names = {t["name"] for t in body["tools"]}
         assert {"score_account", "best_customers", "explain_disqualifier"} <= names, names
+        assert not names & {"derive_icp", "activate_icp"}, "the agent gets read-only tools only"
         assert body["messages"][0]["content"] == f"Does {account} fit our ICP?"
         assert "score_account" in body["system"]
         return tool_use("score_account", {"account": account})

@@ -9,7 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import value
+from icp_mcp.engine import value, versions
 from icp_mcp.engine.value import BestCustomer
 from icp_mcp.server.access import allowed
 from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
@@ -46,7 +46,8 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
          closed_before: date | None) -> BestCustomersResult:
     """Fetch the page the cursor points at and build the next cursor."""
     offset = decode_cursor(SPEC.name, args, cursor)
-    found = value.best_customers(run.engine, top_n=top_n, segment=segment, limit=limit, offset=offset,
+    definition = versions.active_definition(run.engine)  # segments come from the active ICP (None: no segments)
+    found = value.best_customers(run.engine, definition=definition, top_n=top_n, segment=segment, limit=limit, offset=offset,
                                  closed_before=closed_before)
     more = found.next_offset is not None or offset + len(found.items) < found.n
     result = BestCustomersResult(
@@ -58,6 +59,9 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
     )
     if not allowed(run.principal, "field:revenue"):
         _redact_revenue(result)
+    for item in result.items:  # row-level rule: who the account is only within the caller's territories
+        if not allowed(run.principal, "account", item.territory):
+            item.account_id, item.name = "(hidden)", "(outside your territories)"
     return result
 
 
