@@ -37,13 +37,15 @@ class BacktestReport(BaseModel):
     tiers: list[TierRow]
     train_deals: int
     criteria: int
+    positives_rule: str | None = None
     notes: list[str] = Field(default_factory=list)
 
 
-def backtest(engine: Engine, split_date: date, *, best_top_n: int | None = None,
+def backtest(engine: Engine, split_date: date, *, best_top_n: int | None = None, positives: str | None = None,
              progress: Progress | None = None) -> BacktestReport:
     """Derive before `split_date`, score the closed deals created on or after it, report AUC and tiers."""
-    definition = derive_icp(engine, closed_before=split_date, best_top_n=best_top_n, progress=progress)
+    definition = derive_icp(engine, closed_before=split_date, best_top_n=best_top_n, progress=progress,
+                            positives=positives)
     with engine.connect() as conn:
         groups = conn.execute(deal_groups_query(definition, created_from=split_date)).all()
     train = definition.calibration.n if definition.calibration else 0
@@ -86,4 +88,5 @@ def backtest(engine: Engine, split_date: date, *, best_top_n: int | None = None,
         brier=None if not n else round(stats.brier_grouped(probs) or 0.0, 4),
         top_tier_lift=round(a_rate / base, 3) if (a_rate is not None and base) else None,
         tiers=rows, train_deals=train, criteria=len(definition.criteria), notes=notes,
+        positives_rule=definition.best_rule,
     )

@@ -18,7 +18,7 @@ CATEGORICAL: tuple[str, ...] = (
 
 #: Numeric account columns with their fixed band edges (each band is `[edge_i, edge_i+1)`).
 NUMERIC_BANDS: dict[str, tuple[float, ...]] = {
-    "employees": (1, 11, 51, 201, 501, 1001, 5001, 10001),
+    "employees": (10, 50, 200, 500, 1000, 2000, 5000, 10000),
     "annual_revenue": (1e6, 1e7, 5e7, 1e8, 5e8, 1e9, 1e10),
     "founded_year": (1950, 1980, 1990, 2000, 2005, 2010, 2015, 2020),
 }
@@ -71,7 +71,7 @@ def band_label(lo: float | None, hi: float | None) -> str:
         return f"<{fmt(hi)}"
     if hi is None:
         return f"{fmt(lo)}+"
-    if float(lo).is_integer() and float(hi).is_integer() and hi - lo >= 2 and abs(hi) < 1e6:
+    if float(lo).is_integer() and float(hi).is_integer() and hi - lo >= 2 and abs(hi) < 1e5:
         return f"{fmt(lo)}–{fmt(hi - 1)}"
     return f"{fmt(lo)}–<{fmt(hi)}"
 

@@ -21,8 +21,8 @@ from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine import stats
 from icp_mcp.engine.attributes import attribute_relation, catalogue_attributes
 from icp_mcp.engine.catalogue import band_label, bands, kind_of
-from icp_mcp.engine.labels import closed_deals_where, labels_query
-from icp_mcp.engine.matching import matches_query
+from icp_mcp.engine.errors import EngineError
+from icp_mcp.engine.labels import POSITIVES, closed_deals_where, labels_query, positives_rule
 from icp_mcp.engine.profile import (
     Condition,
     Criterion,
@@ -30,15 +30,14 @@ from icp_mcp.engine.profile import (
     Evidence,
     ICPDefinition,
     Range,
-    Segment,
     Trigger,
     ValueWeights,
 )
+from icp_mcp.engine.segments import search_segments, segment_bonuses
 
 Progress = Callable[[float, float | None, str], None]
 
 MIN_N = 5            # a value is tested only with at least this many accounts
-MIN_SEGMENT_N = 10   # a segment needs this many accounts
 DQ_MIN_N = 20        # a disqualifier needs this many accounts
 DQ_FACTOR = 0.5      # "far below": win rate at most half the base (or churn at least double)
 FAMILY_ALPHA = 0.05
@@ -89,8 +88,8 @@ def evidence(pos: int, n: int, base: float | None, w: float | None = None) -> Ev
 
 
 def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-               window: int) -> tuple[Totals, list[ValueCounts]]:
-    labels = labels_query(closed_before, weights, top_n).subquery("labels")
+               window: int, positives: str = "retained") -> tuple[Totals, list[ValueCounts]]:
+    labels = labels_query(closed_before, weights, top_n, positives).subquery("labels")
     o = opportunities
     with engine.connect() as conn:
         t = conn.execute(select(
@@ -100,7 +99,8 @@ def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights
         span = conn.execute(
             select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
         ).one()
-        rel = attribute_relation(catalogue_attributes(engine), closed_before=closed_before,
+        attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
+        rel = attribute_relation(attrs, closed_before=closed_before,
                                  trigger_window_days=window).subquery("rel")
         rows = conn.execute(
             select(rel.c.attribute, rel.c.value, func.count(), func.sum(labels.c.best), func.sum(labels.c.won),
@@ -160,17 +160,6 @@ def _slug(text: str) -> str:
     return "-".join(p for p in out.split("-") if p)[:60]
 
 
-def _short(cond: Condition) -> str:
-    if cond.range is not None:
-        unit = {"employees": " employees", "annual_revenue": " revenue", "founded_year": " founded"}
-        return f"{cond.range.label()}{unit.get(cond.attribute, '')}"
-    if cond.attribute == "technology":
-        return f"uses {cond.value}"
-    if cond.attribute == "trigger":
-        return f"after {cond.value}"
-    return str(cond.value)
-
-
 def derive_icp(
     engine: Engine,
     *,
@@ -179,12 +168,16 @@ def derive_icp(
     progress: Progress | None = None,
     name: str | None = None,
     previous: ICPDefinition | None = None,
+    positives: str | None = None,
 ) -> ICPDefinition:
     """Derive an ICP from deals closed before `closed_before` (all when None); manual rules of `previous`
-    (default: the active version) are kept."""
+    (default: the active version) are kept.
+
+    Positives are retained customers by default, or the best-customer cohort (by value) with
+    `positives="best"` or when `best_top_n` is given; see docs/ARCHITECTURE.md for why.
+    """
     from icp_mcp.engine.personas import derive_personas
     from icp_mcp.engine.score import fit_tiers_and_calibration
-    from icp_mcp.engine.value_sql import cohort_rule
     from icp_mcp.engine.versions import active_definition_or_none
 
     step = progress or (lambda done, total, message: None)
@@ -194,7 +187,10 @@ def derive_icp(
     window = previous.trigger_window_days if previous else 90
 
     step(0, STEPS, "labelling the worked population and best customers")
-    totals, counts = _aggregate(engine, closed_before, weights, best_top_n, window)
+    positives = positives or ("best" if best_top_n is not None else "retained")
+    if positives not in POSITIVES:
+        raise EngineError("positives", f"unknown rule {positives!r}", list(POSITIVES))
+    totals, counts = _aggregate(engine, closed_before, weights, best_top_n, window, positives)
     step(1, STEPS, f"aggregated {len(counts)} attribute values over {totals.n} worked accounts")
 
     base = totals.best / totals.n if totals.n else 0.0
@@ -255,6 +251,7 @@ def derive_icp(
         pts = max(pts, 1) if c.best / c.n > base else min(pts, -1)
         criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
                                   **c.condition()))
+    criteria += _trigger_criteria(engine, closed_before, window, z_keep)
     criteria.sort(key=lambda c: (-c.points, c.attribute))
     for i, c in enumerate(criteria):
         c.id = f"c{i + 1}"
@@ -262,7 +259,8 @@ def derive_icp(
     unsupported = _unsupported(counts, tested, criteria, disqualifiers, base, totals)
     step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
 
-    segments = _segments(engine, criteria, closed_before, weights, best_top_n, base, z_keep, window)
+    segments = search_segments(engine, counts, base, totals.best, totals.n, z_keep, closed_before=closed_before,
+                               weights=weights, top_n=best_top_n, evidence=evidence, positives=positives)
     step(4, STEPS, f"{len(segments)} segments")
 
     if previous is not None:
@@ -285,20 +283,44 @@ def derive_icp(
         description=previous.description if previous else None,
         closed_from=totals.closed_from, closed_to=totals.closed_to,
         base_rate=round(base, 4), population=totals.n, positives=totals.best,
-        best_rule=cohort_rule(best_top_n),
+        best_rule=positives_rule(positives, best_top_n),
         segments=segments, criteria=criteria, disqualifiers=disqualifiers, personas=personas,
         triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
         method={
             "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
             "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
             "closed_before": closed_before.isoformat() if closed_before else "",
-            "win_rate": round(win_base, 4),
+            "win_rate": round(win_base, 4), "positives": positives,
         },
     )
-    step(6, STEPS, "tier cut-offs and calibration")
+    step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
+    definition = segment_bonuses(engine, definition, closed_before=closed_before)
     definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
     step(STEPS, STEPS, "done")
     return definition
+
+
+def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z_keep: float) -> list[Criterion]:
+    """Signal kinds whose deals (signal within the window before creation) win clearly more or less often."""
+    from icp_mcp.engine.triggers import trigger_counts
+
+    n, wins, rows = trigger_counts(engine, closed_before, window)
+    if not n or not wins or wins == n:
+        return []
+    base = wins / n
+    out = []
+    for kind, k, w in rows:
+        if k < MIN_N:
+            continue
+        lo, hi = stats.wilson(w, k, z_keep)
+        if lo <= base <= hi:
+            continue
+        woe = stats.woe(w, k - w, wins, n - wins, len(rows))
+        pts = stats.points(woe)
+        pts = max(pts, 1) if lo > base else min(pts, -1)
+        out.append(Criterion(attribute="trigger", value=kind, points=pts, evidence=evidence(w, k, base, woe),
+                             source="derived"))
+    return out
 
 
 def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria: list[Criterion],
@@ -331,58 +353,3 @@ def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria:
     if rare:
         out.append(f"{rare} attribute values with fewer than {MIN_N} worked accounts were not tested")
     return out
-
-
-def _segments(engine: Engine, criteria: list[Criterion], closed_before: date | None, weights: ValueWeights,
-              top_n: int | None, base: float, z_keep: float, window: int) -> list[Segment]:
-    """Up to 3 segments: greedy over pairs of positive criteria on different attributes, by lift × support."""
-    positive = [c for c in criteria if c.points > 0]
-    if not positive:
-        return []
-    by_id = {c.id: c for c in positive}
-    keyed = [(c.id, c, c.points) for c in positive]
-    m = matches_query(keyed, closed_before=closed_before, trigger_window_days=window).subquery("m")
-    labels = labels_query(closed_before, weights, top_n).subquery("labels")
-    m1, m2 = m.alias("m1"), m.alias("m2")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(m1.c.key, m2.c.key, func.count(), func.sum(labels.c.best))
-            .select_from(m1.join(m2, (m1.c.account_id == m2.c.account_id) & (m1.c.key < m2.c.key))
-                         .join(labels, labels.c.account_id == m1.c.account_id))
-            .group_by(m1.c.key, m2.c.key)
-        ).all()
-    candidates = []
-    for k1, k2, n, best in rows:
-        c1, c2 = by_id[k1], by_id[k2]
-        if c1.attribute == c2.attribute or n < MIN_SEGMENT_N:
-            continue
-        best = int(best or 0)
-        if stats.wilson(best, int(n), z_keep)[0] <= base:
-            continue
-        lift = (best / n) / base if base else 0
-        candidates.append((lift * best, k1, k2, int(n), best))
-    candidates.sort(key=lambda x: (-x[0], x[1], x[2]))
-    chosen: list[tuple[str, str, int, int]] = []
-    used: set[str] = set()
-    for _, k1, k2, n, best in candidates:
-        if k1 in used or k2 in used:
-            continue
-        chosen.append((k1, k2, n, best))
-        used |= {k1, k2}
-        if len(chosen) == 3:
-            break
-    if not chosen:
-        singles = sorted(positive, key=lambda c: -((c.evidence.lift or 0) * (c.evidence.positives or 0))
-                         if c.evidence else 0)
-        return [Segment(id=f"s{i + 1}", name=_short(c), conditions=[Condition(**_cond_fields(c))],
-                        evidence=c.evidence) for i, c in enumerate(singles[:3]) if c.evidence]
-    segments = []
-    for i, (k1, k2, n, best) in enumerate(chosen):
-        conds = [Condition(**_cond_fields(by_id[k])) for k in (k1, k2)]
-        segments.append(Segment(id=f"s{i + 1}", name=" · ".join(_short(c) for c in conds), conditions=conds,
-                                evidence=evidence(best, n, base)))
-    return segments
-
-
-def _cond_fields(c: Condition) -> dict:
-    return {"attribute": c.attribute, "value": c.value, "values": c.values, "range": c.range}

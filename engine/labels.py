@@ -1,6 +1,6 @@
 """The worked population and its labels, as SQL: one row per account with a closed deal before the cut.
 
-`best` marks the best-customer cohort (the positives of derivation); `won` marks any won deal; `retained`
+`best` marks the positives of derivation (retained customers by default, or the best-customer cohort); `won` marks any won deal; `retained`
 is 1/0 for customers with ARR data and NULL otherwise.
 """
 
@@ -11,8 +11,20 @@ from datetime import date
 from sqlalchemy import Integer, Select, case, cast, func, select, true
 
 from icp_mcp.archive.schema import opportunities
+from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ValueWeights
 from icp_mcp.engine.value_sql import ranked_customers_query
+
+POSITIVES = ("retained", "best")
+
+
+def positives_rule(positives: str, top_n: int | None) -> str:
+    """A sentence naming who counted as positive in a derivation."""
+    from icp_mcp.engine.value_sql import cohort_rule
+
+    if positives == "best":
+        return "best customers: " + cohort_rule(top_n)
+    return "retained customers (a won deal and no churn: latest ARR > 0 or no ARR data)"
 
 
 def closed_deals_where(closed_before: date | None):
@@ -23,9 +35,13 @@ def closed_deals_where(closed_before: date | None):
 
 
 def labels_query(
-    closed_before: date | None = None, weights: ValueWeights | None = None, top_n: int | None = None
+    closed_before: date | None = None, weights: ValueWeights | None = None, top_n: int | None = None,
+    positives: str = "retained",
 ) -> Select:
-    """account_id, best (0/1), won (0/1), retained (0/1/NULL) for every worked account."""
+    """account_id, best (0/1: the positives), won (0/1), retained (0/1/NULL) for every worked account.
+
+    `positives="retained"`: customers that have not churned; `"best"`: the best-customer cohort (by value).
+    """
     o = opportunities
     pop = (
         select(o.c.account_id, func.max(case((o.c.stage == "won", 1), else_=0)).label("won"))
@@ -33,13 +49,21 @@ def labels_query(
         .group_by(o.c.account_id)
     ).subquery("pop")
     r = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
-    return (
+    if positives not in POSITIVES:
+        raise EngineError("positives", f"unknown rule {positives!r}", list(POSITIVES))
+    if positives == "best":
+        positive = case((r.c.in_best, 1), else_=0)
+    else:
+        positive = case((r.c.account_id.is_not(None) & (func.coalesce(r.c.retained, 1) == 1), 1), else_=0)
+    stmt = (
         select(
             pop.c.account_id,
-            case((r.c.in_best, 1), else_=0).label("best"),
+            positive.label("best"),
             cast(pop.c.won, Integer).label("won"),
             r.c.retained,
         )
         .select_from(pop)
         .outerjoin(r, r.c.account_id == pop.c.account_id)
     )
+    return stmt
+

@@ -138,6 +138,8 @@ class Segment(_Model):
     name: str
     conditions: list[Condition] = Field(min_length=1)
     evidence: Evidence | None = None
+    points: int = Field(default=0, description="bonus points when every condition holds (the interaction "
+                        "its criteria do not already pay for)")
 
 
 class Disqualifier(Condition):
@@ -279,7 +281,7 @@ class ICPDefinition(_Model):
                 multi += max(c.points, 0)
             else:
                 best[c.attribute] = max(best.get(c.attribute, 0.0), float(c.points))
-        return sum(best.values()) + multi
+        return sum(best.values()) + multi + sum(max(s.points, 0) for s in self.segments)
 
     def min_points(self) -> float:
         """The fewest points an account can get (negative lines only)."""

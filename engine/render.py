@@ -16,6 +16,7 @@ def _ev(e: Evidence | None, what: str = "best") -> str:
 def to_markdown(definition: ICPDefinition) -> str:
     """The definition as markdown: segments, scorecard, disqualifiers, personas, tiers, unsupported."""
     d = definition
+    pos = "best" if d.method.get("positives") == "best" else "retained"
     out = [f"# ICP: {d.name}", ""]
     if d.description:
         out += [d.description, ""]
@@ -23,9 +24,9 @@ def to_markdown(definition: ICPDefinition) -> str:
     base = f"{d.base_rate:.1%}" if d.base_rate is not None else "n/a"
     out += [
         f"- derived at {d.derived_at:%Y-%m-%d %H:%M} from deals closed {window}",
-        f"- worked accounts n = {d.population if d.population is not None else 'n/a'}, best customers "
+        f"- worked accounts n = {d.population if d.population is not None else 'n/a'}, positives "
         f"{d.positives if d.positives is not None else 'n/a'} (base rate {base})",
-        f"- best customers: {d.best_rule or 'n/a'}",
+        f"- positives: {d.best_rule or 'n/a'}",
         "",
         "## Segments",
     ]
@@ -33,12 +34,14 @@ def to_markdown(definition: ICPDefinition) -> str:
         out.append("_No segment is supported by the data._")
     for s in d.segments:
         conds = " AND ".join(c.describe() for c in s.conditions)
-        out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence)}")
+        bonus = f" (+{s.points} bonus points)" if s.points else ""
+        out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence, pos)}{bonus}")
     out += ["", "## Scorecard (20 points double the odds)", ""]
     if d.criteria:
         out += ["| id | criterion | points | evidence | source |", "|---|---|---:|---|---|"]
         for c in d.criteria:
-            out.append(f"| {c.id} | {c.describe()} | {c.points:+d} | {_ev(c.evidence)} | {c.source} |")
+            what = "won deals" if c.attribute == "trigger" else pos
+            out.append(f"| {c.id} | {c.describe()} | {c.points:+d} | {_ev(c.evidence, what)} | {c.source} |")
     else:
         out.append("_No criterion clears the base rate._")
     out += ["", "## Disqualifiers (force tier D)", ""]
@@ -51,7 +54,7 @@ def to_markdown(definition: ICPDefinition) -> str:
         out += ["", "## Triggers", ""]
         for t in d.triggers:
             out.append(f"- {t.kind} within {t.window_days} days before a deal: {t.points:+d} points — "
-                       f"{_ev(t.evidence)}")
+                       f"{_ev(t.evidence, 'won deals')}")
     if d.personas:
         out += ["", "## Personas (win rate on closed deals)", ""]
         for p in d.personas:

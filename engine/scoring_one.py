@@ -106,6 +106,11 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
         if ok:
             hits.append(DisqualifierHit(id=d.id, condition=d.describe(), sentence=d.sentence, evidence=d.evidence))
     segments = [s.id for s in definition.segments if all(_matches(c, rows)[0] for c in s.conditions)]
+    for seg in definition.segments:
+        if seg.points and seg.id in segments:
+            points += seg.points
+            met.append(CriterionHit(id=seg.id, condition=f"segment {seg.name}: " + " AND ".join(
+                c.describe() for c in seg.conditions), attribute="segment", points=seg.points, evidence=seg.evidence))
     missed.sort(key=lambda h: -h.points)
     return {"points": points, "met": met, "missed": [m for m in missed if m.points > 0] + [
         m for m in missed if m.points <= 0], "disqualifiers": hits, "segments": segments}

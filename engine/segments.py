@@ -1,0 +1,172 @@
+"""Segment search: a shallow, greedy rule search for up to 3 conjunctions of two conditions.
+
+Candidates are attribute values that beat the base rate (kept as criteria or not). One SQL self-join of
+their memberships counts every pair; a pair qualifies when its adjusted interval clears the base rate and
+it does at least as well as either part. The best pair (by lift × support) is widened with sibling values
+of single-valued attributes while that improves lift × support, then the next pair not reusing a value.
+A segment's bonus points are the interaction its criteria do not already pay for.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine, func, select
+
+from icp_mcp.engine import stats
+from icp_mcp.engine.catalogue import kind_of
+from icp_mcp.engine.labels import labels_query
+from icp_mcp.engine.matching import matches_query, members_query
+from icp_mcp.engine.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
+
+POOL = 30
+MIN_SEGMENT_N = 10
+MAX_SEGMENTS = 3
+WIDEN_RATE = 0.8  # a sibling value joins a segment only if its own rate there is at least 80% of the segment's
+
+
+def _short(cond: Condition) -> str:
+    if cond.range is not None:
+        unit = {"employees": " employees", "annual_revenue": " revenue", "founded_year": " founded"}
+        return f"{cond.range.label()}{unit.get(cond.attribute, '')}"
+    if cond.attribute == "technology":
+        return f"uses {cond.value}"
+    return " or ".join(cond.accepted())
+
+
+def _single_valued(attribute: str) -> bool:
+    return kind_of(attribute) in ("categorical", "numeric", "extra")
+
+
+def search_segments(engine: Engine, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
+                    *, closed_before: date | None, weights: ValueWeights, top_n: int | None,
+                    evidence, positives: str = "retained") -> list[Segment]:
+    """Up to 3 segments from the value counts (`counts` are derive.ValueCounts with band ranges set)."""
+    if not base or totals_best == 0:
+        return []
+    pool = [c for c in counts if c.attribute != "trigger" and c.n >= MIN_SEGMENT_N and c.value is not None
+            and c.best / c.n > 1.1 * base]
+    pool.sort(key=lambda c: -((c.best / c.n) / base * c.best))
+    pool = pool[:POOL]
+    if len(pool) < 2:
+        return []
+    conds = {f"p{i}": Condition(attribute=c.attribute, range=c.range) if c.range else
+             Condition(attribute=c.attribute, value=c.value) for i, c in enumerate(pool)}
+    info = {f"p{i}": c for i, c in enumerate(pool)}
+    m = matches_query([(k, v, 0) for k, v in conds.items()], closed_before=closed_before).subquery("m")
+    labels = labels_query(closed_before, weights, top_n, positives).subquery("labels")
+    m1, m2 = m.alias("m1"), m.alias("m2")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m1.c.key, m2.c.key, func.count(), func.sum(labels.c.best))
+            .select_from(m1.join(m2, (m1.c.account_id == m2.c.account_id) & (m1.c.key < m2.c.key))
+                         .join(labels, labels.c.account_id == m1.c.account_id))
+            .group_by(m1.c.key, m2.c.key)
+        ).all()
+    pair: dict[frozenset, tuple[int, int]] = {frozenset((a, b)): (int(n), int(p or 0)) for a, b, n, p in rows}
+
+    def counts_of(left: list[str], right: list[str]) -> tuple[int, int]:
+        n = p = 0
+        for a in left:
+            for b in right:
+                x = pair.get(frozenset((a, b)), (0, 0))
+                n, p = n + x[0], p + x[1]
+        return n, p
+
+    def value_of(left: list[str], right: list[str]) -> float | None:
+        n, p = counts_of(left, right)
+        if n < MIN_SEGMENT_N or stats.wilson(p, n, z_keep)[0] <= base:
+            return None
+        parts = max(info[k].best / info[k].n for k in left + right)
+        if p / n < parts:
+            return None
+        return (p / n) / base * p
+
+    def siblings(keys: list[str]) -> list[str]:
+        attr = info[keys[0]].attribute
+        if not _single_valued(attr):
+            return []
+        out = [k for k, c in info.items() if c.attribute == attr and k not in keys]
+        if kind_of(attr) == "numeric":
+            lo = min(info[k].range.min if info[k].range.min is not None else -1e300 for k in keys)
+            hi = max(info[k].range.max if info[k].range.max is not None else 1e300 for k in keys)
+            out = [k for k in out if info[k].range.max == lo or info[k].range.min == hi]
+        return out
+
+    used: set[str] = set()
+    chosen: list[tuple[list[str], list[str]]] = []
+    ranked = sorted(((value_of([a], [b]), a, b) for a, b in (tuple(sorted(k)) for k in pair)
+                     if info[a].attribute != info[b].attribute), key=lambda x: -(x[0] or 0))
+    for score, a, b in ranked:
+        if score is None or len(chosen) == MAX_SEGMENTS:
+            break
+        if a in used or b in used:
+            continue
+        left, right = [a], [b]
+        improved = True
+        while improved:
+            improved = False
+            for side in (left, right):
+                other = right if side is left else left
+                cur_n, cur_p = counts_of(side, other)
+                for k in siblings(side):
+                    if k in used:
+                        continue
+                    k_n, k_p = counts_of([k], other)
+                    if k_n < MIN_SEGMENT_N // 2 or k_p / k_n < WIDEN_RATE * cur_p / max(cur_n, 1):
+                        continue
+                    trial = value_of(side + [k], other)
+                    if trial is not None and trial > score:
+                        side.append(k)
+                        score, improved = trial, True
+                        cur_n, cur_p = counts_of(side, other)
+        chosen.append((left, right))
+        used |= set(left) | set(right)
+
+    segments = []
+    for i, (left, right) in enumerate(chosen):
+        cs = [_merge([info[k] for k in side]) for side in (left, right)]
+        n, p = counts_of(left, right)
+        segments.append(Segment(id=f"s{i + 1}", name=" · ".join(_short(c) for c in cs), conditions=cs,
+                                evidence=evidence(p, n, base)))
+    return segments
+
+
+def _merge(items: list) -> Condition:
+    """One condition covering the chosen values of one attribute (a range for adjacent bands)."""
+    attr = items[0].attribute
+    if items[0].range is not None:
+        lo = [c.range.min for c in items]
+        hi = [c.range.max for c in items]
+        return Condition(attribute=attr, range=Range(min=None if None in lo else min(lo),
+                                                     max=None if None in hi else max(hi)))
+    values = [c.value for c in items]
+    return Condition(attribute=attr, value=values[0]) if len(values) == 1 else Condition(attribute=attr,
+                                                                                       values=values)
+
+
+def segment_bonuses(engine: Engine, definition: ICPDefinition, *, closed_before: date | None) -> ICPDefinition:
+    """Give each segment the bonus points its members' criteria do not already pay: the segment's WoE in
+    points minus the mean criteria points of its members (never negative)."""
+    from icp_mcp.engine.points import points_query
+
+    if not definition.segments or not definition.positives or definition.population is None:
+        return definition
+    positives = definition.positives
+    negatives = definition.population - positives
+    p = points_query(definition.model_copy(update={"segments": []}), include_triggers=False).subquery("p")
+    out = []
+    with engine.connect() as conn:
+        for s in definition.segments:
+            members = members_query(s.conditions, closed_before=closed_before).subquery("members")
+            mean = conn.execute(select(func.avg(p.c.points)).select_from(
+                p.join(members, members.c.account_id == p.c.account_id))).scalar()
+            ev: Evidence | None = s.evidence
+            if ev is None:
+                out.append(s)
+                continue
+            w = stats.woe(ev.positives, ev.n - ev.positives, positives, negatives, 2)
+            bonus = max(0, round(stats.points(w) - float(mean or 0.0)))
+            out.append(s.model_copy(update={"points": int(bonus),
+                                            "evidence": ev.model_copy(update={"woe": round(w, 4)})}))
+    return definition.model_copy(update={"segments": out})
