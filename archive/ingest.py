@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ Progress = Callable[[float, float | None, str], None]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
 _SINGULAR = {"accounts": "account", "opportunities": "opportunity", "contacts": "contact"}
-_TEMP = ("_icp_raw", "_icp_stage", "_icp_checked", "_icp_dups", "_icp_good", "_icp_bad", "_icp_fk",
+_TEMP = ("_icp_raw", "_icp_checked", "_icp_dups", "_icp_good", "_icp_bad", "_icp_fk",
          "_icp_class", "_icp_rej_scan", "_icp_rej_err", "_icp_badlines")
 
 
@@ -94,8 +95,21 @@ def _drop_temp(run: Callable[[str], Any]) -> None:
         run(f"DROP TABLE IF EXISTS {name}")
 
 
-def _read(dk: Any, path: str, fmt: str) -> tuple[str, list[str]]:
-    """Read the file into `_icp_raw`; return a SELECT adding _rid, _line, _raw, and the file's columns."""
+@dataclass(frozen=True)
+class RawFile:
+    """The file as read into `_icp_raw`: a SELECT with _rid, _line and its columns, and how to show a row."""
+
+    select: str
+    columns: list[str]
+    rid: str  # 0-based row number of `_icp_raw r`
+    raw: str  # the original row of `_icp_raw r` as text (JSON)
+
+
+def _read(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
+    """Read the file with DuckDB's own reader into `_icp_raw` (every value VARCHAR for CSV and JSONL).
+
+    The returned SELECT has _rid, _line, _raw (the row's text when `with_raw`, else NULL) and the columns.
+    """
     lit = sql_str(path)
     try:
         if fmt == "csv":
@@ -119,10 +133,11 @@ def _read(dk: Any, path: str, fmt: str) -> tuple[str, list[str]]:
             "SELECT k FROM (SELECT r.rowid AS rid, u.k, u.i FROM _icp_raw r, "
             "unnest(json_keys(r.json)) WITH ORDINALITY AS u(k, i)) GROUP BY k ORDER BY min(rid), min(i)"
         ).fetchall()]
-        cols = ", ".join(f"r.json ->> {sql_str(k)} AS {quote_ident(k)}" for k in keys)
-        sep = ", " if cols else ""
-        return (f"(SELECT {rid} AS _rid, {rid} + 1 AS _line, CAST(r.json AS VARCHAR) AS _raw{sep}{cols} "
-                "FROM _icp_raw r)"), keys
+        cols = "".join(f", r.json ->> {sql_str(k)} AS {quote_ident(k)}" for k in keys)
+        raw = "CAST(r.json AS VARCHAR)"
+        shown = raw if with_raw else "CAST(NULL AS VARCHAR)"
+        select = f"(SELECT {rid} AS _rid, {rid} + 1 AS _line, {shown} AS _raw{cols} FROM _icp_raw r)"
+        return RawFile(select, keys, rid, raw)
     columns = [r[0] for r in dk.execute("DESCRIBE _icp_raw").fetchall()]
     if fmt == "parquet":
         line = f"{rid} + 1"
@@ -133,39 +148,54 @@ def _read(dk: Any, path: str, fmt: str) -> tuple[str, list[str]]:
         has_bad = dk.execute("SELECT count(*) FROM _icp_badlines").fetchone()[0]
         line = (f"{rid} + 2 + (SELECT count(*) FROM _icp_badlines b WHERE b.line - b.i - 1 <= {rid})"
                 if has_bad else f"{rid} + 2")
-    return f"(SELECT {rid} AS _rid, {line} AS _line, CAST(to_json(r) AS VARCHAR) AS _raw, r.* FROM _icp_raw r)", columns
+    raw = "CAST(to_json(r) AS VARCHAR)"
+    shown = raw if with_raw else "CAST(NULL AS VARCHAR)"
+    return RawFile(f"(SELECT {rid} AS _rid, {line} AS _line, {shown} AS _raw, r.* FROM _icp_raw r)", columns, rid, raw)
 
 
-def _validate(dk: Any, table: str, mapping: str, fmt: str, path: str) -> tuple[int, list[str]]:
-    """Stage, map and check the file in DuckDB; leave `_icp_checked` (typed rows + `_reason`)."""
-    source_sql, columns = _read(dk, path, fmt)
-    missing = required_source_columns(table, mapping, columns)
+def _validate(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool) -> tuple[int, list[str], RawFile]:
+    """Stage, map and check the file in DuckDB; leave `_icp_checked` (typed rows + `_reason`).
+
+    `with_raw` carries every row's raw text along (needed when the rows leave DuckDB for PostgreSQL);
+    otherwise raw text is made later for the rejected rows only.
+    """
+    source = _read(dk, path, fmt, with_raw)
+    missing = required_source_columns(table, mapping, source.columns)
     if missing:
-        shown = ", ".join(columns) or "none"
+        shown = ", ".join(source.columns) or "none"
         raise IngestError(
             f"{path} has no column for {', '.join(missing)} (needed by {table}, mapping {mapping}); "
             f"columns found: {shown}"
         )
-    exprs, ignored = mapped_select(table, mapping, columns)
+    exprs, ignored = mapped_select(table, mapping, source.columns)
     select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
-    dk.execute(f"CREATE TEMP TABLE _icp_stage AS SELECT _rid, _line, _raw, {select} FROM {source_sql}")
-    dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, '_icp_stage')}")
+    stage = f"(SELECT r._rid, r._line, r._raw, {select} FROM {source.select} AS r) AS stage"
+    dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, stage)}")
     dk.execute(f"CREATE TEMP TABLE _icp_dups AS {duplicate_reasons_sql(table, '_icp_checked')}")
-    dk.execute("UPDATE _icp_checked SET _reason = d.reason FROM _icp_dups d WHERE _icp_checked._rid = d._rid")
-    read = dk.execute("SELECT count(*) FROM _icp_stage").fetchone()[0]
+    read = dk.execute("SELECT count(*) FROM _icp_checked").fetchone()[0]
     if fmt == "csv":
         read += dk.execute("SELECT count(*) FROM _icp_badlines").fetchone()[0]
-    return int(read), ignored
+    return int(read), ignored, source
+
+
+def _fill_raw(dk: Any, source: RawFile) -> None:
+    """Give the rejected rows their raw text (computed for them only: cheap when few rows fail)."""
+    dk.execute(
+        f"UPDATE _icp_bad SET _raw = x.raw FROM (SELECT {source.rid} AS rid, {source.raw} AS raw FROM _icp_raw r "
+        f"WHERE {source.rid} IN (SELECT _rid FROM _icp_bad WHERE _raw IS NULL)) AS x WHERE _icp_bad._rid = x.rid"
+    )
 
 
 def _good_and_bad_sql(table: str, fmt: str) -> tuple[str, str]:
     """DuckDB SELECTs for the valid typed rows and for the rejects (row and CSV-reader rejects)."""
     cols = ", ".join(quote_ident(c.name) for c in metadata.tables[table].columns)
-    good = f"SELECT _rid, _line, _raw, {cols} FROM _icp_checked WHERE _reason IS NULL"
-    bad = "SELECT _rid, _line, _raw, _reason AS reason FROM _icp_checked WHERE _reason IS NOT NULL"
+    good = (f"SELECT _rid, _line, _raw, {cols} FROM _icp_checked WHERE _reason IS NULL "
+            "AND _rid NOT IN (SELECT _rid FROM _icp_dups)")
+    bad = ("SELECT _rid, _line, _raw, _reason AS reason FROM _icp_checked WHERE _reason IS NOT NULL "
+           "UNION ALL SELECT c._rid, c._line, c._raw, d.reason FROM _icp_checked c JOIN _icp_dups d ON d._rid = c._rid")
     if fmt == "csv":
-        bad += (" UNION ALL SELECT -CAST(line AS BIGINT), CAST(line AS BIGINT), min(csv_line), 'csv: ' || string_agg(DISTINCT error_message, '; ') "
-                "FROM _icp_rej_err GROUP BY line")
+        bad += (" UNION ALL SELECT -CAST(line AS BIGINT), CAST(line AS BIGINT), min(csv_line), "
+                "'csv: ' || string_agg(DISTINCT error_message, '; ') FROM _icp_rej_err GROUP BY line")
     return good, bad
 
 
@@ -352,7 +382,8 @@ def ingest_file(
             load_fts(dk)  # also switches extension auto-install/-load off
         try:
             tick(0, steps, f"reading {file.name}")
-            report.read, report.ignored_columns = _validate(dk, table, mapping, fmt, str(file))
+            report.read, report.ignored_columns, source_file = _validate(
+                dk, table, mapping, fmt, str(file), with_raw=not on_duckdb)
             tick(1, steps, "checking keys")
             if on_duckdb:
                 good_sql, bad_sql = _good_and_bad_sql(table, fmt)
@@ -362,6 +393,8 @@ def ingest_file(
                 _drop_temp(conn.exec_driver_sql)
                 _copy_into_postgres(conn, dk, table, fmt)
             _fk_checks(conn, table)
+            if on_duckdb:
+                _fill_raw(dk, source_file)
             tick(2, steps, f"writing {table}")
             counts = _upsert(conn, table)
             report.loaded, report.updated, report.unchanged = (

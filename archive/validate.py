@@ -164,18 +164,25 @@ def normalise_domain(v: str) -> str:
 
 
 def checked_select(table: str, stage: str) -> str:
-    """SELECT over `stage` giving _rid, _line, _raw, every typed column and `_reason` (NULL when valid)."""
-    parts = ["_rid", "_line", "_raw"]
+    """SELECT over `stage` giving _rid, _line, _raw, every typed column and `_reason` (NULL when valid).
+
+    Values are parsed once in an inner SELECT (`_v_x` the cleaned text, `_p_x` the parsed value); the outer
+    SELECT casts them and builds the reason, so no parse runs more than once per value.
+    """
+    inner = ["_rid", "_line", "_raw"]
+    outer = ["_rid", "_line", "_raw"]
     fragments: list[str] = []
     for check in column_checks(table):
-        v = quote_ident(check.name)
-        if table == "accounts" and check.name == "domain":
-            v = normalise_domain(v)
-        p = parsed_expr(check, v)
-        parts.append(f"{typed_expr(check, p)} AS {quote_ident(check.name)}")
+        raw = quote_ident(check.name)
+        cleaned = normalise_domain(raw) if (table, check.name) == ("accounts", "domain") else raw
+        v, p = quote_ident(f"_v_{check.name}"), quote_ident(f"_p_{check.name}")
+        inner.append(f"{cleaned} AS {v}")
+        inner.append(f"{parsed_expr(check, cleaned)} AS {p}")
+        outer.append(f"{typed_expr(check, p)} AS {raw}")
         fragments.extend(reason_fragments(check, v, p))
     reason = f"nullif(concat_ws('; ', {', '.join(fragments)}), '')"
-    return f"SELECT {', '.join(parts)}, {reason} AS _reason FROM {stage}"
+    return (f"SELECT {', '.join(outer)}, {reason} AS _reason "
+            f"FROM (SELECT {', '.join(inner)} FROM {stage}) AS parsed")
 
 
 def duplicate_reasons_sql(table: str, checked: str) -> str:

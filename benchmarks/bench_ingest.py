@@ -1,0 +1,111 @@
+"""Ingest throughput: M-size CRM files (100k accounts, 300k opportunities) into a fresh archive.
+
+Generates the input files itself with DuckDB SQL (CSV and Parquet, ~1% bad rows so validation and the
+rejects path do real work), ingests each into a fresh DuckDB archive (and PostgreSQL with --postgres),
+and prints rows/s per format and table. DESIGN target: >= 500k rows/s from Parquet.
+
+    python benchmarks/bench_ingest.py [--accounts 100000] [--opportunities 300000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from icp_mcp.archive.db import create_schema, open_archive
+from icp_mcp.archive.ingest import ingest_file
+
+console = Console()
+
+ACCOUNTS_SQL = """
+SELECT 'A' || i AS account_id,
+       'Company ' || i AS name,
+       'www.company' || i || '.example.com' AS domain,
+       (['Software', 'Healthcare', 'Retail', 'Finance', 'Manufacturing'])[1 + i % 5] AS industry,
+       (['US', 'DE', 'GB', 'FR', 'CA'])[1 + i % 5] AS country,
+       (['NA', 'EMEA', 'EMEA', 'EMEA', 'NA'])[1 + i % 5] AS region,
+       CASE WHEN i % 197 = 0 THEN 'many' ELSE CAST(10 + (i * 37) % 5000 AS VARCHAR) END AS employees,
+       CAST(100000 + (i * 7919) % 90000000 AS VARCHAR) AS annual_revenue,
+       CASE WHEN i % 211 = 0 THEN '2999' ELSE CAST(1950 + i % 70 AS VARCHAR) END AS founded_year,
+       (['Seed', 'Series A', 'Series B', 'Public'])[1 + i % 4] AS funding_stage,
+       (['B2B', 'B2C'])[1 + i % 2] AS business_model,
+       (['West', 'East', 'Central'])[1 + i % 3] AS territory,
+       'owner' || (i % 40) AS owner,
+       CAST(DATE '2019-01-01' + CAST(i % 1800 AS INTEGER) AS VARCHAR) AS created_at
+FROM range({n}) t(i)
+"""
+
+OPPORTUNITIES_SQL = """
+SELECT 'O' || i AS opportunity_id,
+       'A' || CASE WHEN i % 301 = 0 THEN {accounts} + i ELSE i % {accounts} END AS account_id,
+       CAST(DATE '2020-01-01' + CAST(i % 1500 AS INTEGER) AS VARCHAR) AS created_at,
+       CASE WHEN i % 3 = 2 THEN NULL ELSE CAST(DATE '2020-03-01' + CAST(i % 1500 AS INTEGER) AS VARCHAR) END AS closed_at,
+       (['won', 'lost', 'open'])[1 + i % 3] AS stage,
+       CASE WHEN i % 401 = 0 THEN '-1' ELSE CAST(1000 + (i * 131) % 200000 AS VARCHAR) END AS amount,
+       CASE WHEN i % 3 = 1 THEN 'price' END AS lost_reason,
+       (['inbound', 'outbound', 'partner'])[1 + i % 3] AS source,
+       (['core', 'plus'])[1 + i % 2] AS product
+FROM range({n}) t(i)
+"""
+
+
+def _write_inputs(folder: Path, n_accounts: int, n_opps: int) -> dict[tuple[str, str], Path]:
+    con = duckdb.connect()
+    files: dict[tuple[str, str], Path] = {}
+    for table, sql in (("accounts", ACCOUNTS_SQL.format(n=n_accounts)),
+                       ("opportunities", OPPORTUNITIES_SQL.format(n=n_opps, accounts=n_accounts))):
+        for fmt, opts in (("csv", "FORMAT csv, HEADER true"), ("parquet", "FORMAT parquet")):
+            path = folder / f"{table}.{fmt}"
+            con.execute(f"COPY ({sql}) TO '{path}' ({opts})")
+            files[(table, fmt)] = path
+    con.close()
+    return files
+
+
+def _run(target: str, files: dict[tuple[str, str], Path], fmt: str, label: str, grid: Table) -> None:
+    engine = open_archive(target, create=True)
+    create_schema(engine)
+    for table in ("accounts", "opportunities"):
+        started = time.perf_counter()
+        report = ingest_file(engine, table, str(files[(table, fmt)]))
+        seconds = time.perf_counter() - started
+        grid.add_row(label, fmt, table, f"{report.read:,}", f"{report.loaded:,}", f"{report.rejected:,}",
+                     f"{seconds:.2f}", f"{report.read / seconds:,.0f}")
+        started = time.perf_counter()
+        again = ingest_file(engine, table, str(files[(table, fmt)]))
+        seconds = time.perf_counter() - started
+        grid.add_row(label, fmt, f"{table} (re-ingest)", f"{again.read:,}", f"{again.unchanged:,} same",
+                     f"{again.rejected:,}", f"{seconds:.2f}", f"{again.read / seconds:,.0f}")
+    engine.dispose()
+
+
+def main(
+    accounts: int = typer.Option(100_000, help="Accounts to generate."),
+    opportunities: int = typer.Option(300_000, help="Opportunities to generate."),
+    postgres: str = typer.Option(None, help="Also ingest into this empty PostgreSQL database URL."),
+) -> None:
+    """Generate M-size inputs and time ingest per format and table."""
+    grid = Table(title=f"ingest: {accounts:,} accounts, {opportunities:,} opportunities (target ≥ 500k rows/s from Parquet)")
+    for name in ("archive", "format", "table", "read", "loaded", "rejected", "seconds", "rows/s"):
+        grid.add_column(name, justify="right" if name not in ("archive", "format", "table") else "left")
+    with tempfile.TemporaryDirectory(prefix="icp-bench-ingest-") as tmp:
+        folder = Path(tmp)
+        with console.status("writing input files"):
+            files = _write_inputs(folder, accounts, opportunities)
+        for fmt in ("parquet", "csv"):
+            with console.status(f"ingesting {fmt} into DuckDB"):
+                _run(str(folder / f"bench_{fmt}.duckdb"), files, fmt, "duckdb", grid)
+        if postgres:
+            with console.status("ingesting parquet into PostgreSQL"):
+                _run(postgres, files, "parquet", "postgresql", grid)
+    console.print(grid)
+
+
+if __name__ == "__main__":
+    typer.run(main)
