@@ -24,6 +24,7 @@ BULK_TABLES: tuple[str, ...] = (
     "account_technologies", "opportunities", "arr_snapshots", "contacts", "opportunity_contacts",
     "conversations", "feature_usage", "signals",
 )
+BATCH_ROWS = 122_880
 _CONSTRAINT_LINE = re.compile(r"^\s*(PRIMARY KEY|FOREIGN KEY|CONSTRAINT)\b")
 
 
@@ -58,6 +59,8 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, chunks: Iterable[pa.Table
     """Append Arrow tables to `table` (columns matched by name); return the rows written."""
     rows = 0
     for chunk in chunks:
+        # Several record batches let DuckDB scan the Arrow table on every core.
+        chunk = pa.Table.from_batches(chunk.to_batches(max_chunksize=BATCH_ROWS), chunk.schema)
         con.register("_demo_chunk", chunk)
         try:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _demo_chunk")
