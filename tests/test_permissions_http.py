@@ -285,3 +285,13 @@ async def test_every_call_is_audited_with_its_subject(deployment: Deployment) ->
     assert {r["outcome"] for r in sales} >= {"ok"} and any(r["outcome"] != "ok" for r in sales)
     served = [r for r in rows if r["subject"] in by_subject and r["subject"] != "tests"]
     assert all(r["duration_ms"] is not None for r in served if r["tool"] != "icp.activate")
+
+
+async def test_small_aggregates_are_suppressed_without_account_level_access(deployment: Deployment) -> None:
+    few = {"topic": "pricing", "cohort": deployment.pii_accounts[:2], "since": "2000-01-01"}
+    async with connect(deployment, deployment.tokens["marketing"]) as client:
+        small = await client.call_tool("customer_voice", few)
+    async with connect(deployment, deployment.tokens["revops"]) as client:
+        full = await client.call_tool("customer_voice", few)
+    assert small.is_error and "fewer than 5 accounts" in text_of(small)
+    assert not full.is_error and 0 < full.structured_content["accounts"] < 5

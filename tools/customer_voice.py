@@ -16,7 +16,8 @@ from icp_mcp.engine.voice import AccountCount, Count, EmptyEvidence, Quote
 from icp_mcp.engine.windows import resolve_window
 from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+from icp_mcp.server.access import allowed, denial_message
+from icp_mcp.tools.common import ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
 
 SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
 DEFAULT_SINCE = "90d"
@@ -57,6 +58,11 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
             question=args["question"], channel=args["channel"], persona=args["persona"],
             value=voice.value_selectable(), limit=limit, offset=offset,
         )
+    # small aggregates: an answer resting on fewer than k accounts is suppressed without account-level access
+    behind = found.accounts if found.total else (found.empty.cohort_accounts if found.empty else 0)
+    if behind and not allowed(run.principal, "aggregate", str(behind)):
+        raise ToolRefusal(f"customer_voice {denial_message(run.principal, 'aggregate', str(behind))}; "
+                          "widen the cohort or the window")
     more = offset + len(found.quotes) < found.total
     result = CustomerVoiceResult(
         summary=found.summary, cohort=cohort.label, window=window.describe(), total=found.total,
