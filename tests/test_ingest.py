@@ -427,3 +427,25 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
     assert none.exit_code == 0 and "no rejects" in none.output
     bad = runner.invoke(app, ["rejects", "--archive", target, "--table", "nope"])
     assert bad.exit_code != 0 and "allowed" in bad.output
+
+
+def test_domain_change_of_a_referenced_account(target, tmp_path):
+    """PostgreSQL updates the domain; DuckDB cannot (indexed column of a referenced row) and says so."""
+    engine = open_archive(target)
+    ingest_file(engine, "accounts", str(_write_csv(tmp_path / "a.csv", [_account("A1"), _account("A2")])))
+    opps = [{"opportunity_id": "O1", "account_id": "A1", "created_at": "2024-01-02", "stage": "open"}]
+    ingest_file(engine, "opportunities", str(_write_csv(tmp_path / "o.csv", opps)))
+    moved = _write_csv(tmp_path / "b.csv", [
+        _account("A1", domain="new-a1.com", name="Renamed A1"), _account("A2", domain="new-a2.com"),
+    ])
+    report = ingest_file(engine, "accounts", str(moved))
+    with engine.connect() as conn:
+        domains = dict(conn.execute(select(accounts.c.account_id, accounts.c.domain)).all())
+    if target.endswith(".duckdb"):
+        assert (report.updated, report.rejected) == (1, 1)
+        assert domains == {"A1": "a1.example.com", "A2": "new-a2.com"}
+        [reject] = _rejects(target)
+        assert reject["reason"].startswith("domain: changing 'a1.example.com' to 'new-a1.com' is not possible on DuckDB")
+    else:
+        assert (report.updated, report.rejected) == (2, 0)
+        assert domains == {"A1": "new-a1.com", "A2": "new-a2.com"}
