@@ -1,10 +1,11 @@
-# Two newcomer commands: `make demo` (build the demo archive and serve it) and `make test` (the whole suite).
+# Two newcomer commands: `make demo` (build the demo archive, derive its ICP, serve it over HTTP) and `make test` (the whole suite).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := .demo/demo.duckdb
 SIZE   ?= S
 SEED   ?= 7
+PORT   ?= 8765
 
 .PHONY: venv demo test bench clean
 
@@ -20,6 +21,13 @@ demo: venv
 	@mkdir -p .demo
 	$(BIN)/icp-mcp demo build --out $(DEMO) --size $(SIZE) --seed $(SEED)
 	$(BIN)/icp-mcp demo summary --archive $(DEMO)
+	$(BIN)/icp-mcp icp derive --archive $(DEMO) --activate --note "make demo"
+	@echo ""
+	@echo "Serving the demo ICP over MCP (streamable HTTP) at http://127.0.0.1:$(PORT)/mcp  (Ctrl-C stops)"
+	@echo "  Inspector:   npx -y @modelcontextprotocol/inspector@2.12.0 --cli http://127.0.0.1:$(PORT)/mcp --transport http --method tools/list"
+	@echo "  Claude Code: claude mcp add --transport http icp-demo http://127.0.0.1:$(PORT)/mcp"
+	@echo "  One tool:    $(BIN)/icp-mcp call best_customers --archive $(DEMO) --arg limit=5   (after stopping the server)"
+	$(BIN)/icp-mcp serve --archive $(DEMO) --transport http --host 127.0.0.1 --port $(PORT)
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

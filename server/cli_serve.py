@@ -105,10 +105,8 @@ def open_handle(archive: str) -> ArchiveHandle:
     try:
         with handle.engine.connect():
             return handle
-    except Exception as exc:
+    except Exception:  # locked by another process (or opened differently in this one): try read-only
         handle.close()
-        if "lock" not in str(exc).lower():
-            raise ArchiveError(f"cannot open {archive}: {str(exc).splitlines()[0][:300]}") from exc
     handle = ArchiveHandle(archive, read_only=True)
     try:
         with handle.engine.connect():
