@@ -164,24 +164,26 @@ def resolve_window(
     as_of: str | date | datetime | None = None,
     *,
     default_days: int | None = None,
+    fields: tuple[str, str] = ("since", "until"),
 ) -> Window:
     """Turn `since` / `until` / `as_of` arguments into a `Window`.
 
     Without `since`, the window starts `default_days` before `as_of` (or is open-ended when None).
     Without `until`, it ends after `as_of` — or at the end of the named period given as `since`.
+    `fields` names the two arguments in errors (a tool may call its `since` "window").
     """
     ref = parse_as_of(as_of)
     start: date | None = None
     natural_end: date | None = None
     if since:
-        start, natural_end = parse_since(since, ref)
+        start, natural_end = parse_since(since, ref, fields[0])
     elif default_days is not None:
         start = ref - timedelta(days=default_days - 1)
-    end = parse_until(until, ref) if until else (natural_end or ref + timedelta(days=1))
+    end = parse_until(until, ref, fields[1]) if until else (natural_end or ref + timedelta(days=1))
     end = min(end, ref + timedelta(days=1)) if not until else end
     if start is not None and start >= end:
         raise EngineError(
-            "until" if until else "since",
+            fields[1] if until else fields[0],
             f"the window is empty: since {start.isoformat()} is after until {(end - timedelta(days=1))}",
             list(UNTIL_FORMS if until else SINCE_FORMS),
         )

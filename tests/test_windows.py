@@ -82,3 +82,9 @@ def test_bad_as_of() -> None:
     with pytest.raises(EngineError) as info:
         resolve_window("30d", as_of="next tuesday")
     assert info.value.field == "as_of"
+
+
+def test_error_field_names_can_be_renamed() -> None:
+    with pytest.raises(EngineError) as info:
+        resolve_window("soon", as_of=AS_OF, fields=("window", "until"))
+    assert info.value.field == "window"

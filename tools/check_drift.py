@@ -1,0 +1,75 @@
+"""`check_drift`: has the ICP drifted? Recent wins vs the wins the active ICP was derived from."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from icp_mcp.engine import drift
+from icp_mcp.engine.drift import AttributePSI, EmergingValue, NullRateChange, Reason, SegmentMove, ShareChange
+from icp_mcp.engine.windows import resolve_window
+from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import ToolRun, ToolSpec, active_icp, register_tool, run_tool
+
+SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
+DEFAULT_WINDOW = "90d"
+#: Compact by default: the attributes with the largest PSI (all are counted).
+MAX_PSI = 8
+
+
+class CheckDriftResult(BaseModel):
+    """Verdict (stable / watch / refresh / insufficient_data) with the evidence behind it."""
+
+    verdict: str = Field(description="stable, watch, refresh or insufficient_data")
+    summary: str
+    reasons: list[Reason] = Field(description="why, naming attributes and values (refresh reasons first)")
+    recent_window: str
+    baseline_window: str = Field(description="the active ICP's derivation window (cut at the recent window)")
+    recent_wins: int
+    baseline_wins: int
+    in_icp_share: ShareChange | None = Field(description="share of wins inside the ICP (tiers A/B)")
+    psi: list[AttributePSI] = Field(description=f"the {MAX_PSI} attributes with the largest PSI")
+    attributes_checked: int
+    segments: list[SegmentMove] = Field(description="win rate per ICP segment and inside / outside the ICP")
+    emerging: list[EmergingValue] = Field(description="values outside the ICP gaining share of wins")
+    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed")
+    truncated: bool = False
+
+
+def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | None) -> CheckDriftResult:
+    """Resolve the windows and compare against the active ICP."""
+    recent = resolve_window(window or DEFAULT_WINDOW, None, as_of, fields=("window", "until"))
+    report = drift.check_drift(run.engine, active_icp(run.engine), recent=recent, baseline=baseline)
+    return CheckDriftResult(
+        verdict=report.verdict, summary=report.summary, reasons=report.reasons,
+        recent_window=report.recent_window, baseline_window=report.baseline_window,
+        recent_wins=report.recent_wins, baseline_wins=report.baseline_wins, in_icp_share=report.in_icp_share,
+        psi=report.psi[:MAX_PSI], attributes_checked=len(report.psi), segments=report.segments,
+        emerging=report.emerging, data_quality=report.data_quality,
+    )
+
+
+def register(server: MCPServer, archive: ArchiveHandle) -> None:
+    """Add the tool."""
+
+    @register_tool(server, SPEC)
+    async def check_drift(
+        ctx: Context,
+        window: Annotated[str | None, Field(
+            description="recent window: 90d (default), 30d, last_quarter, YYYY-MM-DD…")] = None,
+        baseline: Annotated[str | None, Field(
+            description="derivation (default: the active ICP's derivation window) or "
+                        "YYYY-MM-DD..YYYY-MM-DD")] = None,
+        as_of: Annotated[str | None, Field(
+            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+    ) -> CheckDriftResult:
+        """Has our ICP drifted? Compares recent closed deals with the active ICP's derivation window:
+        share of wins inside the ICP then vs now (with intervals and a test), PSI per attribute, segments
+        whose win rate moved, emerging values outside the ICP, and data-quality drift (null rates).
+        Verdict: stable, watch, refresh (re-derive the ICP) or insufficient_data (under 20 recent wins),
+        with reasons that name the attributes and values."""
+        args = {"window": window, "baseline": baseline, "as_of": as_of}
+        return await run_tool(ctx, archive, SPEC, args, lambda run: answer(run, window, baseline, as_of))
