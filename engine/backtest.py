@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from icp_mcp.engine import stats
 from icp_mcp.engine.derive import Progress, derive_icp
 from icp_mcp.engine.points import deal_groups_query
+from icp_mcp.engine.profile import ICPDefinition
 
 TIERS = ("A", "B", "C", "D")
 
@@ -41,6 +42,36 @@ class BacktestReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+def _tier_rows(definition: ICPDefinition, groups) -> list[TierRow]:
+    per_tier: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for p, d, k, w in groups:
+        t = definition.tiers.tier(float(p), bool(d)) if definition.tiers else "D"
+        per_tier[t][0] += int(k)
+        per_tier[t][1] += int(w)
+    n = sum(v[0] for v in per_tier.values())
+    wins = sum(v[1] for v in per_tier.values())
+    rows = []
+    for t in TIERS:
+        k, w = per_tier[t]
+        rows.append(TierRow(tier=t, deals=k, share_deals=round(k / n, 4) if n else 0.0, wins=w,
+                            share_wins=round(w / wins, 4) if wins else 0.0,
+                            win_rate=round(w / k, 4) if k else None,
+                            interval=tuple(round(x, 4) for x in stats.wilson(w, k))))
+    return rows
+
+
+def tier_table(engine: Engine, definition: ICPDefinition, *, closed_before: date | None = None,
+               created_from: date | None = None) -> list[TierRow]:
+    """Deals, wins and win rate per tier over closed deals (all, before a cut, or created from a date)."""
+    from icp_mcp.engine.score import ensure_tiers
+
+    definition = ensure_tiers(engine, definition)
+    with engine.connect() as conn:
+        groups = conn.execute(deal_groups_query(definition, closed_before=closed_before,
+                                                created_from=created_from)).all()
+    return _tier_rows(definition, groups)
+
+
 def backtest(engine: Engine, split_date: date, *, best_top_n: int | None = None, positives: str | None = None,
              progress: Progress | None = None) -> BacktestReport:
     """Derive before `split_date`, score the closed deals created on or after it, report AUC and tiers."""
@@ -59,19 +90,8 @@ def backtest(engine: Engine, split_date: date, *, best_top_n: int | None = None,
     dq_p = min(dq_rates) if dq_rates else 0.0
     cal = definition.calibration
     probs = [((dq_p if d else (cal.probability(float(p)) if cal else 0.5)), int(k), int(w)) for p, d, k, w in groups]
-    per_tier: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for p, d, k, w in groups:
-        t = definition.tiers.tier(float(p), bool(d)) if definition.tiers else "D"
-        per_tier[t][0] += int(k)
-        per_tier[t][1] += int(w)
+    rows = _tier_rows(definition, groups)
     base = wins / n if n else None
-    rows = []
-    for t in TIERS:
-        k, w = per_tier[t]
-        rows.append(TierRow(tier=t, deals=k, share_deals=round(k / n, 4) if n else 0.0, wins=w,
-                            share_wins=round(w / wins, 4) if wins else 0.0,
-                            win_rate=round(w / k, 4) if k else None,
-                            interval=tuple(round(x, 4) for x in stats.wilson(w, k))))
     a_rate = rows[0].win_rate
     notes = []
     if not definition.criteria:

@@ -21,16 +21,19 @@ _LOW, _HIGH = -1e300, 1e300
 
 
 def condition_table(keyed: Sequence[Keyed]):
-    """A VALUES table with one row per accepted value (or one per range) of each keyed condition."""
+    """A VALUES table with one row per accepted value (or one per range) of each keyed condition.
+
+    No NULLs: PostgreSQL types a VALUES column from its first row, and an untyped NULL would make it text.
+    """
     rows = []
     for key, cond, pts in keyed:
         if cond.range is not None:
             lo = cond.range.min if cond.range.min is not None else _LOW
             hi = cond.range.max if cond.range.max is not None else _HIGH
-            rows.append((key, cond.attribute, None, float(lo), float(hi), 1, int(pts)))
+            rows.append((key, cond.attribute, "", float(lo), float(hi), 1, int(pts)))
         else:
             for v in cond.accepted():
-                rows.append((key, cond.attribute, v.lower(), None, None, 0, int(pts)))
+                rows.append((key, cond.attribute, v.lower(), _LOW, _HIGH, 0, int(pts)))
     return values(
         column("key", String), column("attribute", String), column("value", String),
         column("lo", Float), column("hi", Float), column("is_range", Integer), column("points", Integer),

@@ -22,6 +22,7 @@ from icp_mcp.engine.profile import Condition, Evidence, ICPDefinition, Range, Se
 POOL = 30
 MIN_SEGMENT_N = 10
 MAX_SEGMENTS = 3
+WIDEN_TOP = 12  # widen this many of the best pairs before choosing one
 WIDEN_RATE = 0.8  # a sibling value joins a segment only if its own rate there is at least 80% of the segment's
 
 
@@ -93,15 +94,8 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
             out = [k for k in out if info[k].range.max == lo or info[k].range.min == hi]
         return out
 
-    used: set[str] = set()
-    chosen: list[tuple[list[str], list[str]]] = []
-    ranked = sorted(((value_of([a], [b]), a, b) for a, b in (tuple(sorted(k)) for k in pair)
-                     if info[a].attribute != info[b].attribute), key=lambda x: -(x[0] or 0))
-    for score, a, b in ranked:
-        if score is None or len(chosen) == MAX_SEGMENTS:
-            break
-        if a in used or b in used:
-            continue
+    def widen(a: str, b: str, score: float, used: set[str]) -> tuple[float, list[str], list[str]]:
+        """Add sibling values to either side while lift × support improves."""
         left, right = [a], [b]
         improved = True
         while improved:
@@ -120,6 +114,19 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
                         side.append(k)
                         score, improved = trial, True
                         cur_n, cur_p = counts_of(side, other)
+        return score, left, right
+
+    used: set[str] = set()
+    chosen: list[tuple[list[str], list[str]]] = []
+    seeds = [(v, a, b) for v, a, b in ((value_of([a], [b]), a, b) for a, b in (tuple(sorted(k)) for k in pair)
+             if info[a].attribute != info[b].attribute) if v is not None]
+    while seeds and len(chosen) < MAX_SEGMENTS:
+        seeds = [x for x in seeds if x[1] not in used and x[2] not in used]
+        seeds.sort(key=lambda x: -x[0])
+        widened = [widen(a, b, v, used) for v, a, b in seeds[:WIDEN_TOP]]
+        if not widened:
+            break
+        _, left, right = max(widened, key=lambda w: w[0])
         chosen.append((left, right))
         used |= set(left) | set(right)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, Float, case, cast, func, select
+from sqlalchemy import Engine, case, func, select
 
 from icp_mcp.archive.schema import accounts
 from icp_mcp.engine.errors import EngineError
@@ -97,7 +97,7 @@ def best_customers(
     a = accounts
     with engine.connect() as conn:
         totals = conn.execute(select(
-            func.count(), func.sum(cast(cond, Float)),
+            func.count(), func.sum(case((cond, 1), else_=0)),
             func.coalesce(func.sum(ranked.c.lifetime_revenue), 0.0),
             func.coalesce(func.sum(case((cond, ranked.c.lifetime_revenue), else_=0.0)), 0.0),
         ).select_from(ranked)).one()
