@@ -31,15 +31,8 @@ class BestCustomersResult(BaseModel):
     revenue_share: float | None = None
     items: list[BestCustomer]
     next_cursor: str | None = Field(None, description="pass as cursor to get the next page")
+    redacted: list[str] = Field(default_factory=list, description="fields withheld (revenue needs revenue:read)")
     truncated: bool = False
-
-
-def _redact_revenue(result: BestCustomersResult) -> None:
-    """Field-level rule: revenue figures need `allowed(principal, "field:revenue")`."""
-    result.cohort_revenue = result.total_revenue = None
-    for item in result.items:
-        item.components.arr = None
-        item.components.lifetime_revenue = None
 
 
 def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit: int, cursor: str | None,
@@ -57,8 +50,6 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
         next_cursor=page_cursor(SPEC.name, args, offset, len(found.items), limit, more),
         truncated=found.truncated,
     )
-    if not allowed(run.principal, "field:revenue"):
-        _redact_revenue(result)
     for item in result.items:  # row-level rule: who the account is only within the caller's territories
         if not allowed(run.principal, "account", item.territory):
             item.account_id, item.name = "(hidden)", "(outside your territories)"
