@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import ColumnElement, case, func, literal
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, literal_column
 
 Tone = Literal["positive", "negative", "neutral"]
 TONES: tuple[Tone, ...] = ("positive", "negative", "neutral")
@@ -36,13 +36,23 @@ NEGATIVE: dict[str, int] = {
 }
 
 
+def _constant(value: str) -> ColumnElement[str]:
+    """A lexicon constant rendered into the SQL text (not a bound parameter: DuckDB's Python binding pays a
+    per-parameter cost, and these ~80 values come from this module, never from a caller)."""
+    return bindparam(None, value, literal_execute=True)
+
+
+def _int(value: int) -> ColumnElement[int]:
+    return literal_column(str(int(value)), Integer)
+
+
 def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
     lowered = func.lower(text_col)
     terms: list[ColumnElement[int]] = []
     for lexicon, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
         for phrase, weight in lexicon.items():
-            terms.append(case((lowered.contains(phrase, autoescape=True), sign * weight), else_=0))
-    total: ColumnElement[int] = literal(0)
+            terms.append(case((lowered.like(_constant(f"%{phrase}%")), _int(sign * weight)), else_=_int(0)))
+    total: ColumnElement[int] = _int(0)
     for term in terms:
         total = total + term
     return total
@@ -51,7 +61,12 @@ def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
 def tone_expression(text_col: ColumnElement[str]) -> ColumnElement[str]:
     """SQL expression giving 'positive', 'negative' or 'neutral' for a text column."""
     score = _score_sql(text_col)
-    return case((score > 0, "positive"), (score < 0, "negative"), else_="neutral")
+    zero = _int(0)
+    return case(
+        (score > zero, _constant("positive")),
+        (score < zero, _constant("negative")),
+        else_=_constant("neutral"),
+    )
 
 
 def tone_score(text: str) -> int:

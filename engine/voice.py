@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -24,11 +25,13 @@ from sqlalchemy import (
     FromClause,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     extract,
     func,
     literal,
+    literal_column,
     or_,
     select,
     Float,
@@ -119,9 +122,14 @@ def value_selectable() -> Select:
     )
 
 
+@lru_cache(maxsize=1)
+def _topic_ids() -> tuple[str, ...]:
+    return tuple(load_taxonomy().ids)
+
+
 def known_topics() -> list[str]:
-    """Topic ids of the archive taxonomy."""
-    return load_taxonomy().ids
+    """Topic ids of the archive taxonomy (read once per process)."""
+    return list(_topic_ids())
 
 
 def check_topic(topic: str | None) -> str | None:
@@ -304,11 +312,20 @@ def _page(
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def _constant(value: str) -> ColumnElement[str]:
+    """A constant of this module rendered into the SQL (DuckDB's Python binding pays per bound parameter)."""
+    return bindparam(None, value, literal_execute=True)
+
+
 def _counts(conn: Connection, base) -> dict:
     b = base.c
     topics = known_topics()
-    topic_sums = [func.sum(case((b.topics.like(f"%,{t},%"), 1), else_=0)).label(f"t_{t}") for t in topics]
-    tone_sums = [func.sum(case((b.tone == t, 1), else_=0)).label(f"tone_{t}") for t in TONES]
+    one, zero = literal_column("1"), literal_column("0")
+    topic_sums = [
+        func.sum(case((b.topics.like(_constant(f"%,{t},%")), one), else_=zero)).label(f"t_{t}")
+        for t in topics
+    ]
+    tone_sums = [func.sum(case((b.tone == _constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
     row = conn.execute(
         select(func.count().label("total"), func.count(func.distinct(b.account_id)).label("accounts"),
                *topic_sums, *tone_sums)
