@@ -12,10 +12,9 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from icp_mcp.archive.demo import build_demo
 from rich.console import Console
 from rich.table import Table
-
-from icp_mcp.archive.demo import build_demo
 
 console = Console()
 
@@ -31,19 +30,8 @@ def bench(
     folder.mkdir(parents=True, exist_ok=True)
     results = []
     for size in [s.strip().upper() for s in sizes.split(",") if s.strip()]:
-        steps: list[tuple[str, float]] = []
-        started = time.perf_counter()
-        last = [started]
-
-        def progress(done: float, total: float | None, message: str) -> None:
-            now = time.perf_counter()
-            steps.append((message, now - last[0]))
-            last[0] = now
-            console.log(f"{size}: {message} ({now - started:.1f}s)")
-
         out = folder / f"demo_{size}.duckdb"
-        manifest = build_demo(out, size=size, seed=seed, as_of=date.fromisoformat(as_of), progress=progress)
-        results.append((size, time.perf_counter() - started, steps, manifest.counts, out.stat().st_size))
+        results.append(_build_one(out, size, seed, date.fromisoformat(as_of)))
         if out_dir is None and size == "L":
             out.unlink()
 
@@ -64,6 +52,22 @@ def bench(
     for table in results[0][3] if results else []:
         rows.add_row(table, *[f"{r[3].get(table, 0):,}" for r in results])
     console.print(rows)
+
+
+def _build_one(out: Path, size: str, seed: int, as_of: date) -> tuple:
+    """Build one archive; return (size, seconds, [(step, seconds)], counts, file bytes)."""
+    steps: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    last = [started]
+
+    def progress(done: float, total: float | None, message: str) -> None:
+        now = time.perf_counter()
+        steps.append((message, now - last[0]))
+        last[0] = now
+        console.log(f"{size}: {message} ({now - started:.1f}s)")
+
+    manifest = build_demo(out, size=size, seed=seed, as_of=as_of, progress=progress)
+    return size, time.perf_counter() - started, steps, manifest.counts, out.stat().st_size
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from icp_mcp.archive.db import ArchiveError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from icp_mcp.archive.db import ArchiveError
 
 console = Console()
 demo_app = typer.Typer(help="Build a demo archive with planted ICP truths, or summarise one.", no_args_is_help=True)
@@ -100,7 +99,7 @@ def _rate(observed: dict) -> str:
     return f"{observed['win_rate']:.1%} (n={observed['n']:,})"
 
 
-def _print_truths(m) -> None:  # noqa: ANN001 - a Manifest
+def _print_truths(m) -> None:
     console.print(f"[bold]Planted truths[/bold] (seed {m.seed}, size {m.size}, as of {m.as_of}, "
                   f"drift {'on' if m.drift_enabled else 'off'})")
     truths = Table(show_lines=False)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from icp_mcp.archive.demo import plan, vocab
 from icp_mcp.archive.demo.columns import choice, group_rank, ids, join, num, take, timestamps
 
@@ -97,6 +96,25 @@ def generate_accounts(rng: np.random.Generator, n: int, as_of_day: int, as_of_ye
     )
     acc.saas_mid = acc.industry_is(plan.SAAS_MID_INDUSTRIES) & (employees >= lo) & (employees <= hi)
     return acc
+
+
+def balance_noise(rng: np.random.Generator, acc: Accounts, won: np.ndarray, lost: np.ndarray) -> None:
+    """Re-deal the noise attributes so every value gets the same mix of winning and losing accounts.
+
+    Drawn independently, 20 owners still differ by chance (a few points of win rate at S). Here accounts are
+    ordered by (won deals, lost deals, random) and each noise attribute is dealt along that order from a short
+    shuffled pattern with the attribute's shares, so each value sees nearly the same outcomes: flat by design.
+    """
+    order = np.lexsort((rng.random(acc.n), np.minimum(lost, 20), np.minimum(won, 20)))
+
+    def deal(pattern: np.ndarray) -> np.ndarray:
+        out = np.empty(acc.n, dtype=pattern.dtype)
+        out[order] = np.resize(rng.permutation(pattern), acc.n)
+        return out
+
+    acc.owner = deal(np.arange(len(vocab.SALES_REPS), dtype=np.int32))
+    acc.model = deal(np.repeat(np.arange(len(MODEL_SHARES), dtype=np.int32), np.round(np.array(MODEL_SHARES) * 100).astype(int)))
+    acc.founded = deal(np.sort(acc.founded[rng.permutation(acc.n)[:200]]) if acc.n >= 200 else acc.founded)
 
 
 def account_ids(numbers: np.ndarray) -> pa.Array:

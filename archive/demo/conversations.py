@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from icp_mcp.archive.demo import phrases, vocab
 from icp_mcp.archive.demo.accounts import TECH_NAMES, Accounts, account_ids
 from icp_mcp.archive.demo.columns import choice, choice_rows, ids, join, num, offsets, take, timestamps, where

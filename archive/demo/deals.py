@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-
 from icp_mcp.archive.demo import plan, vocab
 from icp_mcp.archive.demo.accounts import INDUSTRY_NAMES, Accounts, account_ids
 from icp_mcp.archive.demo.columns import choice, dates, ids, take, where

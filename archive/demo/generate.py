@@ -9,15 +9,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
-
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.demo import load
-from icp_mcp.archive.demo.accounts import account_ids, accounts_table, generate_accounts, technologies_table
+from icp_mcp.archive.demo.accounts import (
+    account_ids,
+    accounts_table,
+    balance_noise,
+    generate_accounts,
+    technologies_table,
+)
 from icp_mcp.archive.demo.conversations import build_pool, conversation_tables, plan_conversations
 from icp_mcp.archive.demo.deals import generate_deals, opportunities_table
 from icp_mcp.archive.demo.manifest import Manifest, manifest_path, planted_manifest, write_manifest
@@ -27,13 +32,15 @@ from icp_mcp.archive.demo.revenue import arr_snapshots_table, feature_usage_tabl
 from icp_mcp.archive.demo.signals import signals_table
 
 SIZES: dict[str, int] = {"S": 2_000, "M": 100_000, "L": 1_000_000}
-STREAMS = ("accounts", "deals", "people", "revenue", "usage", "signals", "pool", "conversations", "bodies")
+STREAMS = (
+    "accounts", "deals", "people", "revenue", "usage", "signals", "pool", "conversations", "bodies", "noise",
+)
 Progress = Callable[[float, float | None, str], None]
 STEPS = 13
 
 
 def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def build_demo(
@@ -70,10 +77,13 @@ def build_demo(
             con.execute("SET enable_progress_bar = false")
             load.prepare(con, engine)
             acc = generate_accounts(rngs["accounts"], SIZES[size], as_of_day, as_of.year)
+            deals = generate_deals(rngs["deals"], acc, as_of_day, drift)
+            closed = ~deals.is_open
+            balance_noise(rngs["noise"], acc, np.bincount(deals.account[closed & deals.won], minlength=acc.n),
+                          np.bincount(deals.account[closed & ~deals.won], minlength=acc.n))
             load.insert(con, "accounts", [accounts_table(acc)])
             load.insert(con, "account_technologies", [technologies_table(acc)])
             step("accounts")
-            deals = generate_deals(rngs["deals"], acc, as_of_day, drift)
             load.insert(con, "opportunities", [opportunities_table(deals, as_of_day)])
             step("opportunities")
             people = generate_people(rngs["people"], acc, deals)

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 
 import duckdb
 import pyarrow as pa
+from icp_mcp.archive.schema import metadata
 from sqlalchemy import Engine
 from sqlalchemy.schema import CreateIndex, CreateTable
-
-from icp_mcp.archive.schema import metadata
 
 #: Tables the generator fills in bulk (children of accounts), created bare and keyed after loading.
 BULK_TABLES: tuple[str, ...] = (

@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from icp_mcp.archive.demo import phrases, plan
+from pydantic import BaseModel, Field
 
 
 class Condition(BaseModel):

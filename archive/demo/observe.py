@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-
 from icp_mcp.archive.demo.manifest import Condition, Manifest
 
 SEGMENT_ALIAS = "a"

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from icp_mcp.archive.demo import plan, vocab
 from icp_mcp.archive.demo.accounts import Accounts, account_ids, names_and_domains
 from icp_mcp.archive.demo.columns import choice, ids, join, num, take

@@ -7,12 +7,12 @@ anniversary when the customer churns (rarer in segments and for SSO adopters, fr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-
 from icp_mcp.archive.demo import plan, vocab
 from icp_mcp.archive.demo.accounts import Accounts, account_ids
 from icp_mcp.archive.demo.columns import dates, offsets, take, within
@@ -138,7 +138,7 @@ def feature_usage_tables(
     cum = np.cumsum(rows)
     cuts = np.searchsorted(cum, np.arange(chunk_rows, int(cum[-1]) if len(cum) else 0, chunk_rows)) + 1
     edges = np.unique(np.r_[0, cuts, len(rows)])
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         part = slice(lo, hi)
         k = rows[part]
         idx = np.repeat(np.arange(lo, hi), k)

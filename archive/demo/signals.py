@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from icp_mcp.archive.demo import plan, vocab
 from icp_mcp.archive.demo.accounts import TECH_NAMES, Accounts, account_ids
 from icp_mcp.archive.demo.columns import choice, ids, join, num, offsets, take, timestamps

@@ -6,10 +6,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import metadata
+from sqlalchemy import text
 
 
 @dataclass
