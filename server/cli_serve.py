@@ -35,6 +35,9 @@ def serve(
     """Serve the archive over MCP: stdio for Claude Desktop / Code, or streamable HTTP at /mcp."""
     if transport not in ("stdio", "http"):
         raise _fail(f"--transport: unknown value {transport!r} (allowed: stdio, http)")
+    if transport == "http" and policy is None and host not in ("127.0.0.1", "localhost", "::1"):
+        # without a policy every HTTP caller is the archive owner (LOCAL_OWNER): only on loopback
+        raise _fail(f"--policy: serving HTTP on {host} needs a policy with bearer tokens (see `icp-mcp token create`)")
     settings = ServeSettings(archive=archive, transport=transport, host=host, port=port, policy=policy,  # type: ignore[arg-type]
                              read_only=read_only)
     from icp_mcp.server.app import build_server

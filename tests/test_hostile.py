@@ -204,3 +204,9 @@ def test_audit_tail_on_foreign_files(tmp_path: Path) -> None:
         result = runner.invoke(cli, ["audit", "tail", "--archive", target, "--json"])
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert json.dumps({}) not in result.stdout
+
+
+def test_http_beyond_loopback_needs_a_policy(archive_path: Path) -> None:
+    served = runner.invoke(cli, ["serve", "--archive", str(archive_path), "--transport", "http",
+                                 "--host", "0.0.0.0", "--port", "9"])
+    assert served.exit_code == 2 and "--policy" in served.output
