@@ -17,6 +17,7 @@ from icp_mcp.server.instructions import INSTRUCTIONS
 from icp_mcp.server.redact import redaction_middleware
 from icp_mcp.server.settings import MCP_PATH
 from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import tidy_validation_errors
 
 SERVER_NAME = "icp-mcp"
 
@@ -104,6 +105,7 @@ def build_server(
     # Permissions (issue 6): list only what the caller may use; redact money / PII in every tool result.
     server.middleware.append(filter_listings)
     server.middleware.append(redaction_middleware(handle.reader))
+    server.middleware.append(tidy_validation_errors)  # "limit: Input should be ≤ 200 (got 500)"
     register_tools(server, handle)
     for module in (icp_current, personas, versions, schema):
         module.register(server, handle)

@@ -137,7 +137,14 @@ async def test_cursor_from_another_query_is_refused(server):
 async def test_limit_over_the_cap_names_field_and_bound(server):
     result = await call(server, "best_customers", {"limit": 500})
     assert result.is_error
-    assert "limit" in text_of(result) and "200" in text_of(result)
+    assert text_of(result) == "limit: Input should be less than or equal to 200 (got 500)"
+
+
+async def test_missing_and_mistyped_arguments_name_the_field(server):
+    missing = await call(server, "activate_icp", {})
+    assert missing.is_error and text_of(missing) == "version: Field required"
+    mistyped = await call(server, "best_customers", {"closed_before": "yesterday-ish"})
+    assert mistyped.is_error and text_of(mistyped).startswith("closed_before: ")
 
 
 async def test_unknown_segment_names_allowed_values(server):

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import inspect
 import json
+import re
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -363,3 +364,42 @@ def check_account_access(run: ToolRun, territory: str | None, account_id: str | 
     """Row-level rule: account detail only for accounts in the caller's territories (`allowed(…, "account", t)`)."""
     if not allowed(run.principal, "account", territory):
         raise ToolRefusal(f"permission denied: account {account_id}: {denial_message(run.principal, 'account', territory)}")
+
+
+# --- argument errors --------------------------------------------------------------------------------
+
+_PYDANTIC_ERROR = re.compile(
+    r"^(?P<field>[^\s].*)\n\s+(?P<message>.+?)(?: \[type=(?P<type>[^,\]]+)(?:, input_value=(?P<value>.*?))?(?:, input_type=[^\]]+)?\])?$",
+    re.M,
+)
+
+
+def tidy_validation_message(text: str) -> str | None:
+    """The SDK's argument-validation text as "field: message (got value)"; None when it is not one."""
+    head, sep, body = text.partition(" validation error")
+    if not sep or not head.startswith("Error executing tool "):
+        return None
+    parts = []
+    for match in _PYDANTIC_ERROR.finditer(body.split("\n", 1)[1] if "\n" in body else ""):
+        if match["field"].startswith("For further information"):
+            continue
+        field = match["field"].strip().split(".")[0]
+        got = f" (got {match['value']})" if match["value"] not in (None, "") and match["type"] != "missing" else ""
+        parts.append(f"{field}: {match['message'].strip()}{got}")
+    return "; ".join(parts) or None
+
+
+async def tidy_validation_errors(ctx: Any, call_next: Any) -> Any:
+    """SDK server middleware: argument-schema errors read "limit: Input should be … (got 500)"."""
+    result = await call_next(ctx)
+    if getattr(ctx, "method", None) != "tools/call" or result is None:
+        return result
+    as_dict = isinstance(result, dict)
+    model = CallToolResult.model_validate(result) if as_dict else result
+    if not isinstance(model, CallToolResult) or not model.is_error or not model.content:
+        return result
+    tidy = tidy_validation_message(getattr(model.content[0], "text", "") or "")
+    if tidy is None:
+        return result
+    fixed = model.model_copy(update={"content": [TextContent(type="text", text=tidy)]})
+    return fixed.model_dump(by_alias=True, exclude_none=True) if as_dict else fixed
