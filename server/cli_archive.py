@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
 from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
@@ -63,6 +63,8 @@ def ingest(
         check_schema(engine)
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
+    except DBAPIError as exc:
+        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
@@ -74,6 +76,8 @@ def ingest(
             report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
     except IngestError as exc:
         raise _fail(str(exc)) from exc
+    except DBAPIError as exc:  # e.g. the DuckDB file is locked by a running server, or PostgreSQL is down
+        raise _fail(f"cannot write to the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     finally:
         engine.dispose()
     _print_report(report)
@@ -91,6 +95,8 @@ def rejects(
         engine = _open_for_reading(archive)
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
+    except DBAPIError as exc:
+        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     r = ingest_rejects.c
     query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
     if table is not None:

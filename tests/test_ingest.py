@@ -449,3 +449,21 @@ def test_domain_change_of_a_referenced_account(target, tmp_path):
     else:
         assert (report.updated, report.rejected) == (2, 0)
         assert domains == {"A1": "new-a1.com", "A2": "new-a2.com"}
+
+
+def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
+    """Another process writing the DuckDB file: ingest says so instead of a traceback."""
+    import subprocess
+    import sys
+
+    target = archive_path
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(target)!r}); print('ok', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = _ingest(str(target), "accounts", _write_csv(tmp_path / "a.csv", [_account("A1")]))
+    finally:
+        holder.communicate("")
+    assert result.exit_code != 0 and "cannot open the archive" in result.output and "lock" in result.output
