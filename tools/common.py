@@ -395,7 +395,12 @@ async def tidy_validation_errors(ctx: Any, call_next: Any) -> Any:
     if getattr(ctx, "method", None) != "tools/call" or result is None:
         return result
     as_dict = isinstance(result, dict)
-    model = CallToolResult.model_validate(result) if as_dict else result
+    if as_dict and not result.get("isError"):
+        return result  # successes and input_required rounds pass untouched
+    try:
+        model = CallToolResult.model_validate(result) if as_dict else result
+    except ValueError:
+        return result
     if not isinstance(model, CallToolResult) or not model.is_error or not model.content:
         return result
     tidy = tidy_validation_message(getattr(model.content[0], "text", "") or "")
