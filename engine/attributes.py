@@ -41,6 +41,8 @@ from icp_mcp.engine.catalogue import (
     kind_of,
 )
 
+#: Account columns an extra key may not shadow.
+CANONICAL = (*CATEGORICAL, *NUMERIC_BANDS, "owner", "name", "domain", "created_at")
 #: Columns of the relation.
 COLUMNS = ("account_id", "attribute", "value", "num")
 EXTRA_SAMPLE = 500
@@ -85,6 +87,8 @@ def discover_extras(engine: Engine) -> list[str]:
             continue
         for k, v in row.items():
             name = f"{EXTRA_PREFIX}{k}"
+            if any(k == col or k.startswith(col + "_") for col in CANONICAL):
+                continue  # a copy or banding of a canonical column (e.g. employees_band) would count twice
             if isinstance(v, (str, int, bool)) and kind_of(name) == "extra":
                 keys.setdefault(name, None)
     return list(keys)[:EXTRA_MAX_KEYS]

@@ -29,7 +29,7 @@ TRIGGER = "trigger"
 #: Extra firmographics from `accounts.attributes` (JSON) are named `attributes.<key>`.
 EXTRA_PREFIX = "attributes."
 #: A trigger counts when the signal occurred within this many days before an opportunity was created.
-TRIGGER_WINDOW_DAYS = 90
+TRIGGER_WINDOW_DAYS = 120
 
 ATTRIBUTES: tuple[str, ...] = CATEGORICAL + NUMERIC + (TECHNOLOGY, TRIGGER)
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine import stats
 from icp_mcp.engine.attributes import attribute_relation, catalogue_attributes
-from icp_mcp.engine.catalogue import band_label, bands, kind_of
+from icp_mcp.engine.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, kind_of
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.labels import POSITIVES, closed_deals_where, labels_query, positives_rule
 from icp_mcp.engine.profile import (
@@ -184,7 +184,7 @@ def derive_icp(
     if previous is None:
         previous = active_definition_or_none(engine)
     weights = previous.value_weights if previous else ValueWeights()
-    window = previous.trigger_window_days if previous else 90
+    window = previous.trigger_window_days if previous else TRIGGER_WINDOW_DAYS
 
     step(0, STEPS, "labelling the worked population and best customers")
     positives = positives or ("best" if best_top_n is not None else "retained")

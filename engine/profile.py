@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from icp_mcp.engine.catalogue import allowed_attributes, band_label, kind_of
+from icp_mcp.engine.catalogue import TRIGGER_WINDOW_DAYS, allowed_attributes, band_label, kind_of
 
 Source = Literal["derived", "manual"]
 
@@ -245,7 +245,7 @@ class ICPDefinition(_Model):
     disqualifiers: list[Disqualifier] = Field(default_factory=list)
     personas: list[Persona] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
-    trigger_window_days: int = Field(default=90, ge=1, le=3650)
+    trigger_window_days: int = Field(default=TRIGGER_WINDOW_DAYS, ge=1, le=3650)
     tiers: Tiers | None = None
     calibration: Calibration | None = None
     value_weights: ValueWeights = Field(default_factory=ValueWeights)

@@ -1,8 +1,10 @@
 """Segment search: a shallow, greedy rule search for up to 3 conjunctions of two conditions.
 
-Candidates are attribute values that beat the base rate (kept as criteria or not). One SQL self-join of
+Candidates are the attribute values with the most positives (kept as criteria or not: a conjunction can
+win where neither part does alone). One SQL self-join of
 their memberships counts every pair; a pair qualifies when its adjusted interval clears the base rate and
-it does at least as well as either part. The best pair (by lift × support) is widened with sibling values
+it does better than either part. The best pair (by excess positives: support × (rate − rate of the better
+part alone), i.e. lift over the parts weighted by support) is widened with sibling values
 of single-valued attributes while that improves lift × support, then the next pair not reusing a value.
 A segment's bonus points are the interaction its criteria do not already pay for.
 """
@@ -19,9 +21,11 @@ from icp_mcp.engine.labels import labels_query
 from icp_mcp.engine.matching import matches_query, members_query
 from icp_mcp.engine.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
 
-POOL = 30
-MIN_SEGMENT_N = 10
+POOL = 60
+MIN_SEGMENT_N = 20
+FAMILY_ALPHA = 0.05
 MAX_SEGMENTS = 3
+ADDS_VALUE = 1.25  # each condition must lift the rate within the other by at least 25%
 WIDEN_TOP = 12  # widen this many of the best pairs before choosing one
 WIDEN_RATE = 0.8  # a sibling value joins a segment only if its own rate there is at least 80% of the segment's
 
@@ -45,9 +49,9 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
     """Up to 3 segments from the value counts (`counts` are derive.ValueCounts with band ranges set)."""
     if not base or totals_best == 0:
         return []
-    pool = [c for c in counts if c.attribute != "trigger" and c.n >= MIN_SEGMENT_N and c.value is not None
-            and c.best / c.n > 1.1 * base]
-    pool.sort(key=lambda c: -((c.best / c.n) / base * c.best))
+    # Marginal lift is not required: a conjunction can win where neither part does on its own.
+    pool = [c for c in counts if c.attribute != "trigger" and c.n >= MIN_SEGMENT_N and c.value is not None]
+    pool.sort(key=lambda c: (-c.best, c.attribute, str(c.value)))
     pool = pool[:POOL]
     if len(pool) < 2:
         return []
@@ -65,6 +69,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
             .group_by(m1.c.key, m2.c.key)
         ).all()
     pair: dict[frozenset, tuple[int, int]] = {frozenset((a, b)): (int(n), int(p or 0)) for a, b, n, p in rows}
+    z_keep = max(z_keep, stats.z_for(1 - FAMILY_ALPHA / max(len(pair), 1)))  # many pairs are tested too
 
     def counts_of(left: list[str], right: list[str]) -> tuple[int, int]:
         n = p = 0
@@ -74,14 +79,25 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
                 n, p = n + x[0], p + x[1]
         return n, p
 
+    def marginal(keys: list[str]) -> tuple[int, int]:
+        return sum(info[k].n for k in keys), sum(info[k].best for k in keys)
+
     def value_of(left: list[str], right: list[str]) -> float | None:
         n, p = counts_of(left, right)
         if n < MIN_SEGMENT_N or stats.wilson(p, n, z_keep)[0] <= base:
             return None
-        parts = max(info[k].best / info[k].n for k in left + right)
-        if p / n < parts:
+        best_part = 0.0
+        for side in (left, right):
+            n_side, p_side = marginal(side)
+            best_part = max(best_part, p_side / n_side)
+        if p / n < best_part:
             return None
-        return (p / n) / base * p
+        for other in (left, right):
+            n_o, p_o = marginal(other)
+            outside = (p_o - p) / (n_o - n) if n_o > n else 0.0
+            if p / n < ADDS_VALUE * outside:
+                return None  # the other condition adds nothing within this one
+        return p - n * best_part  # positives beyond what the better part alone would give
 
     def siblings(keys: list[str]) -> list[str]:
         attr = info[keys[0]].attribute
@@ -104,8 +120,6 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
                 other = right if side is left else left
                 cur_n, cur_p = counts_of(side, other)
                 for k in siblings(side):
-                    if k in used:
-                        continue
                     k_n, k_p = counts_of([k], other)
                     if k_n < MIN_SEGMENT_N // 2 or k_p / k_n < WIDEN_RATE * cur_p / max(cur_n, 1):
                         continue
@@ -117,11 +131,12 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
         return score, left, right
 
     used: set[str] = set()
+    taken: set[tuple[str, str]] = set()
     chosen: list[tuple[list[str], list[str]]] = []
     seeds = [(v, a, b) for v, a, b in ((value_of([a], [b]), a, b) for a, b in (tuple(sorted(k)) for k in pair)
              if info[a].attribute != info[b].attribute) if v is not None]
     while seeds and len(chosen) < MAX_SEGMENTS:
-        seeds = [x for x in seeds if x[1] not in used and x[2] not in used]
+        seeds = [x for x in seeds if not (x[1] in used and x[2] in used) and (x[1], x[2]) not in taken]
         seeds.sort(key=lambda x: -x[0])
         widened = [widen(a, b, v, used) for v, a, b in seeds[:WIDEN_TOP]]
         if not widened:
@@ -129,6 +144,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
         _, left, right = max(widened, key=lambda w: w[0])
         chosen.append((left, right))
         used |= set(left) | set(right)
+        taken |= {(a, b) for a in left for b in right} | {(b, a) for a in left for b in right}
 
     segments = []
     for i, (left, right) in enumerate(chosen):

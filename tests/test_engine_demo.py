@@ -1,0 +1,97 @@
+"""Acceptance on demo archives (size S, three seeds): the derived ICP recovers what the generator planted.
+
+Reads each archive's truth manifest: planted segments' attributes and planted disqualifiers must appear, no
+criterion may use a planted noise attribute, tiers must be monotone in win rate, and the time-split
+backtest must reach AUC >= 0.75.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from icp_mcp.archive.db import open_archive
+from icp_mcp.engine.backtest import backtest, tier_table
+from icp_mcp.engine.derive import derive_icp
+from icp_mcp.engine.versions import export_definition
+
+demo = pytest.importorskip("icp_mcp.archive.demo")
+
+SEEDS = (7, 11, 23)
+AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+def built(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp(f"demo{request.param}") / "demo.duckdb"
+    manifest = demo.build_demo(path, size="S", seed=request.param, as_of=AS_OF)
+    engine = open_archive(path, read_only=True)
+    yield engine, manifest, derive_icp(engine)
+    engine.dispose()
+
+
+def _attributes(definition) -> set[str]:
+    used = {c.attribute for c in definition.criteria} | {d.attribute for d in definition.disqualifiers}
+    return used | {c.attribute for s in definition.segments for c in s.conditions}
+
+
+def _covers(definition, planted) -> bool:
+    """Some positive criterion or segment condition uses the attribute, with an overlapping value or range."""
+    conds = [c for c in definition.criteria if c.points > 0]
+    conds += [c for s in definition.segments for c in s.conditions]
+    for c in conds:
+        if c.attribute != planted.attribute:
+            continue
+        if planted.values is not None and set(c.accepted()) & set(planted.values):
+            return True
+        if planted.values is None and c.range is not None:
+            lo, hi = c.range.min or 0, c.range.max or float("inf")
+            if lo < (planted.max or float("inf")) and (planted.min or 0) < hi:
+                return True
+    return False
+
+
+def test_planted_segments_are_recovered(built):
+    _, manifest, d = built
+    for segment in manifest.segments:
+        for planted in segment.conditions:
+            assert _covers(d, planted), f"{segment.id}: {planted.attribute} {planted.values or (planted.min, planted.max)}"
+
+
+def test_planted_disqualifiers_are_recovered(built):
+    _, manifest, d = built
+    for planted in manifest.disqualifiers:
+        assert any(r.attribute == planted.attribute and set(r.accepted()) & set(planted.values)
+                   for r in d.disqualifiers), planted.id
+
+
+def test_no_criterion_on_a_noise_attribute(built):
+    _, manifest, d = built
+    assert not _attributes(d) & set(manifest.noise_attributes)
+
+
+def test_tiers_are_monotone_in_win_rate(built):
+    engine, _, d = built
+    rates = [row.win_rate for row in tier_table(engine, d)]
+    assert all(r is not None for r in rates)
+    assert rates == sorted(rates, reverse=True), rates
+
+
+def test_backtest_auc(built):
+    engine, _, _ = built
+    report = backtest(engine, AS_OF - timedelta(days=300))
+    assert report.n > 500 and report.auc >= 0.75, report
+    assert report.top_tier_lift > 1.5
+
+
+def test_json_export_shape(built):
+    _, _, d = built
+    data = json.loads(export_definition(d, "json"))
+    assert data["criteria"] and data["disqualifiers"]
+    for c in data["criteria"]:
+        assert {"attribute", "points", "evidence"} <= set(c) and ({"value", "values", "range"} & set(c))
+        assert {"n", "positives", "rate", "interval", "lift", "woe"} <= set(c["evidence"])
+    for r in data["disqualifiers"]:
+        assert {"id", "attribute", "evidence", "sentence"} <= set(r) and ({"value", "values", "range"} & set(r))
