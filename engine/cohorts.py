@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, Select, String, and_, false, func, literal, select, text
+from sqlalchemy import Engine, Select, String, and_, false, literal, select, text
 
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.errors import EngineError, NoActiveICP
+from icp_mcp.engine.matching import members_query
 from icp_mcp.engine.profile import Condition, ICPDefinition
-from icp_mcp.engine.attributes import attribute_relation
 
 COHORT_FORMS: tuple[str, ...] = (
     "all", "customers", "best", "best:N", "icp", "tier:A (or tier:A,B)", "segment:<segment id>",
@@ -95,18 +95,8 @@ def in_icp_selectable(definition: ICPDefinition) -> Select:
 
 
 def condition_selectable(condition: Condition) -> Select:
-    """Accounts meeting one condition, read from the attribute relation (engine/attributes.py)."""
-    rel = attribute_relation([condition.attribute]).subquery("cond_rel")
-    if condition.range is not None:
-        test = []
-        if condition.range.min is not None:
-            test.append(rel.c.num >= condition.range.min)
-        if condition.range.max is not None:
-            test.append(rel.c.num < condition.range.max)
-        match = and_(*test)
-    else:
-        match = func.lower(rel.c.value).in_([v.casefold() for v in condition.accepted()])
-    return select(rel.c.account_id).where(rel.c.attribute == condition.attribute, match)
+    """Accounts meeting one condition (engine/matching.py's members query)."""
+    return members_query([condition])
 
 
 def segment_selectable(definition: ICPDefinition, segment_id: str) -> Select:
@@ -117,21 +107,24 @@ def segment_selectable(definition: ICPDefinition, segment_id: str) -> Select:
             "cohort", f"no segment {segment_id!r} in the active ICP",
             [f"segment:{s.id}" for s in definition.segments],
         )
-    return select(accounts.c.account_id).where(
-        *(accounts.c.account_id.in_(condition_selectable(c)) for c in segment.conditions)
-    )
+    return members_query(segment.conditions)
 
 
 def best_selectable(
-    engine: Engine, top_n: int | None, closed_before: date | None = None
+    engine: Engine, top_n: int | None, closed_before: date | None = None,
+    definition: ICPDefinition | None = None,
 ) -> tuple[Select, int]:
-    """The best-customer cohort (top N by value, or the default rule) and its size."""
-    from icp_mcp.engine.value import best_customers
+    """The best-customer cohort (top N by value, or the default rule) and its size.
 
-    first = best_customers(engine, top_n=top_n, limit=1, closed_before=closed_before)
-    size = min(first.n, MAX_IDS)
-    page = best_customers(engine, top_n=top_n, limit=max(size, 1), closed_before=closed_before)
-    return ids_selectable([b.account_id for b in page.items]), size
+    The ranking (engine/value_sql.py) runs once here and its ids are bound as one array parameter, so the
+    several statements of a voice answer do not each recompute every customer's value.
+    """
+    from icp_mcp.engine.value_sql import best_ids_query
+
+    weights = definition.value_weights if definition is not None else None
+    with engine.connect() as conn:
+        ids = list(conn.execute(best_ids_query(closed_before, weights, top_n).limit(MAX_IDS)).scalars())
+    return ids_selectable(ids), len(ids)
 
 
 def _need(definition: ICPDefinition | None, spec: str) -> ICPDefinition:
@@ -184,7 +177,7 @@ def resolve_cohort(
             if not re.fullmatch(r"\d{1,6}", arg) or int(arg) < 1:
                 raise _bad(spec, "best:N needs a positive whole number N")
             top_n = int(arg)
-        ids, size = best_selectable(engine, top_n, closed_before)
+        ids, size = best_selectable(engine, top_n, closed_before, definition)
         cohort = Cohort(text_spec, f"the {size} best customers", ids, size)
     elif kind == "icp" and not arg:
         ids = in_icp_selectable(_need(definition, spec))

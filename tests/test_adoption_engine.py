@@ -10,6 +10,8 @@ from sqlalchemy import Engine, insert
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, opportunities
 from icp_mcp.engine.adoption import feature_adoption
+from icp_mcp.engine.catalogue import band_label
+from icp_mcp.engine.catalogue import bands as bands_of
 from icp_mcp.engine.errors import EngineError, NoActiveICP
 from icp_mcp.engine.profile import Condition, ICPDefinition, Segment
 from icp_mcp.engine.windows import resolve_window
@@ -92,7 +94,9 @@ def test_by_segment_and_size_band(engine: Engine) -> None:
     res = feature_adoption(engine, feature="sso", by="segment", window=window, definition=definition)
     assert [g.group for g in res.groups] == ["soft", "(no segment)"]
     bands = feature_adoption(engine, feature="sso", by="size_band", window=window)
-    assert bands.highest == "201–500"
+    expected = next(band_label(lo, hi) for lo, hi in bands_of("employees")
+                    if (lo is None or 300 >= lo) and (hi is None or 300 < hi))
+    assert bands.highest == expected
 
 
 def test_errors(engine: Engine) -> None:
