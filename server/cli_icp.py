@@ -20,8 +20,8 @@ from icp_mcp.engine.errors import EngineError
 
 ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _who(by: str | None) -> str:
@@ -47,6 +47,17 @@ def _errors() -> Iterator[None]:
     except ArchiveError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _archive(target: str, *, read_only: bool = False) -> Iterator:
+    """Open the archive for one command and release it afterwards (DuckDB allows one configuration per file
+    and process)."""
+    engine = open_archive(target, read_only=read_only)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
@@ -83,8 +94,7 @@ def derive(
     from icp_mcp.engine.derive import derive_icp
     from icp_mcp.engine.versions import save_version
 
-    with _errors():
-        engine = open_archive(archive)
+    with _errors(), _archive(archive) as engine:
         bar, report = _progress()
         with bar:
             definition = derive_icp(engine, closed_before=_date(closed_before, "closed_before"),
@@ -107,8 +117,8 @@ def show(
     from icp_mcp.engine.render import to_markdown
     from icp_mcp.engine.versions import get_version
 
-    with _errors():
-        stored = get_version(open_archive(archive, read_only=True), version)
+    with _errors(), _archive(archive, read_only=True) as engine:
+        stored = get_version(engine, version)
     text = f"_version {stored.version}, {stored.status}, by {stored.created_by} at {stored.created_at:%Y-%m-%d %H:%M}_\n\n"
     text += to_markdown(stored.definition)
     if raw:
@@ -122,8 +132,8 @@ def list_(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> N
     """List the stored ICP versions, newest first."""
     from icp_mcp.engine.versions import list_versions
 
-    with _errors():
-        versions = list_versions(open_archive(archive, read_only=True))
+    with _errors(), _archive(archive, read_only=True) as engine:
+        versions = list_versions(engine)
     table = Table("version", "status", "name", "criteria", "disqualifiers", "created", "by", "note")
     for v in versions:
         table.add_row(str(v.version), v.status, v.name, str(v.criteria), str(v.disqualifiers),
@@ -144,7 +154,8 @@ def export(
     with _errors():
         if format not in ("yaml", "json"):
             raise EngineError("format", f"unknown format {format!r}", ["yaml", "json"])
-        text = export_definition(get_version(open_archive(archive, read_only=True), version).definition, format)
+        with _archive(archive, read_only=True) as engine:
+            text = export_definition(get_version(engine, version).definition, format)
     if output:
         output.write_text(text)
         err.print(f"wrote {output}")
@@ -169,10 +180,10 @@ def import_(
             raise EngineError("path", f"no such file: {path}")
         fmt = "json" if path.suffix.lower() == ".json" else "yaml"
         definition = import_definition(path.read_text(), fmt)
-        engine = open_archive(archive)
-        definition = ensure_tiers(engine, definition)
-        version = save_version(engine, definition, _who(by), status="active" if activate else "draft",
-                               note=note or f"imported from {path.name}")
+        with _archive(archive) as engine:
+            definition = ensure_tiers(engine, definition)
+            version = save_version(engine, definition, _who(by), status="active" if activate else "draft",
+                                   note=note or f"imported from {path.name}")
     out.print(f"imported {path} as ICP version {version} ({'active' if activate else 'draft'})")
 
 
@@ -185,8 +196,8 @@ def activate(
     """Make a version the active ICP (the previous one is retired)."""
     from icp_mcp.engine.versions import activate as do_activate
 
-    with _errors():
-        info = do_activate(open_archive(archive), version, _who(by))
+    with _errors(), _archive(archive) as engine:
+        info = do_activate(engine, version, _who(by))
     out.print(f"ICP version {info.version} ({info.name}) is active")
 
 
@@ -198,8 +209,8 @@ def rollback(
     """Reactivate the version that was active before the current one."""
     from icp_mcp.engine.versions import rollback as do_rollback
 
-    with _errors():
-        info = do_rollback(open_archive(archive), _who(by))
+    with _errors(), _archive(archive) as engine:
+        info = do_rollback(engine, _who(by))
     out.print(f"rolled back: ICP version {info.version} ({info.name}) is active")
 
 
@@ -214,8 +225,7 @@ def backtest(
     """Time-split backtest: AUC, tier table, top-tier lift and Brier score."""
     from icp_mcp.engine.backtest import backtest as run
 
-    with _errors():
-        engine = open_archive(archive, read_only=True)
+    with _errors(), _archive(archive, read_only=True) as engine:
         bar, report = _progress()
         with bar:
             result = run(engine, _date(split_date, "split_date"), positives=positives, progress=report)
@@ -248,8 +258,7 @@ def score(
     from icp_mcp.engine.score import AccountCandidates, score_account, score_all
     from icp_mcp.engine.versions import get_version
 
-    with _errors():
-        engine = open_archive(archive, read_only=True)
+    with _errors(), _archive(archive, read_only=True) as engine:
         definition = get_version(engine, version).definition
         if all_accounts:
             out.print_json(score_all(engine, definition).model_dump_json())
