@@ -46,7 +46,8 @@ Progress = Callable[[float, float | None, str], None]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
 _SINGULAR = {"accounts": "account", "opportunities": "opportunity", "contacts": "contact"}
-_TEMP = ("_icp_raw", "_icp_checked", "_icp_dups", "_icp_good", "_icp_bad", "_icp_fk",
+_VIEWS = ("_icp_good", "_icp_valid")  # views on DuckDB (no copy of the checked rows); _icp_good a table on PG
+_TEMP = ("_icp_raw", "_icp_checked", "_icp_dups", "_icp_bad", "_icp_fk",
          "_icp_class", "_icp_rej_scan", "_icp_rej_err", "_icp_badlines")
 
 
@@ -90,7 +91,10 @@ def detect_format(path: str) -> str:
 
 # ------------------------------------------------------------------------------------------ reading
 
-def _drop_temp(run: Callable[[str], Any]) -> None:
+def _drop_temp(run: Callable[[str], Any], views: bool) -> None:
+    """Drop the working tables of an earlier run on this connection (`views`: DuckDB, where two are views)."""
+    for name in _VIEWS:
+        run(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {name}")
     for name in _TEMP:
         run(f"DROP TABLE IF EXISTS {name}")
 
@@ -231,34 +235,36 @@ def _copy_into_postgres(conn: Connection, dk: Any, table: str, fmt: str) -> None
                     cp.write(chunk)
 
 
-def _fk_checks(conn: Connection, table: str) -> None:
-    """Move rows whose foreign keys (or, for accounts, domain) do not fit the target into `_icp_bad`."""
-    conn.exec_driver_sql("CREATE TEMP TABLE _icp_fk (_rid BIGINT, reason TEXT)")
+def _fk_checks(conn: Connection, table: str, candidates: str) -> None:
+    """Record in `_icp_fk` and `_icp_bad` the `candidates` rows whose foreign keys (or, for accounts, domain)
+    do not fit the target. On DuckDB `_icp_good` is a view that leaves them out; on PostgreSQL they are
+    deleted from the `_icp_good` table."""
     for fk in sorted(metadata.tables[table].foreign_keys, key=lambda f: f.parent.name):
         col, parent, pcol = fk.parent.name, fk.column.table.name, fk.column.name
         noun = _SINGULAR.get(parent, parent)
         conn.exec_driver_sql(
             f"INSERT INTO _icp_fk SELECT g._rid, '{col}: unknown {noun} ''' || g.{col} || ''' (foreign key)' "
-            f"FROM _icp_good g WHERE g.{col} IS NOT NULL AND NOT EXISTS "
+            f"FROM {candidates} g WHERE g.{col} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {parent} p WHERE p.{pcol} = g.{col})"
         )
     if table == "accounts":
         conn.exec_driver_sql(
             "INSERT INTO _icp_fk SELECT g._rid, 'domain: ''' || g.domain || ''' already belongs to account ''' "
-            "|| a.account_id || '''' FROM _icp_good g JOIN accounts a ON a.domain = g.domain "
+            f"|| a.account_id || '''' FROM {candidates} g JOIN accounts a ON a.domain = g.domain "
             "AND a.account_id <> g.account_id"
         )
         if conn.dialect.name == "duckdb":
-            _duckdb_domain_guard(conn)
+            _duckdb_domain_guard(conn, candidates)
     conn.exec_driver_sql(
-        "INSERT INTO _icp_bad SELECT g._rid, g._line, g._raw, f.reason FROM _icp_good g "
+        f"INSERT INTO _icp_bad SELECT g._rid, g._line, g._raw, f.reason FROM {candidates} g "
         "JOIN (SELECT _rid, string_agg(reason, '; ' ORDER BY reason) AS reason FROM _icp_fk GROUP BY _rid) f "
         "ON f._rid = g._rid"
     )
-    conn.exec_driver_sql("DELETE FROM _icp_good WHERE _rid IN (SELECT _rid FROM _icp_fk)")
+    if conn.dialect.name != "duckdb":
+        conn.exec_driver_sql("DELETE FROM _icp_good WHERE _rid IN (SELECT _rid FROM _icp_fk)")
 
 
-def _duckdb_domain_guard(conn: Connection) -> None:
+def _duckdb_domain_guard(conn: Connection, candidates: str) -> None:
     """DuckDB cannot update an indexed column (domain is UNIQUE) of a row a FOREIGN KEY points at.
 
     Only tables whose foreign key to accounts is really declared count (demo archives declare none).
@@ -274,7 +280,7 @@ def _duckdb_domain_guard(conn: Connection) -> None:
     conn.exec_driver_sql(
         "INSERT INTO _icp_fk SELECT g._rid, 'domain: changing ''' || coalesce(a.domain, '') || ''' to ''' "
         "|| coalesce(g.domain, '') || ''' is not possible on DuckDB once other tables reference the account' "
-        "FROM _icp_good g JOIN accounts a ON a.account_id = g.account_id "
+        f"FROM {candidates} g JOIN accounts a ON a.account_id = g.account_id "
         f"WHERE a.domain IS DISTINCT FROM g.domain AND ({referenced})"
     )
 
@@ -293,18 +299,20 @@ def _upsert(conn: Connection, table: str) -> dict[str, int]:
         return f"t.{q(c)} IS NOT DISTINCT FROM g.{q(c)}"
 
     unchanged = " AND ".join(same(c) for c in values) or "1 = 1"
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE _icp_class AS SELECT g._rid, CASE WHEN t.{q(keys[0])} IS NULL THEN 'new' "
-        f"WHEN {unchanged} THEN 'same' ELSE 'changed' END AS status "
-        f"FROM _icp_good g LEFT JOIN {table} t ON {on}"
-    )
+    empty = conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
+    if empty:  # first load of this table: every row is new, no need to compare
+        conn.exec_driver_sql("CREATE TEMP TABLE _icp_class AS SELECT _rid, 'new' AS status FROM _icp_good")
+    else:
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE _icp_class AS SELECT g._rid, CASE WHEN t.{q(keys[0])} IS NULL THEN 'new' "
+            f"WHEN {unchanged} THEN 'same' ELSE 'changed' END AS status "
+            f"FROM _icp_good g LEFT JOIN {table} t ON {on}"
+        )
     counts = {s: int(n) for s, n in conn.exec_driver_sql("SELECT status, count(*) FROM _icp_class GROUP BY status")}
     cols = ", ".join(q(c.name) for c in t.columns)
     if counts.get("new"):
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _icp_good "
-            "WHERE _rid IN (SELECT _rid FROM _icp_class WHERE status = 'new')"
-        )
+        only_new = "" if empty else " WHERE _rid IN (SELECT _rid FROM _icp_class WHERE status = 'new')"
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _icp_good{only_new}")
     if counts.get("changed"):
         plain = [c for c in values if c != "domain"]
         changed = "g._rid IN (SELECT _rid FROM _icp_class WHERE status = 'changed')"
@@ -384,7 +392,7 @@ def ingest_file(
         on_duckdb = conn.dialect.name == "duckdb"
         if on_duckdb:
             dk = conn.connection.driver_connection
-            _drop_temp(dk.execute)
+            _drop_temp(dk.execute, views=True)
         else:
             dk = duckdb.connect()
             load_fts(dk)  # also switches extension auto-install/-load off
@@ -395,12 +403,16 @@ def ingest_file(
             tick(1, steps, "checking keys")
             if on_duckdb:
                 good_sql, bad_sql = _good_and_bad_sql(table, fmt)
-                dk.execute(f"CREATE TEMP TABLE _icp_good AS {good_sql}")
+                dk.execute("CREATE TEMP TABLE _icp_fk (_rid BIGINT, reason TEXT)")
+                dk.execute(f"CREATE TEMP VIEW _icp_valid AS {good_sql}")
+                dk.execute("CREATE TEMP VIEW _icp_good AS SELECT * FROM _icp_valid "
+                           "WHERE _rid NOT IN (SELECT _rid FROM _icp_fk)")
                 dk.execute(f"CREATE TEMP TABLE _icp_bad AS {bad_sql}")
             else:
-                _drop_temp(conn.exec_driver_sql)
+                _drop_temp(conn.exec_driver_sql, views=False)
                 _copy_into_postgres(conn, dk, table, fmt)
-            _fk_checks(conn, table)
+                conn.exec_driver_sql("CREATE TEMP TABLE _icp_fk (_rid BIGINT, reason TEXT)")
+            _fk_checks(conn, table, "_icp_valid" if on_duckdb else "_icp_good")
             if on_duckdb:
                 _fill_raw(dk, source_file)
             tick(2, steps, f"writing {table}")
@@ -422,7 +434,7 @@ def ingest_file(
                 tick(5, steps, "indexing for search")
                 rebuild_fts_index(conn)
             tick(steps, steps, "done")
-            _drop_temp(conn.exec_driver_sql)
+            _drop_temp(conn.exec_driver_sql, views=on_duckdb)
         finally:
             if not on_duckdb:
                 dk.close()
