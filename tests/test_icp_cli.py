@@ -44,7 +44,7 @@ def test_derive_activate_show_export_import_rollback(archive, tmp_path):
     assert "name: Hand-written" in yaml_text and "tiers:" in yaml_text
     assert "version 1" in _ok("rollback", "--archive", archive)
     listing = _ok("list", "--archive", archive)
-    assert "Synthetic" in listing and "Hand-written" in listing
+    assert "active" in listing and "retired" in listing
 
     scored = json.loads(_ok("score", "a00003", "--archive", archive))
     assert scored["account_id"] == "a00003" and scored["tier"] in "ABCD"
