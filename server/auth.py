@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from typing import Any
 
 import jwt
@@ -29,7 +30,7 @@ from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl, ValidationError
 
 from icp_mcp.server.access import PRINCIPAL_CLAIM, ROLES, Principal
-from icp_mcp.server.policy import Policy, PolicyError, hash_token
+from icp_mcp.server.policy import Policy, PolicyError, hash_token, load_policy
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,44 @@ logger = logging.getLogger(__name__)
 class PolicyTokenVerifier:
     """Verify bearer tokens against a `Policy` (the SDK's `TokenVerifier` protocol)."""
 
+    #: How often (seconds) the policy file is checked for changes, so `token revoke` takes effect live.
+    RELOAD_CHECK_S = 1.0
+
     def __init__(self, policy: Policy, *, resource: str | None = None) -> None:
-        self.policy = policy
         self.resource = resource
+        self._install(policy)
+        self._mtime = self._policy_mtime()
+        self._checked = time.monotonic()
+
+    def _install(self, policy: Policy) -> None:
+        self.policy = policy
         self._by_hash = policy.by_token_hash()
         self._jwt_keys = _load_jwt_keys(policy) if policy.jwt else None
+
+    def _policy_mtime(self) -> float | None:
+        try:
+            return self.policy.source.stat().st_mtime if self.policy.source else None
+        except OSError:
+            return None
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the policy file when it changed (at most once per RELOAD_CHECK_S); keep the old one if
+        the new one is invalid. True when a new policy was installed."""
+        now = time.monotonic()
+        if self.policy.source is None or now - self._checked < self.RELOAD_CHECK_S:
+            return False
+        self._checked = now
+        mtime = self._policy_mtime()
+        if mtime is None or mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            self._install(load_policy(self.policy.source))
+        except PolicyError as exc:
+            logger.error("policy %s changed but is invalid; still using the previous one: %s", self.policy.source, exc)
+            return False
+        logger.info("policy %s reloaded", self.policy.source)
+        return True
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The SDK hook: an `AccessToken` for a valid token, None otherwise (the SDK then answers 401)."""
@@ -67,6 +101,7 @@ class PolicyTokenVerifier:
         return self._authenticate(token)[0]
 
     def _authenticate(self, token: str) -> tuple[Principal | None, int | None, dict[str, Any]]:
+        self.reload_if_changed()
         if not token or len(token) > 8192:
             return None, None, {}
         if token.count(".") == 2 and self._jwt_keys is not None:

@@ -103,7 +103,7 @@ def token_revoke(
     policy: str = typer.Option(..., "--policy", help=POLICY_HELP),
     subject: str = typer.Option(..., "--subject", help="Whose token(s) to revoke."),
 ) -> None:
-    """Remove SUBJECT's token(s) from the policy; the token stops working at the server's next policy load."""
+    """Remove SUBJECT's token(s) from the policy; a running server notices within a second."""
     try:
         data = read_raw(policy)
         before = data.get("principals") or []

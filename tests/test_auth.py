@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,3 +199,22 @@ def test_auth_settings_describe_the_resource_server() -> None:
     assert verifier.resource == str(settings.resource_server_url)
     with pytest.raises(PolicyError):
         auth_settings(opaque_policy(), "not a url")
+
+
+def test_revocation_takes_effect_without_a_restart(tmp_path: Path) -> None:
+    from icp_mcp.server.policy import load_policy, read_raw, write_raw
+
+    path = tmp_path / "policy.yaml"
+    write_raw(path, {"principals": [{"subject": "ana", "roles": ["sales"], "territories": ["EMEA"],
+                                     "token_sha256": hash_token("icp_ana")}]})
+    verifier = PolicyTokenVerifier(load_policy(path))
+    verifier.RELOAD_CHECK_S = 0.0
+    assert verifier.principal_for("icp_ana") is not None
+    data = read_raw(path)
+    data["principals"] = []
+    write_raw(path, data)
+    os.utime(path, (time.time() + 5, time.time() + 5))  # a distinct mtime even on coarse clocks
+    assert verifier.principal_for("icp_ana") is None
+    path.write_text("k: -1\n")  # an invalid edit keeps the last good policy
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    assert verifier.principal_for("icp_ana") is None and verifier.policy.k == 5
