@@ -8,9 +8,19 @@ a snapshot: rebuild it after snippets change (ingest does). PostgreSQL ranks wit
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, ColumnElement, Dialect, Engine, FromClause, bindparam, case, func, literal_column, text
-
 from icp_mcp.archive.schema import conversation_snippets
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    FromClause,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    text,
+)
 
 FTS_SCHEMA = "fts_main_conversation_snippets"
 PG_INDEX = "ix_snippets_fts"

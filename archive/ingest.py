@@ -24,9 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, text
-
 from icp_mcp.archive.db import load_fts
 from icp_mcp.archive.fts import rebuild_fts_index
 from icp_mcp.archive.mappings import (
@@ -41,6 +38,8 @@ from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.snippets import build_snippets_where
 from icp_mcp.archive.topics import Taxonomy, tag_topics_where
 from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql, key_columns
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, text
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -78,8 +77,7 @@ class IngestReport(BaseModel):
 def detect_format(path: str) -> str:
     """csv, parquet or jsonl from the file name (a trailing .gz is allowed for csv and jsonl)."""
     name = path.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     if name.endswith((".csv", ".tsv", ".txt")):
         return "csv"
     if name.endswith((".parquet", ".pq")):

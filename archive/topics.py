@@ -12,10 +12,9 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from icp_mcp.archive.snippets import scope_where
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, text
-
-from icp_mcp.archive.snippets import scope_where
 
 DEFAULT_TAXONOMY = "topics.yaml"
 

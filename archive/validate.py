@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Integer
-
 from icp_mcp.archive.mappings import quote_ident, sql_str
 from icp_mcp.archive.schema import CHANNELS, CONTACT_ROLES, OPPORTUNITY_STAGES, metadata
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Integer
 
 #: Columns that may not be negative.
 NON_NEGATIVE: frozenset[str] = frozenset({"employees", "annual_revenue", "amount", "arr", "events", "active_users"})

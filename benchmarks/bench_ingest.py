@@ -15,11 +15,10 @@ from pathlib import Path
 
 import duckdb
 import typer
-from rich.console import Console
-from rich.table import Table
-
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.ingest import ingest_file
+from rich.console import Console
+from rich.table import Table
 
 console = Console(width=140)
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
 from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
 from icp_mcp.archive.mappings import MAPPINGS
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
 from icp_mcp.archive.topics import load_taxonomy
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 console = Console(stderr=True)
 out = Console()

@@ -13,15 +13,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select, text
-from typer.testing import CliRunner
-
 from icp_mcp.archive import ingest as ingest_module
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.fts import bm25_score
 from icp_mcp.archive.ingest import IngestError, ingest_file
 from icp_mcp.archive.schema import accounts, conversation_snippets, ingest_rejects, opportunities
 from icp_mcp.server.cli import app
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

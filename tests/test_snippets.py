@@ -11,13 +11,12 @@ import sys
 import textwrap
 
 import pytest
-from sqlalchemy import insert, select, text
-
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.fts import bm25_score, rebuild_fts_index
 from icp_mcp.archive.schema import accounts, conversation_snippets, conversations
 from icp_mcp.archive.snippets import build_snippets
 from icp_mcp.archive.topics import Taxonomy, load_taxonomy, tag_topics
+from sqlalchemy import insert, select, text
 
 CALL = "Intro from the notetaker.\nCustomer: Your pricing is too high.\nWe need a discount.\nREP: Let me check.\n  sdr : ok then"
 TICKET = "SSO login is broken! We cannot sign in. Please fix this today? Thanks.\n\nSecond paragraph here"
@@ -212,6 +211,6 @@ def test_search_on_read_only_reopen_without_network(tmp_path):
         print(rows[0][0], len(rows))
     """)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "1"]
