@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import DateTime, Engine, String, and_, case, cast, func, literal, null, select, union_all
 
-from icp_mcp.engine.attributes import attribute_relation
+from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
 from icp_mcp.engine.catalogue import (
     CATEGORICAL,
+    EXTRA_PREFIX,
     NUMERIC,
     TECHNOLOGY,
     TRIGGER,
@@ -73,14 +75,70 @@ def prospect_rows(attributes: dict) -> Rows:
     return rows
 
 
-def account_rows(engine: Engine, account_id: str, attributes: list[str], window: int) -> Rows:
-    rel = attribute_relation(attributes, as_of=datetime.now(), trigger_window_days=window,
-                             account_ids=[account_id]).subquery("rel")
+def _band_range(attribute: str, x: float) -> tuple[float | None, float | None]:
+    for lo, hi in bands(attribute):
+        if (lo is None or x >= lo) and (hi is None or x < hi):
+            return lo, hi
+    return None, None
+
+
+def _text(v: object) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created: list, attributes: list[str],
+               window: int) -> Rows:
+    """Attribute rows of one account from its column values, technologies, signals and deal dates."""
     rows: Rows = defaultdict(list)
-    with engine.connect() as conn:
-        for attr, value, num in conn.execute(select(rel.c.attribute, rel.c.value, rel.c.num)):
-            rows[attr].append((value, num))
+    extras = row["attributes"]
+    if isinstance(extras, str):
+        try:
+            extras = json.loads(extras)
+        except ValueError:
+            extras = None
+    for name in attributes:
+        kind = kind_of(name)
+        if kind == "categorical" and row[name] is not None:
+            rows[name].append((str(row[name]), None))
+        elif kind == "numeric" and row[name] is not None:
+            x = float(row[name])
+            rows[name].append((_band_of(name, x), x))
+        elif kind == "extra" and isinstance(extras, dict):
+            v = extras.get(name[len(EXTRA_PREFIX):])
+            if v is not None and not isinstance(v, (dict, list)):
+                rows[name].append((_text(v), None))
+        elif kind == "technology":
+            rows[name] += [(str(x), None) for x in techs]
+    if TRIGGER in attributes:
+        span = timedelta(days=window)
+        refs = [c if isinstance(c, datetime) else datetime.combine(c, time.min) for c in created]
+        refs.append(datetime.now())
+        kinds = {k for at, k in sigs if any(r - span <= at <= r for r in refs)}
+        rows[TRIGGER] += [(k, None) for k in sorted(kinds)]
     return rows
+
+
+def account_rows(engine: Engine, account_id: str, attributes: list[str], window: int) -> Rows:
+    """One account's attribute rows from two keyed queries (same values as the SQL relation)."""
+    a, t, s, o = accounts, account_technologies, signals, opportunities
+    cols = [a.c[c] for c in (*CATEGORICAL, *NUMERIC)] + [a.c.attributes]
+    side = union_all(
+        select(literal("t").label("k"), cast(t.c.technology, String).label("v"),
+               cast(null(), DateTime).label("at")).where(t.c.account_id == account_id),
+        select(literal("s"), cast(s.c.kind, String), cast(s.c.occurred_at, DateTime)).where(
+            s.c.account_id == account_id),
+        select(literal("o"), cast(null(), String), cast(o.c.created_at, DateTime)).where(
+            o.c.account_id == account_id),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).where(a.c.account_id == account_id)).mappings().first()
+        extra = conn.execute(side).all()
+    if row is None:
+        return defaultdict(list)
+    techs = [v for k, v, _ in extra if k == "t"]
+    sigs = [(at, v) for k, v, at in extra if k == "s"]
+    created = [at for k, _, at in extra if k == "o"]
+    return _rows_from(row, techs, sigs, created, attributes, window)
 
 
 def _matches(cond: Condition, rows: Rows) -> tuple[bool, str | None]:
@@ -128,37 +186,48 @@ def _best_ids(engine: Engine, definition: ICPDefinition) -> set[str]:
 
 def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
                  k: int = 3) -> list[SimilarCustomer]:
-    """The k best customers sharing the most attribute values (band for numbers) with the scored rows."""
-    from icp_mcp.archive.schema import accounts
-
-    pairs = [(a, v) for a in SIMILAR_ATTRIBUTES for v, _ in rows.get(a, []) if v is not None]
-    if not pairs:
+    """The k best customers sharing the most attribute values (band for numbers) with the scored rows:
+    one scan of accounts (a sum of CASEs plus shared technologies), then the best-customer filter."""
+    a, t, o = accounts, account_technologies, opportunities
+    terms = []
+    for attr in SIMILAR_ATTRIBUTES:
+        for value, num in rows.get(attr, []):
+            kind = kind_of(attr)
+            if kind == "categorical" and value is not None:
+                terms.append(case((a.c[attr] == value, 1), else_=0))
+            elif kind == "numeric" and num is not None:
+                lo, hi = _band_range(attr, num)
+                test = and_(*([a.c[attr] >= lo] if lo is not None else []), *([a.c[attr] < hi] if hi is not None else []))
+                terms.append(case((test, 1), else_=0))
+    techs = [v for v, _ in rows.get(TECHNOLOGY, []) if v is not None]
+    if techs:
+        terms.append(select(func.count()).where(t.c.account_id == a.c.account_id, t.c.technology.in_(techs))
+                     .scalar_subquery())
+    if not terms:
         return []
     best = _best_ids(engine, definition)
     if not best:
         return []
-    rel = attribute_relation(sorted({a for a, _ in pairs})).subquery("rel")
-    cond = or_(*(and_(rel.c.attribute == a, rel.c.value == v) for a, v in pairs))
-    stmt = (select(rel.c.account_id, func.count().label("shared"))
-            .where(cond).group_by(rel.c.account_id).order_by(func.count().desc(), rel.c.account_id)
-            .limit(SIMILAR_POOL))
+    shared = sum(terms[1:], terms[0])
+    won = select(o.c.account_id).where(o.c.stage == "won")
+    cols = [a.c[c] for c in (*CATEGORICAL, *NUMERIC)] + [a.c.attributes]
+    stmt = (select(a.c.account_id, a.c.name, shared.label("shared"), *cols).where(a.c.account_id.in_(won))
+            .order_by(shared.desc(), a.c.account_id).limit(SIMILAR_POOL))
     if exclude:
-        stmt = stmt.where(rel.c.account_id != exclude)
+        stmt = stmt.where(a.c.account_id != exclude)
     with engine.connect() as conn:
-        top = [(aid, n) for aid, n in conn.execute(stmt) if aid in best][:k]
-        if not top:
-            return []
-        ids = [aid for aid, _ in top]
-        names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
-                                  .where(accounts.c.account_id.in_(ids))).all())
-        rel2 = attribute_relation(sorted({a for a, _ in pairs}), account_ids=ids).subquery("rel2")
-        shared_rows = conn.execute(select(rel2.c.account_id, rel2.c.attribute, rel2.c.value).where(
-            or_(*(and_(rel2.c.attribute == a, rel2.c.value == v) for a, v in pairs)))).all()
-    shared: dict[str, list[str]] = defaultdict(list)
-    for aid, attr, value in shared_rows:
-        shared[aid].append(f"{attr}={value}")
-    return [SimilarCustomer(account_id=aid, name=names.get(aid, aid), shared=int(n),
-                            shared_values=sorted(shared[aid])[:10]) for aid, n in top]
+        top = [r for r in conn.execute(stmt).mappings() if r["account_id"] in best and r["shared"] > 0][:k]
+        ids = [r["account_id"] for r in top]
+        tech_rows = conn.execute(select(t.c.account_id, t.c.technology).where(t.c.account_id.in_(ids))).all()
+    mine = {(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, [])}
+    out = []
+    for r in top:
+        aid, name, n = r["account_id"], r["name"], int(r["shared"])
+        theirs = _rows_from(r, [x for i, x in tech_rows if i == aid], [], [], SIMILAR_ATTRIBUTES, 0)
+        common = sorted(f"{attr}={v}" for attr in SIMILAR_ATTRIBUTES for v, _ in theirs.get(attr, [])
+                        if (attr, v) in mine)
+        out.append(SimilarCustomer(account_id=aid, name=name, shared=n, shared_values=common[:10]))
+    return out
 
 
 def score_one(engine: Engine, definition: ICPDefinition, *, account: str | None = None,
