@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
 from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
@@ -86,6 +88,8 @@ def rejects(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
     table: str = typer.Option(None, "--table", help="Only rejects for this table."),
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (newest first)."),
+    source: str = typer.Option(None, "--source", help="Only rejects from files whose path contains this."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
     """List rows that ingest refused, with their file, line, reason and raw content."""
     if table is not None and table not in INGESTIBLE_TABLES:
@@ -100,9 +104,15 @@ def rejects(
     query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
     if table is not None:
         query = query.where(r.table_name == table)
+    if source:
+        query = query.where(r.source.contains(source, autoescape=True))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     engine.dispose()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(dict(row._mapping)))
+        return
     if not rows:
         out.print("no rejects" + (f" for {table}" if table else ""))
         return

@@ -426,6 +426,11 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
     assert none.exit_code == 0 and "no rejects" in none.output
     bad = runner.invoke(app, ["rejects", "--archive", target, "--table", "nope"])
     assert bad.exit_code != 0 and "allowed" in bad.output
+    as_json = runner.invoke(app, ["rejects", "--archive", target, "--source", "accounts.csv", "--json", "--limit", "50"])
+    assert as_json.exit_code == 0, as_json.output
+    listed_rows = [json.loads(line) for line in as_json.output.splitlines() if line.startswith("{")]
+    assert len(listed_rows) == 10 and {r["table_name"] for r in listed_rows} == {"accounts"}
+    assert runner.invoke(app, ["rejects", "--archive", target, "--source", "other.csv"]).output.startswith("no rejects")
 
 
 def test_domain_change_of_a_referenced_account(target, tmp_path):
