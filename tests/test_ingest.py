@@ -222,6 +222,17 @@ def test_parquet_and_jsonl_inputs(target, tmp_path):
     assert won["stage"] == "won" and won["closed_at"] == dt.date(2023, 3, 1) and won["amount"] == 50000.0
 
 
+def test_gzipped_csv(tmp_path, archive_path):
+    import gzip
+
+    plain = _write_csv(tmp_path / "a.csv", [_account("G1"), _account("G2", employees="lots")])
+    packed = tmp_path / "a.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    report = ingest_file(open_archive(archive_path), "accounts", str(packed))
+    assert (report.format, report.loaded, report.rejected) == ("csv", 1, 1)
+    assert [r["line"] for r in _rejects(str(archive_path))] == [3]
+
+
 def test_foreign_key_rejects_for_unknown_accounts(target, tmp_path):
     ingest_file(open_archive(target), "accounts", str(_write_csv(tmp_path / "a.csv", [_account("A1")])))
     opps = _write_csv(tmp_path / "opps.csv", [
@@ -377,6 +388,18 @@ def test_conversations_ingest_builds_searchable_snippets(target, tmp_path):
             select(conversation_snippets.c.speaker, conversation_snippets.c.topics, score).where(score.is_not(None))
         ).all()
     assert [(h.speaker, h.topics) for h in hits] == [("customer", ",pricing,")]
+
+    again = ingest_file(open_archive(target), "conversations", str(convs))
+    assert (again.loaded, again.updated, again.unchanged, again.snippets) == (0, 0, 1, None)
+    edited = _write_csv(tmp_path / "c2.csv", [
+        {"conversation_id": "K1", "account_id": "A1", "occurred_at": "2024-05-01 10:00", "channel": "call",
+         "title": "Discovery", "body": "Customer: We need SSO and a SOC 2 report before we sign."},
+    ])
+    changed = ingest_file(open_archive(target), "conversations", str(edited))
+    assert (changed.updated, changed.snippets) == (1, 1)
+    with engine.connect() as conn:
+        rows = conn.execute(select(conversation_snippets.c.text, conversation_snippets.c.topics)).all()
+    assert [tuple(r) for r in rows] == [("We need SSO and a SOC 2 report before we sign.", ",security_compliance,")]
 
 
 def test_a_failure_mid_load_leaves_nothing_behind(target, tmp_path, monkeypatch):
