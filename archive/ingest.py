@@ -394,6 +394,8 @@ def ingest_file(
         else:
             dk = duckdb.connect()
             load_fts(dk)  # also switches extension auto-install/-load off
+            spill = Path(tempfile.gettempdir()) / "icp-mcp-ingest"  # big files spill here, not into the cwd
+            dk.execute(f"SET temp_directory = {sql_str(str(spill))}")
         try:
             tick(0, steps, f"reading {file.name}")
             report.read, report.ignored_columns, source_file = _validate(
