@@ -18,13 +18,15 @@ parameter) and explicit lists.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, Select, String, and_, false, literal, select, text
+from sqlalchemy import BigInteger, Engine, Select, String, and_, cast, false, func, literal, select, text
 
-from icp_mcp.archive.schema import accounts, opportunities
+from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.errors import EngineError, NoActiveICP
 from icp_mcp.engine.matching import members_query
 from icp_mcp.engine.profile import Condition, ICPDefinition
@@ -110,6 +112,22 @@ def segment_selectable(definition: ICPDefinition, segment_id: str) -> Select:
     return members_query(segment.conditions)
 
 
+#: Best-cohort ids per (archive, cut-off, N, weights, data fingerprint), kept BEST_CACHE_SECONDS: ranking
+#: every customer by value is the slowest step of a voice question; its answer changes only with the data.
+BEST_CACHE_SECONDS = 120.0
+_best_cache: dict[tuple, tuple[float, list[str]]] = {}
+_best_lock = threading.Lock()
+
+
+def _fingerprint(conn) -> tuple:
+    """Cheap summary of the data the value ranking reads (changes when deals or ARR are ingested)."""
+    o, a = opportunities.c, arr_snapshots.c
+    exact = lambda col: func.sum(cast(func.round(col), BigInteger))  # noqa: E731  (float sums vary by order)
+    deals = conn.execute(select(func.count(), func.max(o.closed_at), exact(o.amount))).one()
+    arr = conn.execute(select(func.count(), func.max(a.month), exact(a.arr))).one()
+    return (*deals, *arr)
+
+
 def best_selectable(
     engine: Engine, top_n: int | None, closed_before: date | None = None,
     definition: ICPDefinition | None = None,
@@ -117,13 +135,26 @@ def best_selectable(
     """The best-customer cohort (top N by value, or the default rule) and its size.
 
     The ranking (engine/value_sql.py) runs once here and its ids are bound as one array parameter, so the
-    several statements of a voice answer do not each recompute every customer's value.
+    several statements of a voice answer do not each recompute every customer's value. Results are cached
+    for BEST_CACHE_SECONDS per data fingerprint.
     """
     from icp_mcp.engine.value_sql import best_ids_query
 
     weights = definition.value_weights if definition is not None else None
     with engine.connect() as conn:
-        ids = list(conn.execute(best_ids_query(closed_before, weights, top_n).limit(MAX_IDS)).scalars())
+        key = (str(engine.url), closed_before, top_n, weights.model_dump_json() if weights else None,
+               _fingerprint(conn))
+        now = time.monotonic()
+        with _best_lock:
+            hit = _best_cache.get(key)
+        if hit is not None and now - hit[0] < BEST_CACHE_SECONDS:
+            ids = hit[1]
+        else:
+            ids = list(conn.execute(best_ids_query(closed_before, weights, top_n).limit(MAX_IDS)).scalars())
+            with _best_lock:
+                if len(_best_cache) > 64:
+                    _best_cache.clear()
+                _best_cache[key] = (now, ids)
     return ids_selectable(ids), len(ids)
 
 

@@ -58,8 +58,24 @@ def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
     return total
 
 
+def score_expression(text_col: ColumnElement[str]) -> ColumnElement[int]:
+    """SQL expression of the weighted phrase score of a text column (label it, then `tone_of_score`)."""
+    return _score_sql(text_col)
+
+
+def tone_of_score(score: ColumnElement[int]) -> ColumnElement[str]:
+    """'positive' / 'negative' / 'neutral' from a score column computed once (see `score_expression`)."""
+    zero = _int(0)
+    return case(
+        (score > zero, _constant("positive")),
+        (score < zero, _constant("negative")),
+        else_=_constant("neutral"),
+    )
+
+
 def tone_expression(text_col: ColumnElement[str]) -> ColumnElement[str]:
-    """SQL expression giving 'positive', 'negative' or 'neutral' for a text column."""
+    """SQL expression giving 'positive', 'negative' or 'neutral' for a text column (score inlined twice:
+    prefer `score_expression` in a subquery and `tone_of_score` above it on large sets)."""
     score = _score_sql(text_col)
     zero = _int(0)
     return case(

@@ -20,8 +20,9 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
+    Float,
     FromClause,
     Select,
     and_,
@@ -34,7 +35,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    Float,
+    tuple_,
 )
 
 from icp_mcp.archive.fts import bm25_score, has_fts_index
@@ -50,7 +51,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.tone import TONES, tone_expression
+from icp_mcp.engine.tone import TONES, score_expression, tone_of_score
 from icp_mcp.engine.windows import Window
 
 TEXT_CAP = 500
@@ -245,16 +246,17 @@ def customer_voice(
     elif bm25 is not None and topic is None:
         conds.append(bm25.is_not(None))
 
-    tone = tone_expression(s.text)
     cols = [
         s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
         conversations.c.channel, conversations.c.contact_id,
         func.substr(s.text, 1, TEXT_CAP).label("text"),
         (func.length(s.text) > TEXT_CAP).label("truncated"),
-        tone.label("tone"),
         (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
+        s.text.label("full_text"),
     ]
-    base = select(*cols).select_from(_joined(needs_contacts)).where(and_(*conds)).cte("voice_base")
+    joined = _joined(needs_contacts)
+    filtered = select(*cols).select_from(joined).where(and_(*conds)).subquery("voice_filtered")
+    base = _toned(filtered).cte("voice_base")
 
     page = _page(conn, base, window, value, limit, offset, bm25 is not None)
     counts = _counts(conn, base)
@@ -274,6 +276,15 @@ def customer_voice(
         empty=empty,
         summary=summary,
     )
+
+
+def _toned(filtered) -> Select:
+    """The filtered snippets with their tone, scored after the filters (the lexicon is ~80 LIKEs a row)."""
+    f = filtered.c
+    keep = [c for c in filtered.c if c.name != "full_text"]
+    scored = select(*keep, score_expression(f.full_text).label("tone_score")).subquery("voice_scored")
+    rest = [c for c in scored.c if c.name != "tone_score"]
+    return select(*rest, tone_of_score(scored.c.tone_score).label("tone"))
 
 
 def _page(
@@ -318,34 +329,46 @@ def _constant(value: str) -> ColumnElement[str]:
 
 
 def _counts(conn: Connection, base) -> dict:
+    """Totals by topic and tone plus the top accounts in one statement (GROUPING SETS: per account, all)."""
     b = base.c
     topics = known_topics()
     one, zero = literal_column("1"), literal_column("0")
-    topic_sums = [
+    sums = [
         func.sum(case((b.topics.like(_constant(f"%,{t},%")), one), else_=zero)).label(f"t_{t}")
         for t in topics
-    ]
-    tone_sums = [func.sum(case((b.tone == _constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
-    row = conn.execute(
-        select(func.count().label("total"), func.count(func.distinct(b.account_id)).label("accounts"),
-               *topic_sums, *tone_sums)
-    ).one()._mapping
-    total = int(row["total"] or 0)
+    ] + [func.sum(case((b.tone == _constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
+    grouped = (
+        select(b.account_id, func.grouping(b.account_id).label("is_total"), func.count().label("n"), *sums)
+        .group_by(func.grouping_sets(tuple_(b.account_id), tuple_()))
+        .subquery("voice_counts")
+    )
+    g = grouped.c
+    ranked = select(
+        *g,
+        func.row_number().over(partition_by=g.is_total, order_by=(g.n.desc(), g.account_id)).label("rk"),
+        func.count().over(partition_by=g.is_total).label("groups"),
+    ).subquery("voice_ranked")
+    r = ranked.c
+    rows = conn.execute(
+        select(ranked, accounts.c.name)
+        .select_from(ranked.outerjoin(accounts, accounts.c.account_id == r.account_id))
+        .where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS))
+        .order_by(r.is_total.desc(), r.rk)
+    ).mappings().all()
+    total_row = next((m for m in rows if m["is_total"] == 1), None)
+    acct_rows = [m for m in rows if m["is_total"] != 1]
+    total = int(total_row["n"]) if total_row else 0
     by_topic = sorted(
-        (Count(key=t, n=int(row[f"t_{t}"] or 0)) for t in topics if row[f"t_{t}"]), key=lambda c: -c.n
+        (Count(key=t, n=int(total_row[f"t_{t}"] or 0)) for t in topics if total_row and total_row[f"t_{t}"]),
+        key=lambda c: -c.n,
     )
-    by_tone = [Count(key=t, n=int(row[f"tone_{t}"] or 0)) for t in TONES]
-    per_account = (
-        select(b.account_id, func.count().label("n")).group_by(b.account_id).subquery("per_account")
-    )
-    acct_rows = conn.execute(
-        select(per_account.c.account_id, accounts.c.name, per_account.c.n)
-        .join(accounts, accounts.c.account_id == per_account.c.account_id)
-        .order_by(per_account.c.n.desc(), per_account.c.account_id)
-        .limit(TOP_ACCOUNTS)
-    ).all()
-    by_account = [AccountCount(account_id=a, account_name=n or a, n=int(c)) for a, n, c in acct_rows]
-    return {"total": total, "accounts": int(row["accounts"] or 0), "by_topic": by_topic, "by_tone": by_tone,
+    by_tone = [Count(key=t, n=int(total_row[f"tone_{t}"] or 0) if total_row else 0) for t in TONES]
+    by_account = [
+        AccountCount(account_id=m["account_id"], account_name=m["name"] or m["account_id"], n=int(m["n"]))
+        for m in acct_rows
+    ]
+    accounts_n = int(acct_rows[0]["groups"]) if acct_rows else 0
+    return {"total": total, "accounts": accounts_n, "by_topic": by_topic, "by_tone": by_tone,
             "by_account": by_account}
 
 
