@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import Integer, Select, case, cast, func, select, true
 
-from icp_mcp.archive.schema import opportunities
+from icp_mcp.archive.schema import arr_snapshots, opportunities
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ValueWeights
 from icp_mcp.engine.value_sql import ranked_customers_query
@@ -34,6 +34,21 @@ def closed_deals_where(closed_before: date | None):
     return cond & (true() if closed_before is None else o.c.closed_at < closed_before)
 
 
+def _retained_query(closed_before: date | None) -> Select:
+    """account_id, retained (1 when the latest ARR snapshot before the cut is > 0) for customers with ARR data."""
+    s = arr_snapshots
+    won = select(opportunities.c.account_id).where(
+        opportunities.c.stage == "won", closed_deals_where(closed_before))
+    cut = true() if closed_before is None else s.c.month < closed_before
+    last = select(s.c.account_id, func.max(s.c.month).label("month")).where(cut).group_by(
+        s.c.account_id).subquery("last_arr")
+    return (
+        select(s.c.account_id, case((s.c.arr > 0, 1), else_=0).label("retained"))
+        .join(last, (last.c.account_id == s.c.account_id) & (last.c.month == s.c.month))
+        .where(s.c.account_id.in_(won))
+    )
+
+
 def labels_query(
     closed_before: date | None = None, weights: ValueWeights | None = None, top_n: int | None = None,
     positives: str = "retained",
@@ -48,13 +63,14 @@ def labels_query(
         .where(closed_deals_where(closed_before))
         .group_by(o.c.account_id)
     ).subquery("pop")
-    r = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
     if positives not in POSITIVES:
         raise EngineError("positives", f"unknown rule {positives!r}", list(POSITIVES))
     if positives == "best":
+        r = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
         positive = case((r.c.in_best, 1), else_=0)
-    else:
-        positive = case((r.c.account_id.is_not(None) & (func.coalesce(r.c.retained, 1) == 1), 1), else_=0)
+    else:  # the light path: no value score needed, only the latest ARR
+        r = _retained_query(closed_before).subquery("ranked")
+        positive = case(((pop.c.won == 1) & (func.coalesce(r.c.retained, 1) == 1), 1), else_=0)
     stmt = (
         select(
             pop.c.account_id,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy import DateTime, Engine, String, cast, literal, null, select, union_all
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
+from icp_mcp.engine.attributes import attribute_relation
+from icp_mcp.engine.cache import cached
 from icp_mcp.engine.catalogue import (
     CATEGORICAL,
     EXTRA_PREFIX,
@@ -37,7 +39,6 @@ from icp_mcp.engine.score import (
 Rows = dict[str, list[tuple[str | None, float | None]]]
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
 SIMILAR_POOL = 300
-_BEST_CACHE: dict[tuple[int, str], set[str]] = {}
 
 
 def _band_of(attribute: str, x: float) -> str | None:
@@ -73,13 +74,6 @@ def prospect_rows(attributes: dict) -> Rows:
                     raise EngineError(f"attributes.{key}", "must be text")
                 rows[key].append((str(item), None))
     return rows
-
-
-def _band_range(attribute: str, x: float) -> tuple[float | None, float | None]:
-    for lo, hi in bands(attribute):
-        if (lo is None or x >= lo) and (hi is None or x < hi):
-            return lo, hi
-    return None, None
 
 
 def _text(v: object) -> str:
@@ -174,60 +168,42 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
         m for m in missed if m.points <= 0], "disqualifiers": hits, "segments": segments}
 
 
-def _best_ids(engine: Engine, definition: ICPDefinition) -> set[str]:
+def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[dict, dict[str, str]]:
+    """Postings (attribute, value) → set of best-customer ids, and their names; cached for a few minutes."""
     from icp_mcp.engine.value_sql import best_ids_query
 
-    key = (id(engine), definition.value_weights.model_dump_json())
-    if key not in _BEST_CACHE:
+    def build() -> tuple[dict, dict[str, str]]:
+        best = best_ids_query(None, definition.value_weights).subquery("best")
+        rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
+        postings: dict[tuple[str, str], set[str]] = defaultdict(set)
         with engine.connect() as conn:
-            _BEST_CACHE[key] = set(conn.execute(best_ids_query(None, definition.value_weights)).scalars())
-    return _BEST_CACHE[key]
+            for aid, attr, value in conn.execute(
+                select(rel.c.account_id, rel.c.attribute, rel.c.value)
+                .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None))
+            ):
+                postings[(attr, value)].add(aid)
+            names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
+                                      .join(best, best.c.account_id == accounts.c.account_id)).all())
+        return dict(postings), names
 
+    return cached(engine, ("best_index", definition.value_weights.model_dump_json()), build)
 
 def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
                  k: int = 3) -> list[SimilarCustomer]:
-    """The k best customers sharing the most attribute values (band for numbers) with the scored rows:
-    one scan of accounts (a sum of CASEs plus shared technologies), then the best-customer filter."""
-    a, t, o = accounts, account_technologies, opportunities
-    terms = []
-    for attr in SIMILAR_ATTRIBUTES:
-        for value, num in rows.get(attr, []):
-            kind = kind_of(attr)
-            if kind == "categorical" and value is not None:
-                terms.append(case((a.c[attr] == value, 1), else_=0))
-            elif kind == "numeric" and num is not None:
-                lo, hi = _band_range(attr, num)
-                test = and_(*([a.c[attr] >= lo] if lo is not None else []), *([a.c[attr] < hi] if hi is not None else []))
-                terms.append(case((test, 1), else_=0))
-    techs = [v for v, _ in rows.get(TECHNOLOGY, []) if v is not None]
-    if techs:
-        terms.append(select(func.count()).where(t.c.account_id == a.c.account_id, t.c.technology.in_(techs))
-                     .scalar_subquery())
-    if not terms:
-        return []
-    best = _best_ids(engine, definition)
-    if not best:
-        return []
-    shared = sum(terms[1:], terms[0])
-    won = select(o.c.account_id).where(o.c.stage == "won")
-    cols = [a.c[c] for c in (*CATEGORICAL, *NUMERIC)] + [a.c.attributes]
-    stmt = (select(a.c.account_id, a.c.name, shared.label("shared"), *cols).where(a.c.account_id.in_(won))
-            .order_by(shared.desc(), a.c.account_id).limit(SIMILAR_POOL))
-    if exclude:
-        stmt = stmt.where(a.c.account_id != exclude)
-    with engine.connect() as conn:
-        top = [r for r in conn.execute(stmt).mappings() if r["account_id"] in best and r["shared"] > 0][:k]
-        ids = [r["account_id"] for r in top]
-        tech_rows = conn.execute(select(t.c.account_id, t.c.technology).where(t.c.account_id.in_(ids))).all()
-    mine = {(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, [])}
-    out = []
-    for r in top:
-        aid, name, n = r["account_id"], r["name"], int(r["shared"])
-        theirs = _rows_from(r, [x for i, x in tech_rows if i == aid], [], [], SIMILAR_ATTRIBUTES, 0)
-        common = sorted(f"{attr}={v}" for attr in SIMILAR_ATTRIBUTES for v, _ in theirs.get(attr, [])
-                        if (attr, v) in mine)
-        out.append(SimilarCustomer(account_id=aid, name=name, shared=n, shared_values=common[:10]))
-    return out
+    """The k best customers sharing the most attribute values (band for numbers) with the scored rows,
+    counted over a cached inverted index of the best customers' attribute values."""
+    postings, names = _best_index(engine, definition)
+    mine = sorted({(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, []) if v is not None})
+    counts: Counter[str] = Counter()
+    for pair in mine:
+        counts.update(postings.get(pair, ()))
+    counts.pop(exclude, None)
+    top = sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:k]
+    return [
+        SimilarCustomer(account_id=aid, name=names.get(aid, aid), shared=n,
+                        shared_values=[f"{a}={v}" for a, v in mine if aid in postings.get((a, v), ())][:10])
+        for aid, n in top
+    ]
 
 
 def score_one(engine: Engine, definition: ICPDefinition, *, account: str | None = None,

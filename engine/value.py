@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
 from icp_mcp.archive.schema import accounts
+from icp_mcp.engine.cache import cached
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.matching import members_query
 from icp_mcp.engine.profile import ICPDefinition
@@ -79,9 +80,8 @@ def best_customers(
     if top_n is not None and top_n < 1:
         raise EngineError("top_n", "must be 1 or more")
     weights = definition.value_weights if definition else None
-    ranked = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
     rule = cohort_rule(top_n)
-    cond = ranked.c.in_best
+    cohort, n_customers, total_rev = _cohort(engine, weights, top_n, closed_before)
     if segment is not None:
         if definition is None:
             raise EngineError("segment", "needs an ICP definition with segments")
@@ -90,43 +90,62 @@ def best_customers(
         found = next((s for s in definition.segments if s.id == segment), None) or names.get(segment.casefold())
         if found is None:
             raise EngineError("segment", f"unknown segment {segment!r}", allowed=ids)
-        members = members_query(found.conditions).subquery("members")
-        cond = cond & ranked.c.account_id.in_(select(members.c.account_id))
+        members = _members(engine, found.conditions)
+        cohort = [c for c in cohort if c.account_id in members]
         rule += f", within segment {found.id} ({found.name})"
         segment = found.id
-    a = accounts
-    with engine.connect() as conn:
-        totals = conn.execute(select(
-            func.count(), func.sum(case((cond, 1), else_=0)),
-            func.coalesce(func.sum(ranked.c.lifetime_revenue), 0.0),
-            func.coalesce(func.sum(case((cond, ranked.c.lifetime_revenue), else_=0.0)), 0.0),
-        ).select_from(ranked)).one()
-        rows = conn.execute(
-            select(ranked, a.c.name, a.c.territory, a.c.industry)
-            .join(a, a.c.account_id == ranked.c.account_id)
-            .where(cond).order_by(ranked.c.rank).offset(offset).limit(limit + 1)
-        ).mappings().all()
-    n_customers, n_best = int(totals[0] or 0), int(totals[1] or 0)
-    total_rev, cohort_rev = float(totals[2] or 0.0), float(totals[3] or 0.0)
-    items = [
-        BestCustomer(
-            account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
-            rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
-            first_won_at=r["first_won_at"],
-            components=ValueComponents(
-                arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
-                retained=None if r["retained"] is None else bool(r["retained"]),
-                time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
-            ),
-        )
-        for r in rows[:limit]
-    ]
-    more = len(rows) > limit
+    cohort_rev = sum(c.components.lifetime_revenue or 0.0 for c in cohort)
+    page = cohort[offset: offset + limit]
+    more = len(cohort) > offset + limit
     return BestCustomers(
-        rule=rule, segment=segment, n_customers=n_customers, n=n_best, cohort_revenue=cohort_rev,
+        rule=rule, segment=segment, n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
         total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
-        items=items, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
+        items=page, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
     )
+
+
+def _cohort(engine: Engine, weights, top_n: int | None, closed_before: date | None
+            ) -> tuple[list[BestCustomer], int, float]:
+    """The whole cohort in rank order, with the number of customers and their total revenue (cached)."""
+
+    def build() -> tuple[list[BestCustomer], int, float]:
+        ranked = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
+        a = accounts
+        with engine.connect() as conn:
+            totals = conn.execute(select(func.count(), func.coalesce(func.sum(ranked.c.lifetime_revenue), 0.0))
+                                  .select_from(ranked)).one()
+            rows = conn.execute(
+                select(ranked, a.c.name, a.c.territory, a.c.industry)
+                .join(a, a.c.account_id == ranked.c.account_id)
+                .where(ranked.c.in_best).order_by(ranked.c.rank)
+            ).mappings().all()
+        items = [
+            BestCustomer(
+                account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
+                rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
+                first_won_at=r["first_won_at"],
+                components=ValueComponents(
+                    arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
+                    retained=None if r["retained"] is None else bool(r["retained"]),
+                    time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
+                ),
+            )
+            for r in rows
+        ]
+        return items, int(totals[0] or 0), float(totals[1] or 0.0)
+
+    key = ("cohort", weights.model_dump_json() if weights else "", top_n, closed_before)
+    return cached(engine, key, build)
+
+
+def _members(engine: Engine, conditions) -> set[str]:
+    """Accounts satisfying every condition (cached)."""
+
+    def build() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(members_query(conditions)).scalars())
+
+    return cached(engine, ("members", tuple(c.model_dump_json() for c in conditions)), build)
 
 
 __all__ = ["REVENUE_SHARE", "BestCustomer", "BestCustomers", "ValueComponents", "best_customers"]
