@@ -408,7 +408,7 @@ def test_a_failure_mid_load_leaves_nothing_behind(target, tmp_path, monkeypatch)
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest_module, "_record_rejects", boom)
+    monkeypatch.setattr(ingest_module, "record_rejects", boom)
     with pytest.raises(RuntimeError):
         ingest_file(open_archive(target), "accounts", str(path))
     assert _count(target, accounts) == 0

@@ -1,0 +1,124 @@
+"""Read a file with DuckDB's own readers and check every row in one set-based pass (the DuckDB side of ingest).
+
+`read_file` loads the file into `_icp_raw` (CSV and JSON lines as VARCHAR, with a 0-based row id and the
+file's line number); `stage_and_check` maps it onto the canonical columns (`archive.mappings`) and builds
+`_icp_checked` (typed values + `_reason`, `archive.validate`) and `_icp_dups` (duplicate keys in the file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from icp_mcp.archive.mappings import mapped_select, quote_ident, required_source_columns, sql_str
+from icp_mcp.archive.schema import metadata
+from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql
+
+
+class IngestError(Exception):
+    """The file could not be read at all (missing, unreadable, unknown table or mapping, no key column)."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """The file as read into `_icp_raw`: a SELECT with _rid, _line and its columns, and how to show a row."""
+
+    select: str
+    columns: list[str]
+    rid: str  # 0-based row number of `_icp_raw r`
+    raw: str  # the original row of `_icp_raw r` as text (JSON)
+
+
+def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
+    """Read the file with DuckDB's own reader into `_icp_raw` (every value VARCHAR for CSV and JSONL).
+
+    The returned SELECT has _rid, _line, _raw (the row's text when `with_raw`, else NULL) and the columns.
+    """
+    lit = sql_str(path)
+    try:
+        if fmt == "csv":
+            dk.execute(
+                f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_csv({lit}, all_varchar = true, header = true, "
+                "store_rejects = true, rejects_scan = '_icp_rej_scan', rejects_table = '_icp_rej_err')"
+            )
+        elif fmt == "parquet":
+            dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_parquet({lit})")
+        else:
+            dk.execute(
+                f"CREATE TEMP TABLE _icp_raw AS SELECT json FROM read_json_objects({lit}, format = 'newline_delimited')"
+            )
+    except duckdb.Error as exc:
+        raise IngestError(f"cannot read {path} as {fmt}: {str(exc).splitlines()[0]}") from exc
+    # rowids of a table created inside a transaction start at a large base: make them 0-based
+    base = dk.execute("SELECT coalesce(min(rowid), 0) FROM _icp_raw").fetchone()[0]
+    rid = f"(r.rowid - {base})"
+    if fmt == "jsonl":
+        keys = [r[0] for r in dk.execute(
+            "SELECT k FROM (SELECT r.rowid AS rid, u.k, u.i FROM _icp_raw r, "
+            "unnest(json_keys(r.json)) WITH ORDINALITY AS u(k, i)) GROUP BY k ORDER BY min(rid), min(i)"
+        ).fetchall()]
+        cols = "".join(f", r.json ->> {sql_str(k)} AS {quote_ident(k)}" for k in keys)
+        raw = "CAST(r.json AS VARCHAR)"
+        shown = raw if with_raw else "CAST(NULL AS VARCHAR)"
+        select = f"(SELECT {rid} AS _rid, {rid} + 1 AS _line, {shown} AS _raw{cols} FROM _icp_raw r)"
+        return RawFile(select, keys, rid, raw)
+    columns = [r[0] for r in dk.execute("DESCRIBE _icp_raw").fetchall()]
+    if fmt == "parquet":
+        line = f"{rid} + 1"
+    else:
+        # CSV: line = record number counting the header as line 1, skipping lines the CSV reader rejected.
+        dk.execute("CREATE TEMP TABLE _icp_badlines AS SELECT line, row_number() OVER (ORDER BY line) AS i "
+                   "FROM (SELECT DISTINCT line FROM _icp_rej_err)")
+        has_bad = dk.execute("SELECT count(*) FROM _icp_badlines").fetchone()[0]
+        line = (f"{rid} + 2 + (SELECT count(*) FROM _icp_badlines b WHERE b.line - b.i - 1 <= {rid})"
+                if has_bad else f"{rid} + 2")
+    raw = "CAST(to_json(r) AS VARCHAR)"
+    shown = raw if with_raw else "CAST(NULL AS VARCHAR)"
+    return RawFile(f"(SELECT {rid} AS _rid, {line} AS _line, {shown} AS _raw, r.* FROM _icp_raw r)", columns, rid, raw)
+
+
+def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool) -> tuple[int, list[str], RawFile]:
+    """Stage, map and check the file in DuckDB; leave `_icp_checked` (typed rows + `_reason`).
+
+    `with_raw` carries every row's raw text along (needed when the rows leave DuckDB for PostgreSQL);
+    otherwise raw text is made later for the rejected rows only.
+    """
+    source = read_file(dk, path, fmt, with_raw)
+    missing = required_source_columns(table, mapping, source.columns)
+    if missing:
+        shown = ", ".join(source.columns) or "none"
+        raise IngestError(
+            f"{path} has no column for {', '.join(missing)} (needed by {table}, mapping {mapping}); "
+            f"columns found: {shown}"
+        )
+    exprs, ignored = mapped_select(table, mapping, source.columns)
+    select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
+    stage = f"(SELECT r._rid, r._line, r._raw, {select} FROM {source.select} AS r) AS stage"
+    dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, stage)}")
+    dk.execute(f"CREATE TEMP TABLE _icp_dups AS {duplicate_reasons_sql(table, '_icp_checked')}")
+    read = dk.execute("SELECT count(*) FROM _icp_checked").fetchone()[0]
+    if fmt == "csv":
+        read += dk.execute("SELECT count(*) FROM _icp_badlines").fetchone()[0]
+    return int(read), ignored, source
+
+
+def fill_raw(dk: Any, source: RawFile) -> None:
+    """Give the rejected rows their raw text (computed for them only: cheap when few rows fail)."""
+    dk.execute(
+        f"UPDATE _icp_bad SET _raw = x.raw FROM (SELECT {source.rid} AS rid, {source.raw} AS raw FROM _icp_raw r "
+        f"WHERE {source.rid} IN (SELECT _rid FROM _icp_bad WHERE _raw IS NULL)) AS x WHERE _icp_bad._rid = x.rid"
+    )
+
+
+def good_and_bad_sql(table: str, fmt: str) -> tuple[str, str]:
+    """DuckDB SELECTs for the valid typed rows and for the rejects (row and CSV-reader rejects)."""
+    cols = ", ".join(quote_ident(c.name) for c in metadata.tables[table].columns)
+    good = (f"SELECT _rid, _line, _raw, {cols} FROM _icp_checked WHERE _reason IS NULL "
+            "AND _rid NOT IN (SELECT _rid FROM _icp_dups)")
+    bad = ("SELECT _rid, _line, _raw, _reason AS reason FROM _icp_checked WHERE _reason IS NOT NULL "
+           "UNION ALL SELECT c._rid, c._line, c._raw, d.reason FROM _icp_checked c JOIN _icp_dups d ON d._rid = c._rid")
+    if fmt == "csv":
+        bad += (" UNION ALL SELECT -CAST(line AS BIGINT), CAST(line AS BIGINT), min(csv_line), "
+                "'csv: ' || string_agg(DISTINCT error_message, '; ') FROM _icp_rej_err GROUP BY line")
+    return good, bad
