@@ -6,10 +6,13 @@ Each test runs on a DuckDB file and on PostgreSQL (the `target` fixture).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import duckdb_extension_fts
 import pytest
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.fts import bm25_score, rebuild_fts_index
@@ -201,16 +204,26 @@ def test_search_on_read_only_reopen_without_network(tmp_path):
         socket.socket.connect = _no_network
         socket.create_connection = _no_network
         from sqlalchemy import select
-        from icp_mcp.archive.db import open_archive
+        from icp_mcp.archive.db import fts_extension_path, open_archive
         from icp_mcp.archive.fts import bm25_score
         from icp_mcp.archive.schema import conversation_snippets as s
         engine = open_archive({str(path)!r}, read_only=True)
         with engine.connect() as conn:
             score = bm25_score(engine, "discount").label("score")
             rows = conn.execute(select(s.c.seq, score).where(score.is_not(None))).all()
-        print(rows[0][0], len(rows))
+            loaded = conn.exec_driver_sql(
+                "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'fts'").scalar()
+            autoinstall = conn.exec_driver_sql("SELECT current_setting('autoinstall_known_extensions')").scalar()
+        print(rows[0][0], len(rows), loaded, autoinstall, fts_extension_path().startswith({str(Path(duckdb_extension_fts.__file__).parent)!r}))
     """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
-    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, cwd=tmp_path)
+    # HOME points at an empty folder (no cached ~/.duckdb extensions); where the OS allows it, the process also
+    # runs in a network namespace of its own, so there is no network at all, not just no Python sockets.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "http_proxy": "http://127.0.0.1:9",
+           "https_proxy": "http://127.0.0.1:9"}
+    command = [sys.executable, "-c", script]
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-rn", "true"], check=False, capture_output=True).returncode == 0:
+        command = [unshare, "-rn", *command]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["2", "1"]
+    assert done.stdout.split() == ["2", "1", "True", "False", "True"]
