@@ -85,6 +85,8 @@ def test_rebuild_is_deterministic_and_scoped(target):
         build_snippets(conn)
         assert _rows(conn) == first
         assert build_snippets(conn, ["C2"]) == 3
+        assert build_snippets(conn, []) == 0
+        assert tag_topics(conn, [])["pricing"] == 0
         after = _rows(conn)
     assert len(after) == 9
     assert [r for r in after if r["conversation_id"] != "C2"] == [r for r in first if r["conversation_id"] != "C2"]
