@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from bisect import bisect_left
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import DateTime, Engine, String, cast, literal, null, select, union_all
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
@@ -168,42 +170,59 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
         m for m in missed if m.points <= 0], "disqualifiers": hits, "segments": segments}
 
 
-def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[dict, dict[str, str]]:
-    """Postings (attribute, value) → set of best-customer ids, and their names; cached for a few minutes."""
+def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict]:
+    """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached."""
     from icp_mcp.engine.value_sql import best_ids_query
 
-    def build() -> tuple[dict, dict[str, str]]:
+    def build() -> tuple[list[str], list[str], dict]:
         best = best_ids_query(None, definition.value_weights).subquery("best")
         rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
-        postings: dict[tuple[str, str], set[str]] = defaultdict(set)
         with engine.connect() as conn:
+            names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
+                                      .join(best, best.c.account_id == accounts.c.account_id)).all())
+            ids = sorted(names)
+            index = {aid: i for i, aid in enumerate(ids)}
+            lists: dict[tuple[str, str], list[int]] = defaultdict(list)
             for aid, attr, value in conn.execute(
                 select(rel.c.account_id, rel.c.attribute, rel.c.value)
                 .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None))
             ):
-                postings[(attr, value)].add(aid)
-            names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
-                                      .join(best, best.c.account_id == accounts.c.account_id)).all())
-        return dict(postings), names
+                lists[(attr, value)].append(index[aid])
+        postings = {k: np.array(sorted(v), dtype=np.int32) for k, v in lists.items()}
+        return ids, [names[i] for i in ids], postings
 
     return cached(engine, ("best_index", definition.value_weights.model_dump_json()), build)
+
 
 def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
                  k: int = 3) -> list[SimilarCustomer]:
     """The k best customers sharing the most attribute values (band for numbers) with the scored rows,
-    counted over a cached inverted index of the best customers' attribute values."""
-    postings, names = _best_index(engine, definition)
+    counted with one bincount over a cached inverted index of the best customers' attribute values."""
+    ids, names, postings = _best_index(engine, definition)
+    if not ids:
+        return []
     mine = sorted({(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, []) if v is not None})
-    counts: Counter[str] = Counter()
-    for pair in mine:
-        counts.update(postings.get(pair, ()))
-    counts.pop(exclude, None)
-    top = sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:k]
-    return [
-        SimilarCustomer(account_id=aid, name=names.get(aid, aid), shared=n,
-                        shared_values=[f"{a}={v}" for a, v in mine if aid in postings.get((a, v), ())][:10])
-        for aid, n in top
-    ]
+    hits = [postings[p] for p in mine if p in postings]
+    if not hits:
+        return []
+    counts = np.bincount(np.concatenate(hits), minlength=len(ids))
+    if exclude is not None:
+        pos = bisect_left(ids, exclude)
+        if pos < len(ids) and ids[pos] == exclude:
+            counts[pos] = 0
+    order = np.argsort(-counts, kind="stable")[:k]
+    out = []
+    for i in order:
+        if counts[i] <= 0:
+            break
+        shared = [f"{a}={v}" for a, v in mine if (a, v) in postings and _has(postings[(a, v)], int(i))]
+        out.append(SimilarCustomer(account_id=ids[i], name=names[i], shared=int(counts[i]), shared_values=shared[:10]))
+    return out
+
+
+def _has(sorted_indices: np.ndarray, i: int) -> bool:
+    j = int(np.searchsorted(sorted_indices, i))
+    return j < len(sorted_indices) and int(sorted_indices[j]) == i
 
 
 def score_one(engine: Engine, definition: ICPDefinition, *, account: str | None = None,
