@@ -106,3 +106,19 @@ def test_scores_query_is_reusable_as_a_cohort(synth):
     with engine.connect() as conn:
         a_tier = conn.execute(select(q.c.account_id).where(q.c.tier == "A")).scalars().all()
     assert a_tier
+
+
+def test_explain_by_account_and_personas(synth):
+    from icp_mcp.engine.personas import personas
+    from icp_mcp.engine.score import account_scores_query
+
+    engine, d = synth
+    q = account_scores_query(d).subquery()
+    with engine.connect() as conn:
+        hit = conn.execute(select(q.c.account_id).where(q.c.disqualified == 1).limit(1)).scalar()
+    why = explain_disqualifier(engine, d, account=hit)
+    assert why.account_id == hit and why.rule.id in why.account_hits
+    people = personas(engine, d)
+    buyer = next(p for p in people if p.role == "economic_buyer")
+    assert buyer.supported and buyer.evidence.lift > 1 and buyer.evidence.n >= 10
+    assert any(p.topics for p in people)
