@@ -66,3 +66,11 @@ def test_export_roundtrips_and_json_has_criteria_and_disqualifiers():
     assert data["criteria"][1]["range"] == {"min": 200.0, "max": 2000.0}
     assert data["disqualifiers"][0]["id"] == "no-government"
     assert ICPDefinition.model_validate(data) == d
+
+
+def test_the_example_yaml_imports():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "icp.example.yaml").read_text()
+    d = import_definition(text)
+    assert d.segments[0].points == 20 and {r.id for r in d.disqualifiers} == {"no-pre-seed", "no-government"}
