@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel
 from sqlalchemy import text
+
+from icp_mcp.tools import common
 
 from icp_mcp.tools.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation, is_write_statement
 
@@ -53,5 +60,47 @@ def test_read_only_archive_refuses_the_writer(archive_path: Path):
     try:
         with pytest.raises(ArchiveReadOnly, match="read-only"):
             handle.write(lambda engine: None)
+    finally:
+        handle.close()
+
+
+class Count(BaseModel):
+    n: int
+    truncated: bool = False
+
+
+async def test_a_query_past_the_timeout_is_interrupted_and_reported(archive_path: Path, monkeypatch):
+    """A read tool that outlives QUERY_TIMEOUT_S gets a timeout error and its DuckDB query is interrupted."""
+    finished: list[str] = []
+
+    def slow(run: common.ToolRun) -> Count:
+        try:
+            with run.engine.connect() as conn:
+                return Count(n=conn.execute(text("SELECT count(*) FROM range(1000000000000) a")).scalar_one())
+        finally:
+            finished.append("done")
+
+    handle = ArchiveHandle(str(archive_path), read_only=True)
+    server = MCPServer("t")
+    spec = common.ToolSpec(name="slow", title="slow")
+
+    @common.register_tool(server, spec)
+    async def slow_tool(ctx: Context) -> Count:
+        """Counts forever."""
+        return await common.run_tool(ctx, handle, spec, {}, slow)
+
+    monkeypatch.setattr(common, "QUERY_TIMEOUT_S", 0.5)
+    try:
+        async with Client(server) as client:
+            result = await client.call_tool("slow", {})
+        assert result.is_error and "timed out" in result.content[0].text
+
+        for _ in range(200):  # the interrupted worker thread ends (no timing assertion: just wait for it)
+            if finished:
+                break
+            await anyio.sleep(0.05)
+        assert finished == ["done"]
+        with handle.reader.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         handle.close()

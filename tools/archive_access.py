@@ -68,6 +68,29 @@ class ArchiveHandle:
         event.listen(self.engine, "before_cursor_execute", _guard)
         self.reader: Engine = self.engine.execution_options(**{_READ_ONLY_OPTION: True})
         self._write_lock = threading.Lock()
+        self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
+        event.listen(self.engine, "checkout", self._on_checkout)
+        event.listen(self.engine, "checkin", self._on_checkin)
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        self._checked_out.setdefault(threading.get_ident(), []).append(dbapi_connection)
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        for thread, conns in list(self._checked_out.items()):
+            if dbapi_connection in conns:
+                conns.remove(dbapi_connection)
+                if not conns:
+                    self._checked_out.pop(thread, None)
+
+    def interrupt(self, thread_id: int | None) -> int:
+        """Interrupt the queries running on the connections `thread_id` holds (DuckDB); how many were told."""
+        told = 0
+        for conn in list(self._checked_out.get(thread_id or -1, [])):
+            raw = getattr(conn, "_ConnectionWrapper__c", conn)  # duckdb-sqlalchemy wraps the native connection
+            if hasattr(raw, "interrupt"):
+                raw.interrupt()
+                told += 1
+        return told
 
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(engine, *args, **kwargs)` as the only writer in this process.

@@ -19,6 +19,7 @@ import inspect
 import json
 import re
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -292,9 +293,16 @@ async def run_tool(
         )
         timeout = WRITE_TIMEOUT_S if spec.write else QUERY_TIMEOUT_S
         result: BaseModel | None = None
+        worker: dict[str, int] = {}
+
+        def in_worker(run: ToolRun) -> BaseModel:
+            worker["thread"] = threading.get_ident()
+            return call(run)
+
         with anyio.move_on_after(timeout):
-            result = await anyio.to_thread.run_sync(call, run, abandon_on_cancel=True)
+            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True)
         if result is None:
+            archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
             outcome = error_outcome("timeout")
             return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
         result = apply_caps(result)
