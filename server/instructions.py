@@ -19,9 +19,12 @@ Which tool answers which question:
 - "What is our ICP?", "Summarise the current ICP" -> resource icp://current (markdown) or icp://current.json.
 - "Which ICP versions exist / what changed?" -> resources icp://versions and icp://versions/{version}.
 - "What data is in the archive?" -> resource archive://schema.
-- "What did customers say about <topic>?" -> customer_voice (when present).
-- "Which segments use <feature>, do they retain better?" -> feature_adoption (when present).
-- "Has our ICP drifted? Should we refresh it?" -> check_drift (when present), then derive_icp.
+- "What did our best customers say about <topic> last month?" -> customer_voice (topic or question, cohort
+  such as best / best:20 / icp / tier:A / segment:<id>, since/until such as last_month or 30d, persona);
+  quote snippets with their snippet_id, account and date.
+- "Which segments use <feature>, and do they retain better?" -> feature_adoption (feature, by).
+- "Has our ICP drifted? Should we refresh it?" -> check_drift (verdict stable / watch / refresh with
+  reasons), then derive_icp if it says refresh.
 - "Refresh / re-derive the ICP" -> derive_icp (writes a DRAFT version only; progress is reported).
   Then activate_icp with that version; activation asks the user to confirm. Only activate when the user
   explicitly asked for it.
