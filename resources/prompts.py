@@ -26,7 +26,7 @@ def quarterly_icp_review() -> str:
     return (
         "Run our quarterly ICP review.\n"
         "1. Read icp://current for the active ICP and icp://versions for its history.\n"
-        "2. Call check_drift (if available) and report the verdict with its reasons and evidence.\n"
+        "2. Call check_drift and report the verdict with its reasons and evidence.\n"
         "3. If the verdict is 'refresh', call derive_icp to propose a draft, compare it with the active "
         "version (criteria, segments, disqualifiers), and ask me before calling activate_icp.\n"
         "4. Summarise what changed and what the sales team should do differently. Cite counts."
