@@ -21,10 +21,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    func,
     literal,
     null,
     or_,
     select,
+    true,
     union_all,
 )
 
@@ -154,22 +156,22 @@ def attribute_relation(
 def _trigger_part(
     closed_before: date | None, as_of: datetime | None, window_days: int, account_ids: Sequence[str] | None
 ) -> Select:
+    """Signal kinds within the window before the account's latest opportunity (created before the cut), or
+    before `as_of` when given (a prospect's current triggers). One join with the latest creation date."""
     s, o = signals, opportunities
     window = literal(timedelta(days=window_days))
-    near_opp = select(o.c.opportunity_id).where(
-        o.c.account_id == s.c.account_id,
-        s.c.occurred_at <= o.c.created_at,
-        s.c.occurred_at >= o.c.created_at - window,
-    )
-    if closed_before is not None:
-        near_opp = near_opp.where(o.c.created_at < closed_before)
-    cond = near_opp.exists()
+    opp_cut = true() if closed_before is None else o.c.created_at < closed_before
+    latest = select(o.c.account_id, func.max(o.c.created_at).label("created_at")).where(opp_cut).group_by(
+        o.c.account_id).subquery("latest_opp")
+    cond = and_(latest.c.created_at.is_not(None), s.c.occurred_at <= latest.c.created_at,
+                s.c.occurred_at >= latest.c.created_at - window)
     if as_of is not None:
         lo = as_of - timedelta(days=window_days)
         cond = or_(cond, and_(s.c.occurred_at <= as_of, s.c.occurred_at >= lo))
     stmt = (
         select(s.c.account_id, literal(TRIGGER, String).label("attribute"),
                cast(s.c.kind, String).label("value"), cast(null(), Float).label("num"))
+        .select_from(s.outerjoin(latest, latest.c.account_id == s.c.account_id))
         .where(cond).distinct()
     )
     return _account_filter(stmt, s.c.account_id, account_ids)

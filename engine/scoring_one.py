@@ -108,6 +108,7 @@ def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created:
     if TRIGGER in attributes:
         span = timedelta(days=window)
         refs = [c if isinstance(c, datetime) else datetime.combine(c, time.min) for c in created]
+        refs = [max(refs)] if refs else []  # the latest opportunity, as in the SQL relation
         refs.append(datetime.now())
         kinds = {k for at, k in sigs if any(r - span <= at <= r for r in refs)}
         rows[TRIGGER] += [(k, None) for k in sorted(kinds)]
