@@ -494,3 +494,64 @@ def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
     finally:
         holder.communicate("")
     assert result.exit_code != 0 and "cannot open the archive" in result.output and "lock" in result.output
+
+
+def test_every_other_table_loads_with_canonical_columns(target, tmp_path):
+    """Composite keys, value-less tables and the remaining enums and ranges, through the generic mapping."""
+    engine = open_archive(target)
+
+    def load(table: str, rows: list[dict[str, str]]):
+        return ingest_file(engine, table, str(_write_csv(tmp_path / f"{table}.csv", rows)))
+
+    assert load("accounts", [_account("A1"), _account("A2")]).loaded == 2
+    tech = load("account_technologies", [
+        {"account_id": "A1", "technology": "Snowflake"}, {"account_id": "A1", "technology": "Salesforce"},
+        {"account_id": "A1", "technology": "Snowflake"}, {"account_id": "A9", "technology": "Slack"},
+    ])
+    assert (tech.loaded, tech.rejected) == (2, 2)
+    assert load("account_technologies", [{"account_id": "A1", "technology": "Snowflake"}]).unchanged == 1
+    arr = load("arr_snapshots", [
+        {"account_id": "A1", "month": "2024-01-01", "arr": "120000"},
+        {"account_id": "A1", "month": "2024-02-01", "arr": "-1"},
+        {"account_id": "A2", "month": "2024-01-01", "arr": ""},
+    ])
+    assert (arr.loaded, arr.rejected) == (1, 2)
+    arr2 = load("arr_snapshots", [{"account_id": "A1", "month": "2024-01-01", "arr": "0"}])
+    assert (arr2.updated, arr2.loaded) == (1, 0)
+    contacts = load("contacts", [
+        {"contact_id": "P1", "account_id": "A1", "name": "Ana", "email": "ana@a1.com", "title": "CFO"},
+        {"contact_id": "P2", "account_id": "A2", "name": "Ben", "email": "", "title": "RevOps"},
+    ])
+    assert contacts.loaded == 2
+    load("opportunities", [{"opportunity_id": "O1", "account_id": "A1", "created_at": "2024-01-01", "stage": "won",
+                            "closed_at": "2024-02-01", "amount": "5000"}])
+    roles = load("opportunity_contacts", [
+        {"opportunity_id": "O1", "contact_id": "P1", "role": "Economic Buyer"},
+        {"opportunity_id": "O1", "contact_id": "P2", "role": "sponsor"},
+        {"opportunity_id": "O2", "contact_id": "P1", "role": "user"},
+    ])
+    assert (roles.loaded, roles.rejected) == (1, 2)
+    usage = load("feature_usage", [
+        {"account_id": "A1", "feature": "sso", "day": "2024-03-01", "events": "12", "active_users": "3"},
+        {"account_id": "A1", "feature": "sso", "day": "2024-03-02", "events": "-2", "active_users": "1"},
+        {"account_id": "A2", "feature": "api", "day": "2999-01-01", "events": "1", "active_users": ""},
+    ])
+    assert (usage.loaded, usage.rejected) == (1, 2)
+    signals = load("signals", [
+        {"signal_id": "S1", "account_id": "A2", "occurred_at": "2024-04-01", "kind": "funding", "detail": "Series B"},
+        {"signal_id": "S2", "account_id": "A2", "occurred_at": "2024-04-01", "kind": "", "detail": "x"},
+    ])
+    assert (signals.loaded, signals.rejected) == (1, 1)
+    reasons = {(r["table_name"], r["line"]): r["reason"] for r in _rejects(target)}
+    assert reasons == {
+        ("account_technologies", 4): "account_id, technology: duplicate key in file (also on line 2)",
+        ("account_technologies", 5): "account_id: unknown account 'A9' (foreign key)",
+        ("arr_snapshots", 3): "arr: -1 is negative",
+        ("arr_snapshots", 4): "arr: required value missing",
+        ("opportunity_contacts", 3): "role: 'sponsor' is not one of champion, economic_buyer, technical_evaluator, "
+                                     "user, blocker, other",
+        ("opportunity_contacts", 4): "opportunity_id: unknown opportunity 'O2' (foreign key)",
+        ("feature_usage", 3): "events: -2 is negative",
+        ("feature_usage", 4): "day: 2999-01-01 is in the future",
+        ("signals", 3): "kind: required value missing",
+    }
