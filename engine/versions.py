@@ -182,12 +182,24 @@ def rollback(engine: Engine, by: str) -> VersionInfo:
 
 def export_definition(definition: ICPDefinition, fmt: Format = "yaml") -> str:
     """The definition as YAML or JSON text."""
-    data = definition.model_dump(mode="json", exclude_none=True)
+    data = _clean(definition.model_dump(mode="json"))
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
     raise EngineError("format", f"unknown format {fmt!r}", ["yaml", "json"])
+
+
+KEEP_NULL = ("evidence",)
+
+
+def _clean(value: object) -> object:
+    """Drop null fields (unused `value` / `values` / `range` …) but keep `evidence: null` on manual rules."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None or k in KEEP_NULL}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _field(loc: tuple) -> str:
