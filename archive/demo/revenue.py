@@ -130,8 +130,9 @@ def feature_usage_tables(
     start = rev.first_win_day[pair_acc] + lag
     end = np.minimum(as_of_day, rev.churn_day[pair_acc] - 1)
     span = np.maximum(end - start + 1, 0)
-    stride = max(1, int(np.ceil(span.sum() / max(1, USAGE_ROWS_PER_ACCOUNT * acc.n))))
-    rows = np.where(span > 0, (span - 1) // stride + 1, 0)
+    # One row every `stride` days (fractional, >= 1) so the table holds about USAGE_ROWS_PER_ACCOUNT per account.
+    stride = max(1.0, float(span.sum()) / max(1, USAGE_ROWS_PER_ACCOUNT * acc.n))
+    rows = np.where(span > 0, np.floor((span - 1) / stride).astype(np.int64) + 1, 0)
     seats = np.maximum(2, np.round(acc.employees[pair_acc] ** 0.6 * rng.uniform(0.2, 0.8, len(pair_acc))))
     intensity = rng.lognormal(0, 0.5, len(pair_acc)) * np.array([2, 40, 8, 6, 1, 3])[pair_feature]
 
@@ -142,7 +143,7 @@ def feature_usage_tables(
         part = slice(lo, hi)
         k = rows[part]
         idx = np.repeat(np.arange(lo, hi), k)
-        day = start[idx] + within(k) * stride
+        day = start[idx] + np.floor(within(k) * stride).astype(np.int64)
         users = np.maximum(1, np.round(seats[idx] * rng.uniform(0.4, 1.0, len(idx)))).astype(np.int64)
         events = rng.poisson(users * intensity[idx]) + 1
         yield pa.table({
