@@ -84,6 +84,7 @@ def test_audit_tail_cli(archive_path: Path) -> None:
     for i in range(5):
         audit.record(engine, subject="ana" if i % 2 else "bob", tool=f"tool{i}", arguments={"i": i},
                      outcome="ok", rows=i, duration_ms=1.0)
+    audit.flush()  # entries after the first are committed by the background writer
     engine.dispose()
     result = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path), "-n", "2", "--json"])
     assert result.exit_code == 0, result.output
@@ -94,3 +95,12 @@ def test_audit_tail_cli(archive_path: Path) -> None:
     assert table.exit_code == 0 and "tool4" in table.stdout
     missing = runner.invoke(app, ["audit", "tail", "--archive", str(archive_path.parent / "nope.duckdb")])
     assert missing.exit_code == 2 and "not found" in missing.output and "Traceback" not in missing.output
+
+
+def test_batched_entries_arrive_in_order(archive_path: Path) -> None:
+    engine = open_archive(archive_path)
+    for i in range(300):
+        assert audit.record(engine, subject="load", tool=f"t{i}", arguments={}, outcome="ok")
+    rows = audit.tail(engine, n=1000, subject="load")  # tail flushes the queue first
+    engine.dispose()
+    assert [r["tool"] for r in rows] == [f"t{i}" for i in range(300)]

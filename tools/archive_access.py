@@ -108,4 +108,7 @@ class ArchiveHandle:
 
     def close(self) -> None:
         """Release the file (DuckDB keeps its lock while any connection is open)."""
+        from icp_mcp.server import audit
+
+        audit.flush()  # queued audit entries first: a write after dispose would reopen the file
         self.engine.dispose()
