@@ -1,17 +1,21 @@
 """Tone of a snippet (positive / negative / neutral) from a small phrase lexicon.
 
-Deliberately simple and explainable: a snippet's score is the weighted count of positive phrases minus
-the weighted count of negative phrases it contains (case-insensitive substring match). Negated positives
-("not happy", "not worth") are negative phrases with weight 2, so that they outweigh the positive word
-they contain. The same rule runs in SQL (`tone_expression`, for counts over millions of snippets) and in
+Deliberately simple and explainable: a snippet's score is the number of positive phrases in it minus the
+number of negative ones (case-insensitive; occurrences counted left to right without overlap, longer
+phrases first, as a regular-expression alternation finds them). Negated positives ("not happy", "not
+worth") weigh 2, so that they outweigh the positive phrase they contain. The same rule runs in SQL
+(`score_expression` / `tone_expression`: one regex pass per weight class, fast over many rows) and in
 Python (`tone_of`, for tests and single texts); they agree by construction.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from sqlalchemy import ColumnElement, Integer, bindparam, case, func, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 Tone = Literal["positive", "negative", "neutral"]
 TONES: tuple[Tone, ...] = ("positive", "negative", "neutral")
@@ -38,7 +42,7 @@ NEGATIVE: dict[str, int] = {
 
 def _constant(value: str) -> ColumnElement[str]:
     """A lexicon constant rendered into the SQL text (not a bound parameter: DuckDB's Python binding pays a
-    per-parameter cost, and these ~80 values come from this module, never from a caller)."""
+    per-parameter cost, and these values come from this module, never from a caller)."""
     return bindparam(None, value, literal_execute=True)
 
 
@@ -46,15 +50,53 @@ def _int(value: int) -> ColumnElement[int]:
     return literal_column(str(int(value)), Integer)
 
 
+def _escape(phrase: str) -> str:
+    """Escape regex metacharacters only (the RE2 / PostgreSQL / Python common subset)."""
+    return re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", phrase)
+
+
+def _pattern(phrases: list[str]) -> str:
+    """One alternation, longest phrases first (so "too expensive" wins over "expensive")."""
+    return "|".join(_escape(p) for p in sorted(phrases, key=lambda p: (-len(p), p)))
+
+
+#: (weight, pattern): positives +1, negatives -1, negated positives -2.
+CLASSES: tuple[tuple[int, str], ...] = tuple(
+    (weight, _pattern(phrases))
+    for weight, phrases in (
+        (1, [p for p, w in POSITIVE.items() if w == 1]),
+        (-1, [p for p, w in NEGATIVE.items() if w == 1]),
+        (-2, [p for p, w in NEGATIVE.items() if w == 2]),
+    )
+    if phrases
+)
+_COMPILED = tuple((weight, re.compile(pattern)) for weight, pattern in CLASSES)
+
+
+class regex_count(FunctionElement):  # noqa: N801  (a SQL function name)
+    """`regex_count(text, pattern)`: non-overlapping matches of `pattern` in `text`."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(regex_count, "duckdb")
+def _regex_count_duckdb(element, compiler, **kw) -> str:
+    text, pattern = list(element.clauses)
+    return f"len(regexp_extract_all({compiler.process(text, **kw)}, {compiler.process(pattern, **kw)}))"
+
+
+@compiles(regex_count)
+def _regex_count_default(element, compiler, **kw) -> str:  # PostgreSQL 15+
+    text, pattern = list(element.clauses)
+    return f"regexp_count({compiler.process(text, **kw)}, {compiler.process(pattern, **kw)})"
+
+
 def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
     lowered = func.lower(text_col)
-    terms: list[ColumnElement[int]] = []
-    for lexicon, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
-        for phrase, weight in lexicon.items():
-            terms.append(case((lowered.like(_constant(f"%{phrase}%")), _int(sign * weight)), else_=_int(0)))
     total: ColumnElement[int] = _int(0)
-    for term in terms:
-        total = total + term
+    for weight, pattern in CLASSES:
+        total = total + _int(weight) * regex_count(lowered, _constant(pattern))
     return total
 
 
@@ -86,10 +128,9 @@ def tone_expression(text_col: ColumnElement[str]) -> ColumnElement[str]:
 
 
 def tone_score(text: str) -> int:
-    """Weighted positive minus negative phrase count of `text`."""
+    """The phrase score of one text (the rule of the module docstring)."""
     lowered = text.lower()
-    positive = sum(w for p, w in POSITIVE.items() if p in lowered)
-    return positive - sum(w for p, w in NEGATIVE.items() if p in lowered)
+    return sum(weight * len(pattern.findall(lowered)) for weight, pattern in _COMPILED)
 
 
 def tone_of(text: str) -> Tone:

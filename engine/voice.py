@@ -1,15 +1,16 @@
 """Customer voice: quoted snippets on a topic or question, from a cohort, in a time window, with counts.
 
 One filtered set of snippets (cohort × window × topic / full-text match × channel × persona, vendor turns
-left out) feeds three SQL queries: the ranked page of quotes, the counts (by topic, tone and account) and,
-when the set is empty, the counts that prove it is empty. Python only shapes rows.
+left out) feeds two SQL queries: the ranked page of quotes, and the counts (by topic, tone and the top
+accounts, one GROUPING SETS statement); when the set is empty a third gives the counts proving it empty.
+Tone is scored in SQL only for the counts; the page's quotes get the same rule in Python (`tone_of`).
 
 Ranking (all terms in [0, 1], computed in SQL):
   score = 0.55 · relevance + 0.25 · recency + 0.20 · account value,
   then divided by (1 + 0.5 · (k − 1)) for the k-th quote of the same account, so one chatty account does
   not fill the page. Relevance is BM25 of the question normalised by the best match (1 when only a topic
-  is asked, plus a small bonus for opinionated text: non-neutral tone); recency decays with a 30-day half
-  life from the window's end; account value is the account's value score (or ARR) over the cohort's best.
+  is asked); recency halves every 30 days before the window's end; account value is the account's
+  latest ARR over the highest in the answer.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.tone import TONES, score_expression, tone_of_score
+from icp_mcp.engine.tone import TONES, score_expression, tone_of, tone_of_score
 from icp_mcp.engine.windows import Window
 
 TEXT_CAP = 500
@@ -199,7 +200,10 @@ def _filtered(
     return conds, needs_contacts
 
 
-def _joined(needs_contacts: bool) -> FromClause:
+def _joined(needs_conversations: bool, needs_contacts: bool) -> FromClause:
+    """Snippets, joined to conversations (and contacts) only when a filter needs them."""
+    if not (needs_conversations or needs_contacts):
+        return conversation_snippets
     j = conversation_snippets.join(
         conversations, conversations.c.conversation_id == conversation_snippets.c.conversation_id
     )
@@ -248,18 +252,16 @@ def customer_voice(
 
     cols = [
         s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
-        conversations.c.channel, conversations.c.contact_id,
         func.substr(s.text, 1, TEXT_CAP).label("text"),
         (func.length(s.text) > TEXT_CAP).label("truncated"),
         (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
         s.text.label("full_text"),
     ]
-    joined = _joined(needs_contacts)
-    filtered = select(*cols).select_from(joined).where(and_(*conds)).subquery("voice_filtered")
-    base = _toned(filtered).cte("voice_base")
+    joined = _joined(bool(channel or persona), needs_contacts)
+    base = select(*cols).select_from(joined).where(and_(*conds)).cte("voice_base")
 
     page = _page(conn, base, window, value, limit, offset, bm25 is not None)
-    counts = _counts(conn, base)
+    counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
     quotes = _quotes(conn, page)
     empty = None
@@ -279,7 +281,7 @@ def customer_voice(
 
 
 def _toned(filtered) -> Select:
-    """The filtered snippets with their tone, scored after the filters (the lexicon is ~80 LIKEs a row)."""
+    """The filtered snippets with their tone, scored after the filters (three regex passes a row)."""
     f = filtered.c
     keep = [c for c in filtered.c if c.name != "full_text"]
     scored = select(*keep, score_expression(f.full_text).label("tone_score")).subquery("voice_scored")
@@ -295,7 +297,7 @@ def _page(
         best = func.max(b.bm25).over()
         relevance = func.coalesce(b.bm25 / func.nullif(best, 0), 0.0)
     else:
-        relevance = 0.85 + case((b.tone != "neutral", 0.15), else_=0.0)
+        relevance = literal(1.0, Float)  # every snippet carries the topic
     end_epoch = literal(window.end_at.replace(tzinfo=UTC).timestamp(), Float)
     age_days = (end_epoch - _epoch(b.occurred_at)) / 86400.0
     recency = func.pow(0.5, func.greatest(age_days, 0.0) / HALF_LIFE_DAYS)
@@ -394,7 +396,19 @@ def _roles(conn: Connection, contact_ids: Sequence[str]) -> dict[str, tuple[str 
     return {cid: (titles.get(cid), roles.get(cid)) for cid in ids}
 
 
+def _conversations(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """conversation_id → (channel, contact_id) for the conversations on one page."""
+    if not ids:
+        return {}
+    c = conversations.c
+    rows = conn.execute(select(c.conversation_id, c.channel, c.contact_id).where(c.conversation_id.in_(ids)))
+    return {cid: (channel, contact) for cid, channel, contact in rows}
+
+
 def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
+    convs = _conversations(conn, sorted({r["conversation_id"] for r in rows}))
+    for r in rows:
+        r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
     people = _roles(conn, [r["contact_id"] for r in rows])
     out = []
     for r in rows:
@@ -412,7 +426,7 @@ def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
                 contact_title=title,
                 buying_role=role,
                 topics=[t for t in (r["topics"] or "").split(",") if t],
-                tone=r["tone"],
+                tone=tone_of(r["full_text"] or ""),
                 text=r["text"],
                 truncated=bool(r["truncated"]),
                 score=round(float(r["score"]), 4),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
-from sqlalchemy import column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import column, create_engine, select, table, text
 
-from icp_mcp.engine.tone import tone_expression, tone_of
+from icp_mcp.engine.tone import CLASSES, score_expression, tone_expression, tone_of, tone_score
 
 TEXTS = [
     ("We love it, the onboarding was smooth.", "positive"),
@@ -25,11 +23,18 @@ def test_tone_of(text: str, tone: str) -> None:
 
 
 def test_sql_expression_agrees_with_python() -> None:
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t(i INTEGER, text VARCHAR)")
-    con.executemany("INSERT INTO t VALUES (?, ?)", [(i, t) for i, (t, _) in enumerate(TEXTS)])
-    expr = tone_expression(column("text"))
-    sql = select(column("i"), expr.label("tone")).select_from(__import__("sqlalchemy").table("t"))
-    compiled = sql.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    rows = dict(con.execute(str(compiled)).fetchall())
+    engine = create_engine("duckdb:///:memory:")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE t(i INTEGER, body VARCHAR)"))
+        conn.execute(text("INSERT INTO t VALUES (:i, :b)"), [{"i": i, "b": t} for i, (t, _) in enumerate(TEXTS)])
+        t = table("t", column("i"), column("body"))
+        rows = dict(conn.execute(select(t.c.i, tone_expression(t.c.body))).all())
+        scores = dict(conn.execute(select(t.c.i, score_expression(t.c.body))).all())
     assert [rows[i] for i in range(len(TEXTS))] == [tone_of(t) for t, _ in TEXTS]
+    assert [scores[i] for i in range(len(TEXTS))] == [tone_score(t) for t, _ in TEXTS]
+
+
+def test_occurrences_longest_first() -> None:
+    assert tone_score("Too expensive, honestly too expensive.") == -2
+    assert tone_score("We are not happy with it") == -1  # "not happy" (-2) + "happy with" (+1)
+    assert CLASSES and all(pattern for _, pattern in CLASSES)
