@@ -26,7 +26,8 @@ def test_sql_expression_agrees_with_python() -> None:
     engine = create_engine("duckdb:///:memory:")
     with engine.connect() as conn:
         conn.execute(text("CREATE TABLE t(i INTEGER, body VARCHAR)"))
-        conn.execute(text("INSERT INTO t VALUES (:i, :b)"), [{"i": i, "b": t} for i, (t, _) in enumerate(TEXTS)])
+        rows = [{"i": i, "b": t} for i, (t, _) in enumerate(TEXTS)]
+        conn.execute(text("INSERT INTO t VALUES (:i, :b)"), rows)
         t = table("t", column("i"), column("body"))
         rows = dict(conn.execute(select(t.c.i, tone_expression(t.c.body))).all())
         scores = dict(conn.execute(select(t.c.i, score_expression(t.c.body))).all())
