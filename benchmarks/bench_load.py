@@ -130,7 +130,7 @@ def workload(account_ids: list[str], rules: list[str], calls: int, seed: int) ->
     return plan
 
 
-async def run_clients(url: str, token: str, plan: list[tuple[str, dict[str, Any]]], clients: int
+async def run_clients(url: str, token: str | None, plan: list[tuple[str, dict[str, Any]]], clients: int
                       ) -> tuple[list[tuple[str, float, bool, str]], float]:
     """Run `plan` with `clients` concurrent MCP sessions; return (tool, seconds, ok, error text) per call."""
     from mcp import Client
@@ -143,7 +143,7 @@ async def run_clients(url: str, token: str, plan: list[tuple[str, dict[str, Any]
     results: list[tuple[str, float, bool, str]] = []
 
     async def worker() -> None:
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"} if token else None)
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             while True:
                 try:
@@ -193,20 +193,24 @@ def main(
     calls: int = typer.Option(400, "--calls", min=1, max=100_000, help="Total tool calls."),
     warmup: int = typer.Option(20, "--warmup", min=0, max=1000, help="Calls before measuring (not counted)."),
     seed: int = typer.Option(7, "--seed"),
+    no_policy: bool = typer.Option(False, "--no-policy", help="Peer run: no tokens, no redaction (owner)."),
 ) -> None:
     """Serve the archive over HTTP with a policy and hammer it with concurrent clients."""
     path = archive or ensure_archive(size.upper(), seed)
     policy, token = write_policy(OUT if archive is None else Path(path).parent)
+    policy_args = [] if no_policy else ["--policy", str(policy)]
     account_ids, rules = sample_archive(path, 2000, seed)
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
     exe = Path(sys.executable).parent / "icp-mcp"
     proc = subprocess.Popen([str(exe), "serve", "--archive", str(path), "--transport", "http", "--host",
-                             "127.0.0.1", "--port", str(port), "--policy", str(policy)],
+                             "127.0.0.1", "--port", str(port), *policy_args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_ready(url, proc)
         rss_before = rss_mb(proc.pid)
+        if no_policy:
+            token = None
         if warmup:
             asyncio.run(run_clients(url, token, workload(account_ids, rules, warmup, seed + 1), min(clients, warmup)))
         results, wall = asyncio.run(run_clients(url, token, workload(account_ids, rules, calls, seed), clients))
@@ -217,15 +221,15 @@ def main(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    report(results, wall, clients, path, rss_before, rss_after)
+    report(results, wall, clients, path, rss_before, rss_after, "no policy" if no_policy else "policy, revops token")
     if any(not ok for _, _, ok, _ in results):
         raise typer.Exit(1)
 
 
 def report(results: list[tuple[str, float, bool, str]], wall: float, clients: int, path: Path,
-           rss_before: float, rss_after: float) -> None:
+           rss_before: float, rss_after: float, mode: str) -> None:
     """Print the latency table and the run's totals."""
-    table = Table(title=f"bench_load: {len(results)} calls, {clients} clients, {path.name} (ms)")
+    table = Table(title=f"bench_load: {len(results)} calls, {clients} clients, {path.name}, {mode} (ms)")
     for column in ("tool", "calls", "errors", "p50", "p95", "p99", "max"):
         table.add_column(column, justify="left" if column == "tool" else "right")
     by_tool: dict[str, list[tuple[float, bool]]] = {}
