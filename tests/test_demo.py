@@ -178,6 +178,9 @@ def test_conversations_have_turns_prose_and_some_pii(demo_archive: Path) -> None
             SELECT count(DISTINCT v.conversation_id) FROM conversations v JOIN contacts c USING (account_id)
             WHERE contains(v.body, c.email) OR contains(v.body, c.phone)""").fetchone()[0]
         distinct_bodies = con.execute("SELECT count(DISTINCT body) * 1.0 / count(*) FROM conversations").fetchone()[0]
+        tagged = con.execute(
+            "SELECT avg(CASE WHEN topics <> ',' THEN 1 ELSE 0 END) FROM conversation_snippets WHERE speaker = 'customer'"
+        ).fetchone()[0]
         topics = {r[0] for r in con.execute(
             "SELECT DISTINCT unnest(string_split(trim(topics, ','), ',')) FROM conversation_snippets").fetchall()}
     assert spoken[0] > 500 and spoken[1] == spoken[0]
@@ -185,6 +188,7 @@ def test_conversations_have_turns_prose_and_some_pii(demo_archive: Path) -> None
     assert pii >= 200
     assert distinct_bodies > 0.95
     assert set(phrases.TOPICS) <= topics
+    assert tagged >= 0.7  # customer language is about something the topic tagger knows
 
 
 def test_data_ends_on_as_of_and_recent_windows_have_data(demo_archive: Path) -> None:
