@@ -56,6 +56,7 @@ def build_demo(
     `as_of` (default: today, UTC) is the last day with data, so relative windows have something in them.
     `progress(done, total, message)` is called after each step.
     """
+    size = size.upper()
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
     started = time.perf_counter()
