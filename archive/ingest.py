@@ -38,7 +38,7 @@ Progress = Callable[[float, float | None, str], None]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
 _VIEWS = ("_icp_good", "_icp_valid")  # views on DuckDB (no copy of the checked rows); _icp_good a table on PG
 _TEMP = ("_icp_raw", "_icp_checked", "_icp_dups", "_icp_bad", "_icp_fk",
-         "_icp_class", "_icp_rej_scan", "_icp_rej_err", "_icp_badlines")
+         "_icp_class", "_icp_rej_scan", "_icp_rej_err", "_icp_badlines", "_icp_badjson")
 
 
 class IngestReport(BaseModel):

@@ -15,6 +15,8 @@ from icp_mcp.archive.mappings import mapped_select, quote_ident, required_source
 from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql
 
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSON line (e.g. a long call transcript) may be this long
+
 
 class IngestError(Exception):
     """The file could not be read at all (missing, unreadable, unknown table or mapping, no key column)."""
@@ -45,8 +47,12 @@ def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
         elif fmt == "parquet":
             dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_parquet({lit})")
         else:
+            # every physical line, blank ones included (as NULL), so that line numbers are exact and a line
+            # that is not JSON becomes a reject instead of failing the file
             dk.execute(
-                f"CREATE TEMP TABLE _icp_raw AS SELECT json FROM read_json_objects({lit}, format = 'newline_delimited')"
+                f"CREATE TEMP TABLE _icp_raw AS SELECT line AS json FROM read_csv({lit}, columns = {{'line': 'VARCHAR'}}, "
+                "header = false, delim = chr(31), quote = '', escape = '', auto_detect = false, "
+                f"max_line_size = {MAX_LINE_BYTES})"
             )
     except duckdb.Error as exc:
         raise IngestError(f"cannot read {path} as {fmt}: {str(exc).splitlines()[0]}") from exc
@@ -54,14 +60,18 @@ def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     base = dk.execute("SELECT coalesce(min(rowid), 0) FROM _icp_raw").fetchone()[0]
     rid = f"(r.rowid - {base})"
     if fmt == "jsonl":
+        is_object = "(CASE WHEN json_valid(r.json) THEN json_type(r.json) END = 'OBJECT')"
+        dk.execute(f"CREATE TEMP TABLE _icp_badjson AS SELECT {rid} + 1 AS line, r.json AS raw FROM _icp_raw r "
+                   f"WHERE r.json IS NOT NULL AND NOT coalesce({is_object}, false)")
         keys = [r[0] for r in dk.execute(
             "SELECT k FROM (SELECT r.rowid AS rid, u.k, u.i FROM _icp_raw r, "
-            "unnest(json_keys(r.json)) WITH ORDINALITY AS u(k, i)) GROUP BY k ORDER BY min(rid), min(i)"
+            f"unnest(json_keys(r.json)) WITH ORDINALITY AS u(k, i) WHERE {is_object}) "
+            "GROUP BY k ORDER BY min(rid), min(i)"
         ).fetchall()]
         cols = "".join(f", r.json ->> {sql_str(k)} AS {quote_ident(k)}" for k in keys)
-        raw = "CAST(r.json AS VARCHAR)"
+        raw = "r.json"
         shown = raw if with_raw else "CAST(NULL AS VARCHAR)"
-        select = f"(SELECT {rid} AS _rid, {rid} + 1 AS _line, {shown} AS _raw{cols} FROM _icp_raw r)"
+        select = f"(SELECT {rid} AS _rid, {rid} + 1 AS _line, {shown} AS _raw{cols} FROM _icp_raw r WHERE {is_object})"
         return RawFile(select, keys, rid, raw)
     columns = [r[0] for r in dk.execute("DESCRIBE _icp_raw").fetchall()]
     if fmt == "parquet":
@@ -98,8 +108,9 @@ def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with
     dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, stage)}")
     dk.execute(f"CREATE TEMP TABLE _icp_dups AS {duplicate_reasons_sql(table, '_icp_checked')}")
     read = dk.execute("SELECT count(*) FROM _icp_checked").fetchone()[0]
-    if fmt == "csv":
-        read += dk.execute("SELECT count(*) FROM _icp_badlines").fetchone()[0]
+    if fmt in ("csv", "jsonl"):
+        unreadable = "_icp_badlines" if fmt == "csv" else "_icp_badjson"
+        read += dk.execute(f"SELECT count(*) FROM {unreadable}").fetchone()[0]
     return int(read), ignored, source
 
 
@@ -112,7 +123,7 @@ def fill_raw(dk: Any, source: RawFile) -> None:
 
 
 def good_and_bad_sql(table: str, fmt: str) -> tuple[str, str]:
-    """DuckDB SELECTs for the valid typed rows and for the rejects (row and CSV-reader rejects)."""
+    """DuckDB SELECTs for the valid typed rows and for the rejects (rows, and lines the reader could not parse)."""
     cols = ", ".join(quote_ident(c.name) for c in metadata.tables[table].columns)
     good = (f"SELECT _rid, _line, _raw, {cols} FROM _icp_checked WHERE _reason IS NULL "
             "AND _rid NOT IN (SELECT _rid FROM _icp_dups)")
@@ -121,4 +132,6 @@ def good_and_bad_sql(table: str, fmt: str) -> tuple[str, str]:
     if fmt == "csv":
         bad += (" UNION ALL SELECT -CAST(line AS BIGINT), CAST(line AS BIGINT), min(csv_line), "
                 "'csv: ' || string_agg(DISTINCT error_message, '; ') FROM _icp_rej_err GROUP BY line")
+    if fmt == "jsonl":
+        bad += (" UNION ALL SELECT -line, line, raw, 'json: line is not a JSON object' FROM _icp_badjson")
     return good, bad
