@@ -7,6 +7,7 @@ file's line number); `stage_and_check` maps it onto the canonical columns (`arch
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,14 @@ class RawFile:
     raw: str  # the original row of `_icp_raw r` as text (JSON)
 
 
+def _is_json_array(path: str) -> bool:
+    """True when the file starts with '[' (a JSON array, not JSON lines)."""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
 def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     """Read the file with DuckDB's own reader into `_icp_raw` (every value VARCHAR for CSV and JSONL).
 
@@ -46,6 +55,9 @@ def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
             )
         elif fmt == "parquet":
             dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_parquet({lit})")
+        elif _is_json_array(path):  # a .json file holding one array of objects: "line" = element number
+            dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT CAST(json AS VARCHAR) AS json "
+                       f"FROM read_json_objects({lit}, format = 'array')")
         else:
             # every physical line, blank ones included (as NULL), so that line numbers are exact and a line
             # that is not JSON becomes a reject instead of failing the file

@@ -580,3 +580,12 @@ def test_jsonl_blank_and_broken_lines_keep_line_numbers(archive_path, tmp_path):
         attributes = conn.execute(select(accounts.c.attributes).where(accounts.c.account_id == "J3")).scalar_one()
     attributes = attributes if isinstance(attributes, dict) else json.loads(attributes)
     assert attributes == {"tags": '{"tier":1}'}  # a nested value is kept as JSON text (docs/INGEST.md)
+
+
+def test_json_array_file(archive_path, tmp_path):
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps([{"account_id": "R1", "name": "One"}, {"account_id": "R2", "employees": 3}], indent=2))
+    report = ingest_file(open_archive(archive_path), "accounts", str(path))
+    assert (report.format, report.read, report.loaded, report.rejected) == ("jsonl", 2, 1, 1)
+    [reject] = _rejects(str(archive_path))
+    assert (reject["line"], reject["reason"]) == (2, "name: required value missing")
