@@ -11,8 +11,8 @@ Two kinds of bearer token are accepted:
 - opaque tokens minted by ``icp-mcp token create``, looked up by their SHA-256 digest;
 - JWTs checked with pyjwt for signature, ``exp``, ``iss`` and ``aud`` (HS256 secret from an environment
   variable, or RS256 with a PEM public key or a JWKS file). The caller is the policy entry whose subject
-  equals ``sub``; without one, the role and territories come from the configured claims. A ``scope`` /
-  ``scp`` claim can only narrow the role's scopes.
+  equals ``sub``; without one, the role and territories come from the configured claims (no territories
+  claim = no territories, ``"*"`` = all). A ``scope`` / ``scp`` claim can only narrow the role's scopes.
 """
 
 from __future__ import annotations
@@ -150,16 +150,26 @@ class PolicyTokenVerifier:
             if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
                 logger.info("JWT refused: subject %r is not in the policy and carries no valid role", subject)
                 return None
-            territories = claims.get(settings.territories_claim)
-            if territories is not None and not (
-                isinstance(territories, list) and all(isinstance(t, str) for t in territories)
-            ):
+            territories = _territories_claim(claims.get(settings.territories_claim))
+            if territories is False:
                 return None
             principal = self.policy.principal(subject, roles, territories)
         narrowed = _scope_claim(claims)
         if narrowed is not None:
             principal = principal.model_copy(update={"scopes": principal.scopes & narrowed})
         return principal
+
+
+def _territories_claim(value: Any) -> list[str] | None | bool:
+    """Territories named by a JWT: a list of names, ``"*"`` for all; missing means none (fail closed).
+    False when the claim is malformed."""
+    if value is None:
+        return []
+    if value == "*" or value == ["*"]:
+        return None
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return value
+    return False
 
 
 def _scope_claim(claims: dict[str, Any]) -> frozenset[str] | None:

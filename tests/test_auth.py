@@ -92,6 +92,10 @@ def test_jwt_role_and_territories_from_claims(hs_verifier: PolicyTokenVerifier) 
     principal = hs_verifier.principal_for(hs(claims(sub="newrep", icp_role="sales", icp_territories=["NA"])))
     assert principal is not None and principal.territories == {"NA"} and principal.roles == ["sales"]
     assert hs_verifier.principal_for(hs(claims(sub="nobody"))) is None  # no entry, no role claim
+    blind = hs_verifier.principal_for(hs(claims(sub="rep2", icp_role="sales")))
+    assert blind is not None and blind.territories == frozenset()  # no territories claim: none, not all
+    everywhere = hs_verifier.principal_for(hs(claims(sub="ops2", icp_role="revops", icp_territories="*")))
+    assert everywhere is not None and everywhere.territories is None
     assert hs_verifier.principal_for(hs(claims(sub="x", icp_role="root"))) is None
     assert hs_verifier.principal_for(hs(claims(sub="x", icp_role="sales", icp_territories="NA"))) is None
 
