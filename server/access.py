@@ -15,7 +15,8 @@ Unknown actions, tools and resources are refused unless the caller holds ``admin
 
 Over HTTP the principal travels inside the SDK's `AccessToken` (see `server/auth.py`), so `current_principal`
 reads the request's auth context; on stdio, in-memory and the CLI it is the process default: the policy's
-``local`` entry, or `LOCAL_OWNER` when the server runs without a policy.
+``local`` entry, or `LOCAL_OWNER` when the server runs without a policy. `filter_listings` (SDK middleware)
+shows each caller only the tools and resources it may use.
 """
 
 from __future__ import annotations
