@@ -198,12 +198,6 @@ def derive_icp(
     z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
     n_values = {a: len({c.value for c in counts if c.attribute == a}) for a in {c.attribute for c in counts}}
 
-    def up(c: ValueCounts) -> bool:
-        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[0] > base
-
-    def down(c: ValueCounts) -> bool:
-        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[1] < base
-
     # Disqualifiers first, so that their values do not also appear as negative scorecard lines.
     win_base = totals.won / totals.n if totals.n else 0.0
     ret_base = totals.retained / totals.customers if totals.customers else None
@@ -235,21 +229,42 @@ def derive_icp(
                             f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
                             f"against {ret_base:.0%} for all customers.")
             rid = f"dq-{_slug(c.label())}" + ("" if metric == "win_rate" else "-retention")
-            if rid in {d.id for d in disqualifiers}:
+            if rid in {d.id for d in disqualifiers} or c.label() in dq_labels:
                 continue
             disqualifiers.append(Disqualifier(id=rid, metric=metric, evidence=ev, sentence=sentence,
                                               source="derived", **c.condition()))
             dq_labels.add(c.label())
 
+    # Values of an attribute are compared with the accounts that attribute does not disqualify: once
+    # Pre-seed is a disqualifier, "Series A" should not earn points merely for not being Pre-seed.
+    excluded: dict[str, list[int]] = {}
+    for c in counts:
+        if any(d.attribute == c.attribute and d.matches(c.value, c.range.min if c.range else None)
+               for d in disqualifiers):
+            excluded.setdefault(c.attribute, [0, 0])
+            excluded[c.attribute][0] += c.n
+            excluded[c.attribute][1] += c.best
+
+    def base_of(attribute: str) -> tuple[float, int, int]:
+        ex_n, ex_best = excluded.get(attribute, (0, 0))
+        n, p = totals.n - ex_n, totals.best - ex_best
+        return (p / n if n else base), p, n - p
+
+    def up(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[0] > base_of(c.attribute)[0]
+
+    def down(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[1] < base_of(c.attribute)[0]
+
     criteria: list[Criterion] = []
-    negatives = totals.n - totals.best
     for c in [*_select(counts, up), *_select(counts, down)]:
         if c.label() in dq_labels:
             continue
-        w = stats.woe(c.best, c.n - c.best, totals.best, negatives, n_values.get(c.attribute, 1))
+        b, pos, neg = base_of(c.attribute)
+        w = stats.woe(c.best, c.n - c.best, pos, neg, n_values.get(c.attribute, 1))
         pts = stats.points(w)
-        pts = max(pts, 1) if c.best / c.n > base else min(pts, -1)
-        criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
+        pts = max(pts, 1) if c.best / c.n > b else min(pts, -1)
+        criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, b, w), source="derived",
                                   **c.condition()))
     criteria += _trigger_criteria(engine, closed_before, window, z_keep)
     criteria.sort(key=lambda c: (-c.points, c.attribute))
