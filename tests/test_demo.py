@@ -227,12 +227,15 @@ def test_stationary_without_drift_and_shifted_with_it(demo_archive: Path, demo_a
 def test_cli_build_and_summary(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli.duckdb"
-    built = runner.invoke(app, ["demo", "build", "--out", str(out), "--seed", "5", "--as-of", "2026-10-15"])
+    before = generate.today_utc()
+    built = runner.invoke(app, ["demo", "build", "--out", str(out), "--seed", "5"])
     assert built.exit_code == 0, built.output
-    assert read_manifest(out).as_of == "2026-10-15"
+    assert read_manifest(out).as_of in {before.isoformat(), generate.today_utc().isoformat()}  # default: today
     shown = runner.invoke(app, ["demo", "summary", "--archive", str(out)])
     assert shown.exit_code == 0, shown.output
     for text in ("accounts", "win rate", "current ARR", "seg_saas_mid", "dq_government", "annual_prepay"):
         assert text in shown.output
     bad = runner.invoke(app, ["demo", "build", "--out", str(out), "--size", "XL"])
     assert bad.exit_code == 2
+    bad_day = runner.invoke(app, ["demo", "build", "--out", str(out), "--as-of", "yesterday"])
+    assert bad_day.exit_code == 2
