@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Float, Integer, Select, String, and_, column, func, literal, or_, select, values
+from sqlalchemy import Float, Integer, Select, String, and_, column, func, literal, select, union_all, values
 
 from icp_mcp.engine.attributes import attribute_relation
 from icp_mcp.engine.profile import Condition
@@ -53,19 +53,25 @@ def matches_query(
     if not keyed:
         return select(literal("", String).label("account_id"), literal("", String).label("key"),
                       literal(0, Integer).label("points")).where(literal(False))
-    rel = attribute_relation(
-        [c.attribute for _, c, _ in keyed], closed_before=closed_before, as_of=as_of,
-        trigger_window_days=trigger_window_days, account_ids=account_ids,
-    ).subquery("rel")
-    conds = condition_table(keyed)
-    on = and_(
-        rel.c.attribute == conds.c.attribute,
-        or_(
-            and_(conds.c.is_range == 0, func.lower(rel.c.value) == conds.c.value),
-            and_(conds.c.is_range == 1, rel.c.num >= conds.c.lo, rel.c.num < conds.c.hi),
-        ),
-    )
-    return select(rel.c.account_id, conds.c.key, conds.c.points).select_from(rel.join(conds, on)).distinct()
+    opts = {"closed_before": closed_before, "as_of": as_of, "trigger_window_days": trigger_window_days,
+            "account_ids": account_ids}
+    parts = []
+    exact = [k for k in keyed if k[1].range is None]
+    ranged = [k for k in keyed if k[1].range is not None]
+    if exact:  # a hash join on (attribute, lower(value))
+        rel = attribute_relation([c.attribute for _, c, _ in exact], **opts).subquery("rel_exact")
+        conds = condition_table(exact)
+        parts.append(select(rel.c.account_id, conds.c.key, conds.c.points).select_from(rel.join(
+            conds, and_(rel.c.attribute == conds.c.attribute, func.lower(rel.c.value) == conds.c.value))))
+    if ranged:  # a range join on (attribute, num)
+        rel = attribute_relation([c.attribute for _, c, _ in ranged], **opts).subquery("rel_range")
+        conds = condition_table(ranged)
+        parts.append(select(rel.c.account_id, conds.c.key, conds.c.points).select_from(rel.join(
+            conds, and_(rel.c.attribute == conds.c.attribute, rel.c.num >= conds.c.lo, rel.c.num < conds.c.hi))))
+    if len(parts) == 1:
+        return parts[0].distinct()
+    both = union_all(*parts).subquery("matched")
+    return select(both.c.account_id, both.c.key, both.c.points).distinct()
 
 
 def members_query(conditions: Sequence[Condition], **kwargs) -> Select:
