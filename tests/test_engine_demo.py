@@ -95,3 +95,15 @@ def test_json_export_shape(built):
         assert {"n", "positives", "rate", "interval", "lift", "woe"} <= set(c["evidence"])
     for r in data["disqualifiers"]:
         assert {"id", "attribute", "evidence", "sentence"} <= set(r) and ({"value", "values", "range"} & set(r))
+
+
+def test_planted_personas_and_trigger(built):
+    _, manifest, d = built
+    by_role = {p.role: p for p in d.personas if p.kind == "role"}
+    for planted in manifest.personas:
+        found = by_role[planted.role]
+        assert found.supported and (found.evidence.lift > 1) == (planted.lift > 1), planted.role
+    titles = {p.title: p for p in d.personas if p.kind == "title"}
+    assert "CFO" in titles and titles["CFO"].evidence.lift > 1
+    for trigger in manifest.triggers:
+        assert any(c.attribute == "trigger" and c.value == trigger.kind and c.points > 0 for c in d.criteria)
