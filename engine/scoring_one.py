@@ -250,7 +250,8 @@ def score_one(engine: Engine, definition: ICPDefinition, *, account: str | None 
     tier = definition.tiers.tier(result["points"], disqualified) if definition.tiers else "D"
     probability = None
     if disqualified:
-        rates = [h.evidence.rate for h in result["disqualifiers"] if h.evidence is not None]
+        win_rules = {d.id for d in definition.disqualifiers if d.metric == "win_rate"}
+        rates = [h.evidence.rate for h in result["disqualifiers"] if h.evidence is not None and h.id in win_rules]
         probability = min(rates) if rates else None
     if probability is None and definition.calibration is not None:
         probability = definition.calibration.probability(result["points"])
