@@ -85,7 +85,9 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
             return None
         for other in (left, right):
             n_o, p_o = marginal(other)
-            outside = (p_o - p) / (n_o - n) if n_o > n else 0.0
+            if n_o <= n:
+                return None  # the pair is just `other`: this condition restricts nothing
+            outside = (p_o - p) / (n_o - n)
             if p / n < ADDS_VALUE * outside:
                 return None  # the other condition adds nothing within this one
         return p - n * best_part  # positives beyond what the better part alone would give
