@@ -91,17 +91,18 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     cv, sn = conversations, conversation_snippets
     with engine.connect() as conn:
         total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
-        by_role = conn.execute(
-            select(oc.c.role, func.count(func.distinct(o.c.opportunity_id)), func.count(func.distinct(won)))
-            .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)).where(where)
-            .group_by(oc.c.role)
-        ).all()
-        by_title = conn.execute(
-            select(c.c.title, func.count(func.distinct(o.c.opportunity_id)), func.count(func.distinct(won)))
-            .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
-                         .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
-            .group_by(c.c.title)
-        ).all()
+        is_won = case((o.c.stage == "won", 1), else_=0).label("won")
+        role_deals = (select(oc.c.opportunity_id, oc.c.role, is_won).distinct()
+                      .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)).where(where)
+                      .subquery("role_deals"))
+        by_role = conn.execute(select(role_deals.c.role, func.count(), func.sum(role_deals.c.won))
+                               .group_by(role_deals.c.role)).all()
+        title_deals = (select(oc.c.opportunity_id, c.c.title, is_won).distinct()
+                       .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
+                                    .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
+                       .subquery("title_deals"))
+        by_title = conn.execute(select(title_deals.c.title, func.count(), func.sum(title_deals.c.won))
+                                .group_by(title_deals.c.title)).all()
         snip_where = sn.c.topics != ","
         if closed_before is not None:
             snip_where = snip_where & (sn.c.occurred_at < closed_before)
