@@ -86,7 +86,8 @@ def ids_selectable(ids: Sequence[str]) -> Select:
     ids = list(dict.fromkeys(str(i) for i in ids if ID_SEP not in str(i)))
     if len(ids) <= _INLINE_IDS:
         return select(accounts.c.account_id).where(accounts.c.account_id.in_(ids) if ids else false())
-    packed = split_ids(bindparam("cohort_ids", ID_SEP.join(ids), type_=String)).label("account_id")
+    param = bindparam("cohort_ids", ID_SEP.join(ids), type_=String, unique=True)
+    packed = split_ids(param).label("account_id")
     return select(accounts.c.account_id).where(accounts.c.account_id.in_(select(packed).scalar_subquery()))
 
 

@@ -42,7 +42,7 @@ from sqlalchemy import Engine, Select, String, and_, case, func, literal, or_, s
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.attributes import attribute_relation
 from icp_mcp.engine.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, kind_of
-from icp_mcp.engine.cohorts import IN_ICP_TIERS, scores_selectable, segment_selectable
+from icp_mcp.engine.cohorts import ids_selectable, in_icp_selectable, materialize, segment_selectable
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ICPDefinition
 from icp_mcp.engine.stats import psi, wilson
@@ -283,16 +283,22 @@ def _design_effects(engine: Engine, deals: Select) -> dict[tuple[str, str], floa
 
 
 def _groups(definition: ICPDefinition, engine: Engine) -> Select:
-    """account_id, grp, name: each ICP segment plus inside / outside the ICP."""
-    scores = scores_selectable(definition, engine).subquery("drift_scores")
-    parts = [
-        select(scores.c.account_id, case((scores.c.tier.in_(IN_ICP_TIERS), "icp:inside"),
-                                         else_="icp:outside").label("grp"))
-    ]
+    """account_id, grp: each ICP segment plus inside / outside the ICP.
+
+    The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
+    caches them), so repeated checks do not rescore every account.
+    """
+    key = definition.model_dump_json()
+    inside = ids_selectable(materialize(engine, ("icp", "icp", key), in_icp_selectable(definition, engine)))
+    a = accounts.c
+    side = case((a.account_id.in_(inside), "icp:inside"), else_="icp:outside")
+    parts = [select(a.account_id, side.label("grp"))]
     for seg in definition.segments:
-        members = segment_selectable(definition, seg.id).subquery()
+        members = ids_selectable(
+            materialize(engine, ("icp", f"segment:{seg.id}", key), segment_selectable(definition, seg.id))
+        )
         grp = literal(f"segment:{seg.id}", String).label("grp")
-        parts.append(select(members.c[0].label("account_id"), grp))
+        parts.append(select(a.account_id, grp).where(a.account_id.in_(members)))
     return union_all(*parts).subquery("drift_groups").select()
 
 
@@ -310,11 +316,19 @@ def _counts_by_group(engine: Engine, deals: Select, groups: Select) -> dict[tupl
 def _value_counts(
     engine: Engine, deals: Select, attributes: Iterable[str]
 ) -> dict[tuple[str, str, str, str], int]:
-    """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values."""
-    d = deals.subquery("d")
+    """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
+
+    Deals are first counted per (account, period, stage), so the attribute relation joins accounts, not deals.
+    """
+    raw = deals.subquery("d")
+    d = (
+        select(raw.c.account_id, raw.c.period, raw.c.stage, func.count().label("n"))
+        .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
+        .subquery("d_per_account")
+    )
     rel = attribute_relation(list(attributes)).subquery("rel")
     stmt = (
-        select(d.c.period, d.c.stage, rel.c.attribute, rel.c.value, func.count())
+        select(d.c.period, d.c.stage, rel.c.attribute, rel.c.value, func.sum(d.c.n))
         .select_from(d.join(rel, rel.c.account_id == d.c.account_id))
         .group_by(d.c.period, d.c.stage, rel.c.attribute, rel.c.value)
     )

@@ -4,6 +4,7 @@ the planted shift (from the manifest), over 5 seeds each. Archives are built onc
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -46,7 +47,8 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, bool],
     folder = tmp_path_factory.mktemp("drift")
     jobs = [(str(folder / f"s{seed}{'d' if drift else ''}.duckdb"), seed, drift)
             for seed in SEEDS for drift in (False, True)]
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # spawn, not fork: forking a process that already runs DuckDB threads can deadlock the child
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         built = list(pool.map(_build_one, jobs))
     return {(seed, drift): Path(path) for (_, seed, drift), path in zip(jobs, built, strict=True)}
 

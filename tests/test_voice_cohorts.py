@@ -62,7 +62,8 @@ def test_long_id_lists_bind_one_array(engine: Engine) -> None:
 
 def test_segment_from_conditions(engine: Engine) -> None:
     seg = Segment(id="s1", name="Software on Snowflake", conditions=[
-        Condition(attribute="industry", values=["software"]), Condition(attribute="technology", value="Snowflake"),
+        Condition(attribute="industry", values=["software"]),
+        Condition(attribute="technology", value="Snowflake"),
     ])
     definition = ICPDefinition(name="t", segments=[seg])
     assert _ids(engine, resolve_cohort(engine, "segment:s1", definition=definition).ids) == {"A1", "A3"}
@@ -85,3 +86,11 @@ def test_icp_forms_need_an_active_icp(engine: Engine) -> None:
         resolve_cohort(engine, "icp")
     with pytest.raises(NoActiveICP):
         resolve_cohort(engine, "tier:A")
+
+
+def test_two_long_id_lists_in_one_statement_keep_their_own_values(engine: Engine) -> None:
+    first = ids_selectable([f"A{i}" for i in (1, 2)] + [f"X{i}" for i in range(100)])
+    second = ids_selectable([f"A{i}" for i in (5, 6, 7)] + [f"Y{i}" for i in range(100)])
+    a = accounts.c
+    both = select(a.account_id).where(a.account_id.in_(first) | a.account_id.in_(second))
+    assert _ids(engine, both) == {"A1", "A2", "A5", "A6", "A7"}
