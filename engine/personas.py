@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
@@ -26,6 +26,7 @@ from icp_mcp.engine.profile import Evidence, ICPDefinition, Persona, TopicCount
 MIN_DEALS = 10
 MAX_PERSONAS = 12
 MAX_TOPICS = 5
+TOPIC_SPAN = timedelta(days=365)
 
 _LEVELS = [
     (r"\b(ceo|cto|cfo|cio|ciso|cmo|coo|cro|cpo|cdo)\b", None),
@@ -103,7 +104,13 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
                        .subquery("title_deals"))
         by_title = conn.execute(select(title_deals.c.title, func.count(), func.sum(title_deals.c.won))
                                 .group_by(title_deals.c.title)).all()
+        # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
+        # and a bounded scan on large archives.
+        end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()
         snip_where = sn.c.topics != ","
+        if end is not None:
+            start = (end if isinstance(end, datetime) else datetime.combine(end, datetime.min.time())) - TOPIC_SPAN
+            snip_where = snip_where & (sn.c.occurred_at >= start)
         if closed_before is not None:
             snip_where = snip_where & (sn.c.occurred_at < closed_before)
         roles_of = select(oc.c.contact_id, oc.c.role).distinct().subquery("roles_of")

@@ -8,50 +8,82 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, Integer, Select, case, cast, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from icp_mcp.archive.schema import accounts, opportunities
+from icp_mcp.engine.attributes import json_text
+from icp_mcp.engine.catalogue import EXTRA_PREFIX, kind_of
 from icp_mcp.engine.labels import closed_deals_where
-from icp_mcp.engine.matching import matches_query, members_query
-from icp_mcp.engine.profile import ICPDefinition, Tiers
+from icp_mcp.engine.matching import matches_query
+from icp_mcp.engine.profile import Condition, ICPDefinition, Tiers
+
+
+def multi_flags(conditions: list[tuple[str, Condition]], as_of: datetime | None, window: int):
+    """One row per account with a 0/1 column per multi-valued condition (technology, trigger)."""
+    m = matches_query([(k, c, 0) for k, c in conditions], as_of=as_of, trigger_window_days=window).subquery("mv")
+    return (select(m.c.account_id, *(func.max(case((m.c.key == k, 1), else_=0)).label(k) for k, _ in conditions))
+            .group_by(m.c.account_id).subquery("flags"))
+
+
+def condition_test(cond: Condition, flag_of: dict[int, ColumnElement]) -> ColumnElement:
+    """The condition as a boolean SQL expression on one accounts row (or its multi-valued flag)."""
+    kind = kind_of(cond.attribute)
+    if kind in ("technology", "trigger"):
+        return flag_of[id(cond)] == 1
+    if kind == "numeric":
+        col = accounts.c[cond.attribute]
+        tests = ([col >= cond.range.min] if cond.range.min is not None else []) + (
+            [col < cond.range.max] if cond.range.max is not None else [])
+        return and_(*tests)
+    col = accounts.c[cond.attribute] if kind == "categorical" else json_text(cond.attribute[len(EXTRA_PREFIX):])
+    return func.lower(cast(col, String)).in_([v.lower() for v in cond.accepted()])
 
 
 def points_query(definition: ICPDefinition, *, as_of: datetime | None = None,
                  include_triggers: bool = True) -> Select:
-    """account_id, points, disqualified (0/1) for every account in the archive.
+    """account_id, points, disqualified (0/1) for every account in the archive, in one scan of `accounts`.
 
-    Triggers count when a signal fell within the window before the account's latest opportunity or `as_of`;
-    `include_triggers=False` leaves them out (deal-level callers add each deal's own triggers).
+    Single-valued attributes are CASE expressions on the account row; technologies and triggers come from
+    one grouped subquery of 0/1 flags. Triggers count when a signal fell within the window before the
+    account's latest opportunity or `as_of`; `include_triggers=False` leaves trigger lines out (deal-level
+    callers add each deal's own triggers).
     """
     window = definition.trigger_window_days
-    lines = [(c.id, c, c.points) for c in definition.criteria if include_triggers or c.attribute != "trigger"]
-    crit = matches_query(lines, as_of=as_of, trigger_window_days=window).subquery("crit")
-    summed = select(crit.c.account_id, func.sum(crit.c.points).label("points")).group_by(
-        crit.c.account_id).subquery("summed")
-    dq = matches_query([(d.id, d, 0) for d in definition.disqualifiers], as_of=as_of,
-                       trigger_window_days=window).subquery("dq")
-    hit = select(dq.c.account_id).distinct().subquery("hit")
-    bonus_parts = [
-        select(m.c.account_id, literal(float(seg.points)).label("points"))
-        for seg in definition.segments if seg.points
-        for m in [members_query(seg.conditions, as_of=as_of, trigger_window_days=window).subquery(f"seg_{seg.id}")]
-    ]
-    if bonus_parts:
-        crit_rows = select(crit.c.account_id, cast(crit.c.points, Float).label("points"))
-        every = union_all(crit_rows, *bonus_parts).subquery("every")
-        summed = select(every.c.account_id, func.sum(every.c.points).label("points")).group_by(
-            every.c.account_id).subquery("summed_all")
+    lines = [c for c in definition.criteria if include_triggers or c.attribute != "trigger"]
+    bonuses = [s for s in definition.segments if s.points]
+    every = [*lines, *definition.disqualifiers, *(c for s in bonuses for c in s.conditions)]
+    multi = [c for c in every if kind_of(c.attribute) in ("technology", "trigger")]
     a = accounts
-    return (
-        select(
-            a.c.account_id,
-            cast(func.coalesce(summed.c.points, 0), Float).label("points"),
-            case((hit.c.account_id.is_not(None), 1), else_=0).label("disqualified"),
-        )
-        .select_from(a)
-        .outerjoin(summed, summed.c.account_id == a.c.account_id)
-        .outerjoin(hit, hit.c.account_id == a.c.account_id)
-    )
+    flag_of: dict[int, ColumnElement] = {}
+    source = a
+    if multi:
+        keyed = [(f"f{i}", c) for i, c in enumerate(multi)]
+        flags = multi_flags(keyed, as_of, window)
+        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
+        flag_of = {id(c): func.coalesce(flags.c[k], 0) for k, c in keyed}
+    terms = [case((condition_test(c, flag_of), float(c.points)), else_=0.0) for c in lines if c.points]
+    terms += [case((and_(*(condition_test(c, flag_of) for c in s.conditions)), float(s.points)), else_=0.0)
+              for s in bonuses]
+    points = sum(terms[1:], terms[0]) if terms else literal(0.0)
+    dq = or_(*(condition_test(d, flag_of) for d in definition.disqualifiers)) if definition.disqualifiers else None
+    return select(
+        a.c.account_id,
+        cast(points, Float).label("points"),
+        (case((dq, 1), else_=0) if dq is not None else literal(0)).label("disqualified"),
+    ).select_from(source)
 
 
 def tier_case(tiers: Tiers, points_col, disqualified_col):

@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, String, column, func, select, values
+from sqlalchemy import BigInteger, Engine, case, func, literal, select
 
+from icp_mcp.archive.schema import accounts
 from icp_mcp.engine import stats
 from icp_mcp.engine.catalogue import kind_of
 from icp_mcp.engine.labels import labels_query
-from icp_mcp.engine.matching import matches_query, members_query
+from icp_mcp.engine.matching import members_query
 from icp_mcp.engine.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
 
 POOL = 60
@@ -152,16 +153,25 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
                  ) -> dict[frozenset, tuple[int, int]]:
     """(accounts, positives) for every pair of pool values, from one GROUP BY over membership bitmasks.
 
-    Each account's pool memberships become one BIGINT (bit i = value i); the SQL groups accounts by mask,
-    numpy counts every pair over the distinct masks. Far fewer rows than a self-join of memberships.
+    One scan of `accounts` turns each account's pool memberships into one BIGINT (bit i = value i; CASE
+    expressions, technologies from a flags subquery); SQL groups the worked accounts by mask and numpy
+    counts every pair over the distinct masks.
     """
+    from icp_mcp.engine.points import condition_test, multi_flags
+
     keys = list(conds)
-    bits = values(column("key", String), column("bit", BigInteger), name="bits").data(
-        [(k, 1 << i) for i, k in enumerate(keys)])
-    m = matches_query([(k, v, 0) for k, v in conds.items()], closed_before=closed_before).subquery("m")
+    multi = [(k, c) for k, c in conds.items() if kind_of(c.attribute) in ("technology", "trigger")]
+    a = accounts
+    source, flag_of = a, {}
+    if multi:
+        flags = multi_flags(multi, None, 0)
+        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
+        flag_of = {id(c): func.coalesce(flags.c[k], 0) for k, c in multi}
+    bits = [case((condition_test(conds[k], flag_of), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
+            for i, k in enumerate(keys)]
+    mask = sum(bits[1:], bits[0])
+    masks = select(a.c.account_id, mask.label("mask")).select_from(source).subquery("masks")
     lab = labels.subquery("labels")
-    masks = (select(m.c.account_id, func.sum(bits.c.bit).label("mask"))
-             .select_from(m.join(bits, bits.c.key == m.c.key)).group_by(m.c.account_id).subquery("masks"))
     with engine.connect() as conn:
         rows = conn.execute(
             select(masks.c.mask, func.count(), func.sum(lab.c.best))
@@ -170,10 +180,10 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
         ).all()
     if not rows:
         return {}
-    mask = np.array([int(r[0]) for r in rows], dtype=np.uint64)
+    mask_np = np.array([int(r[0]) for r in rows], dtype=np.uint64)
     n = np.array([int(r[1]) for r in rows], dtype=np.float64)
     p = np.array([int(r[2] or 0) for r in rows], dtype=np.float64)
-    member = np.stack([((mask >> np.uint64(i)) & np.uint64(1)).astype(np.float64) for i in range(len(keys))])
+    member = np.stack([((mask_np >> np.uint64(i)) & np.uint64(1)).astype(np.float64) for i in range(len(keys))])
     both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
     both_p = np.rint(member @ (member * p).T)
     out = {}
