@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, Engine, Select, String, and_, bindparam, cast, false, func, literal, select
+from sqlalchemy import Engine, Select, String, and_, bindparam, false, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -146,9 +146,8 @@ _cache_lock = threading.Lock()
 def _fingerprint(conn) -> tuple:
     """Cheap summary of the data rankings and scores read (changes when deals, ARR or accounts change)."""
     o, a = opportunities.c, arr_snapshots.c
-    exact = lambda col: func.sum(cast(func.round(col), BigInteger))  # noqa: E731  (float sums vary by order)
-    deals = conn.execute(select(func.count(), func.max(o.closed_at), exact(o.amount))).one()
-    arr = conn.execute(select(func.count(), func.max(a.month), exact(a.arr))).one()
+    deals = conn.execute(select(func.count(), func.max(o.closed_at), func.max(o.created_at))).one()
+    arr = conn.execute(select(func.count(), func.max(a.month))).one()
     n_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
     return (*deals, *arr, n_accounts)
 

@@ -304,7 +304,8 @@ def _page(
     src = base
     value_term: ColumnElement[float] = literal(0.5, Float)
     if value is not None:
-        v = value.subquery("acct_value")
+        only = value.where(value.selected_columns[0].in_(select(b.account_id)))  # the answer's accounts
+        v = only.subquery("acct_value")
         vcol = list(v.c)[1]
         src = base.outerjoin(v, list(v.c)[0] == b.account_id)
         value_term = func.coalesce(vcol / func.nullif(func.max(vcol).over(), 0), 0.0)
@@ -315,14 +316,22 @@ def _page(
     )
     final = (scored.c.raw / (1.0 + 0.5 * (k - 1))).label("score")
     ranked_q = select(*scored.c, final).subquery("ranked")
-    stmt = (
-        select(ranked_q, accounts.c.name.label("account_name"))
-        .join(accounts, accounts.c.account_id == ranked_q.c.account_id)
-        .order_by(ranked_q.c.score.desc(), ranked_q.c.snippet_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    order = (ranked_q.c.score.desc(), ranked_q.c.snippet_id)
+    stmt = select(ranked_q).order_by(*order).limit(limit).offset(offset)
+    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    names = account_names(conn, [r["account_id"] for r in rows])
+    for r in rows:
+        r["account_name"] = names.get(r["account_id"])
+    return rows
+
+
+def account_names(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
+    """account_id → name for the few accounts of one answer (a key lookup, not a join over all accounts)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    a = accounts.c
+    return dict(conn.execute(select(a.account_id, a.name).where(a.account_id.in_(wanted))).all())
 
 
 def _constant(value: str) -> ColumnElement[str]:
@@ -352,11 +361,9 @@ def _counts(conn: Connection, base) -> dict:
     ).subquery("voice_ranked")
     r = ranked.c
     rows = conn.execute(
-        select(ranked, accounts.c.name)
-        .select_from(ranked.outerjoin(accounts, accounts.c.account_id == r.account_id))
-        .where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS))
-        .order_by(r.is_total.desc(), r.rk)
+        select(ranked).where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS)).order_by(r.is_total.desc(), r.rk)
     ).mappings().all()
+    names = account_names(conn, [m["account_id"] for m in rows if m["is_total"] != 1])
     total_row = next((m for m in rows if m["is_total"] == 1), None)
     acct_rows = [m for m in rows if m["is_total"] != 1]
     total = int(total_row["n"]) if total_row else 0
@@ -366,7 +373,8 @@ def _counts(conn: Connection, base) -> dict:
     )
     by_tone = [Count(key=t, n=int(total_row[f"tone_{t}"] or 0) if total_row else 0) for t in TONES]
     by_account = [
-        AccountCount(account_id=m["account_id"], account_name=m["name"] or m["account_id"], n=int(m["n"]))
+        AccountCount(account_id=m["account_id"], account_name=names.get(m["account_id"]) or m["account_id"],
+                     n=int(m["n"]))
         for m in acct_rows
     ]
     accounts_n = int(acct_rows[0]["groups"]) if acct_rows else 0
