@@ -37,7 +37,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, Select, String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select
 
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.attributes import attribute_relation
@@ -282,35 +282,44 @@ def _design_effects(engine: Engine, deals: Select) -> dict[tuple[str, str], floa
     return out
 
 
-def _groups(definition: ICPDefinition, engine: Engine) -> Select:
-    """account_id, grp: each ICP segment plus inside / outside the ICP.
+def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, ColumnElement[bool]]]:
+    """(group, condition on opportunities.account_id): inside the ICP and each ICP segment.
 
     The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
-    caches them), so repeated checks do not rescore every account.
+    caches them) and tested per deal, so a check neither rescores nor joins every account.
     """
     key = definition.model_dump_json()
-    inside = ids_selectable(materialize(engine, ("icp", "icp", key), in_icp_selectable(definition, engine)))
-    a = accounts.c
-    side = case((a.account_id.in_(inside), "icp:inside"), else_="icp:outside")
-    parts = [select(a.account_id, side.label("grp"))]
+    account = opportunities.c.account_id
+    inside = materialize(engine, ("icp", "icp", key), in_icp_selectable(definition, engine))
+    flags = [("icp:inside", account.in_(ids_selectable(inside)))]
     for seg in definition.segments:
-        members = ids_selectable(
-            materialize(engine, ("icp", f"segment:{seg.id}", key), segment_selectable(definition, seg.id))
-        )
-        grp = literal(f"segment:{seg.id}", String).label("grp")
-        parts.append(select(a.account_id, grp).where(a.account_id.in_(members)))
-    return union_all(*parts).subquery("drift_groups").select()
+        segment = segment_selectable(definition, seg.id)
+        members = materialize(engine, ("icp", f"segment:{seg.id}", key), segment)
+        flags.append((f"segment:{seg.id}", account.in_(ids_selectable(members))))
+    return flags
 
 
-def _counts_by_group(engine: Engine, deals: Select, groups: Select) -> dict[tuple[str, str, str], int]:
-    d, g = deals.subquery("d"), groups.subquery("g")
+def _counts_by_group(
+    engine: Engine, recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]
+) -> dict[tuple[str, str, str], int]:
+    """(group, period, stage) → closed deals per flag group plus `icp:outside`, in one pass over deals."""
+    period, inside_windows = _period(recent, base)
+    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
     stmt = (
-        select(g.c.grp, d.c.period, d.c.stage, func.count())
-        .select_from(d.join(g, g.c.account_id == d.c.account_id))
-        .group_by(g.c.grp, d.c.period, d.c.stage)
+        select(period.label("period"), opportunities.c.stage, *cols, func.count().label("n"))
+        .where(opportunities.c.stage.in_(["won", "lost"]), inside_windows)
+        .group_by(period, opportunities.c.stage, *cols)
     )
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
     with engine.connect() as conn:
-        return {(grp, period, stage): int(n) for grp, period, stage, n in conn.execute(stmt)}
+        for row in conn.execute(stmt).mappings():
+            n = int(row["n"])
+            for i, (grp, _) in enumerate(flags):
+                if row[f"f{i}"]:
+                    out[(grp, row["period"], row["stage"])] += n
+            if not row["f0"]:
+                out[("icp:outside", row["period"], row["stage"])] += n
+    return dict(out)
 
 
 def _value_counts(
@@ -318,11 +327,14 @@ def _value_counts(
 ) -> dict[tuple[str, str, str, str], int]:
     """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
 
-    Deals are first counted per (account, period, stage), so the attribute relation joins accounts, not deals.
+    Deals are first counted per (account, period, stage), so the attribute relation joins accounts, not deals;
+    lost deals of the baseline window are left out (no check reads them).
     """
     raw = deals.subquery("d")
+    needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
     d = (
         select(raw.c.account_id, raw.c.period, raw.c.stage, func.count().label("n"))
+        .where(needed)
         .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
         .subquery("d_per_account")
     )
@@ -337,8 +349,9 @@ def _value_counts(
 
 
 def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[int, int]]:
-    """(period, attribute) → (deals whose account lacks the attribute, deals)."""
-    d = deals.subquery("d")
+    """(period, attribute) → (worked accounts lacking the attribute, worked accounts) per window."""
+    raw = deals.subquery("deals")
+    d = select(raw.c.account_id, raw.c.period).distinct().subquery("d")
     cols = [func.sum(case((accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
     stmt = (
         select(d.c.period, func.count().label("n"), *cols)
@@ -414,7 +427,7 @@ def check_drift(
     """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
     base = baseline_window(definition, recent, baseline)
     deals = _deals(recent, base)
-    groups = _counts_by_group(engine, deals, _groups(definition, engine))
+    groups = _counts_by_group(engine, recent, base, _group_flags(definition, engine))
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
     report = dict(recent_window=recent.describe(), baseline_window=base.describe(),
@@ -581,11 +594,12 @@ def _check_quality(ctx: _Context, nulls: dict[tuple[str, str], tuple[int, int]])
     quality, reasons = [], []
     for a in SINGLE_VALUED:
         b, r = nulls.get(("baseline", a), (0, 0)), nulls.get(("recent", a), (0, 0))
-        move = change(b, r, alpha, min_move=MIN_NULL_MOVE, deff=ctx.closed_deff)
+        move = change(b, r, alpha, min_move=MIN_NULL_MOVE)  # distinct accounts: no design effect
         if move.significant:
             quality.append(NullRateChange(attribute=a, null_rate=move))
             reasons.append(Reason(severity="watch", kind="data_quality", attribute=a,
-                                  text=f"{a} is missing on {move.recent.rate:.0%} of recent deals "
+                                  text=f"{a} is missing on {move.recent.rate:.0%} of recently worked "
+                                       f"accounts "
                                        f"vs {move.baseline.rate:.0%} at derivation"))
     return quality, reasons
 
