@@ -37,11 +37,13 @@ from statistics import NormalDist
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement, Engine, Select, String, and_, case, cast, func, literal, or_, select, union_all,
+)
 
-from icp_mcp.archive.schema import accounts, opportunities
-from icp_mcp.engine.attributes import attribute_relation
-from icp_mcp.engine.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, kind_of
+from icp_mcp.archive.schema import account_technologies, accounts, opportunities
+from icp_mcp.engine.attributes import band_case, json_text
+from icp_mcp.engine.catalogue import CATEGORICAL, EXTRA_PREFIX, NUMERIC, TECHNOLOGY, kind_of
 from icp_mcp.engine.cohorts import ids_selectable, in_icp_selectable, materialize, segment_selectable
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ICPDefinition
@@ -322,13 +324,26 @@ def _counts_by_group(
     return dict(out)
 
 
+def _account_value(attribute: str) -> ColumnElement | None:
+    """The value expression of a single-valued attribute over `accounts` (as in engine/attributes.py)."""
+    kind = kind_of(attribute)
+    if kind == "categorical":
+        return cast(accounts.c[attribute], String)
+    if kind == "numeric":
+        return band_case(attribute)
+    if kind == "extra":
+        return json_text(attribute[len(EXTRA_PREFIX):])
+    return None
+
+
 def _value_counts(
     engine: Engine, deals: Select, attributes: Iterable[str]
 ) -> dict[tuple[str, str, str, str], int]:
     """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
 
-    Deals are first counted per (account, period, stage), so the attribute relation joins accounts, not deals;
-    lost deals of the baseline window are left out (no check reads them).
+    Deals are first counted per (account, period, stage); one join with `accounts` computes every
+    single-valued attribute at once and the rows are unpivoted after it (technology joins its own table).
+    Lost deals of the baseline window are left out (no check reads them).
     """
     raw = deals.subquery("d")
     needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
@@ -338,14 +353,32 @@ def _value_counts(
         .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
         .subquery("d_per_account")
     )
-    rel = attribute_relation(list(attributes)).subquery("rel")
+    single = [(a, e) for a in dict.fromkeys(attributes) if (e := _account_value(a)) is not None]
+    wide = (
+        select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
+        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
+        .cte("drift_wide")
+    )
+    parts = [
+        select(wide.c.period, wide.c.stage, literal(a, String).label("attribute"),
+               wide.c[f"v{i}"].label("value"), wide.c.n)
+        for i, (a, _) in enumerate(single)
+    ]
+    if TECHNOLOGY in attributes:
+        t = account_technologies.c
+        parts.append(
+            select(d.c.period, d.c.stage, literal(TECHNOLOGY, String).label("attribute"),
+                   cast(t.technology, String).label("value"), d.c.n)
+            .select_from(d.join(account_technologies, t.account_id == d.c.account_id))
+        )
+    rel = union_all(*parts).subquery("drift_values")
     stmt = (
-        select(d.c.period, d.c.stage, rel.c.attribute, rel.c.value, func.sum(d.c.n))
-        .select_from(d.join(rel, rel.c.account_id == d.c.account_id))
-        .group_by(d.c.period, d.c.stage, rel.c.attribute, rel.c.value)
+        select(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value, func.sum(rel.c.n))
+        .where(rel.c.value.is_not(None))
+        .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
     )
     with engine.connect() as conn:
-        return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt) if v is not None}
+        return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
 
 
 def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[int, int]]:
