@@ -18,6 +18,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Float,
@@ -35,7 +36,9 @@ from sqlalchemy import (
 from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, opportunities
 from icp_mcp.engine.attributes import band_case
 from icp_mcp.engine.catalogue import CATEGORICAL
-from icp_mcp.engine.cohorts import IN_ICP_TIERS, scores_selectable, segment_selectable
+from icp_mcp.engine.cohorts import (
+    ids_selectable, in_icp_selectable, materialize, segment_selectable, tier_selectable,
+)
 from icp_mcp.engine.errors import EngineError, NoActiveICP
 from icp_mcp.engine.profile import ICPDefinition
 from icp_mcp.engine.stats import wilson
@@ -97,13 +100,23 @@ def known_features(conn: Connection) -> list[str]:
     return [r for r in rows.scalars() if r]
 
 
-def check_feature(conn: Connection, feature: str) -> str:
-    """The stored spelling of `feature` (case-insensitive) or an error listing the known features."""
-    features = known_features(conn)
+def check_feature(engine: Engine, feature: str) -> str:
+    """The stored spelling of `feature` (case-insensitive) or an error listing the known features.
+
+    The feature list is cached with the cohorts (a distinct over every usage row is not free at scale);
+    a miss is re-checked against the archive before it becomes an error.
+    """
     wanted = (feature or "").strip().casefold()
-    for f in features:
-        if f.casefold() == wanted:
-            return f
+    listing = select(feature_usage.c.feature).distinct()
+    for fresh in (False, True):
+        if fresh:
+            with engine.connect() as conn:
+                features = known_features(conn)
+        else:
+            features = sorted(f for f in materialize(engine, ("features",), listing) if f)
+        for f in features:
+            if f.casefold() == wanted:
+                return f
     raise EngineError("feature", f"unknown feature {feature!r}", features)
 
 
@@ -119,28 +132,37 @@ def check_by(by: str, definition: ICPDefinition | None) -> str:
     return key
 
 
-def group_selectable(by: str, definition: ICPDefinition | None) -> Select:
-    """`account_id, grp` for every account (an account may sit in several segments)."""
+def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) -> Select:
+    """`account_id, grp` for every account (an account may sit in several segments).
+
+    ICP groupings read the ICP's tiers and segment members materialized once per definition and data
+    (engine/cohorts.py), so a repeated question does not rescore every account.
+    """
     a = accounts.c
-    if by == "segment":
+    if by in BY_ICP:
         assert definition is not None
-        parts = [
-            select(sel.subquery().c[0].label("account_id"), literal(seg.id, String).label("grp"))
-            for seg in definition.segments
-            for sel in [segment_selectable(definition, seg.id)]
-        ]
-        members = union_all(*parts).subquery("seg_members")
-        outside = select(a.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp")).where(
-            a.account_id.not_in(select(members.c.account_id))
-        )
-        return union_all(select(members.c.account_id, members.c.grp), outside).subquery("groups").select()
-    if by in ("tier", "icp"):
-        assert definition is not None
-        scores = scores_selectable(definition).subquery("adopt_scores")
-        grp = scores.c.tier if by == "tier" else case(
-            (scores.c.tier.in_(IN_ICP_TIERS), "inside ICP"), else_="outside ICP"
-        )
-        return select(scores.c.account_id, cast(grp, String).label("grp"))
+        key = definition.model_dump_json()
+
+        def members(name: str, ids: Select) -> ColumnElement[bool]:
+            return a.account_id.in_(ids_selectable(materialize(engine, ("icp", name, key), ids)))
+
+        if by == "segment":
+            parts = [
+                select(a.account_id, literal(seg.id, String).label("grp")).where(
+                    members(f"segment:{seg.id}", segment_selectable(definition, seg.id)))
+                for seg in definition.segments
+            ]
+            seg_members = union_all(*parts).subquery("seg_members")
+            outside = select(a.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp")).where(
+                a.account_id.not_in(select(seg_members.c.account_id))
+            )
+            return union_all(select(seg_members.c.account_id, seg_members.c.grp), outside).subquery(
+                "groups").select()
+        if by == "icp":
+            inside = members("icp", in_icp_selectable(definition, engine))
+            return select(a.account_id, case((inside, "inside ICP"), else_="outside ICP").label("grp"))
+        whens = [(members(f"tier:{[t]}", tier_selectable(definition, [t], engine)), t) for t in "ABC"]
+        return select(a.account_id, case(*whens, else_="D").label("grp"))
     if by == "size_band":
         return select(a.account_id, func.coalesce(band_case("employees"), "(unknown)").label("grp"))
     return select(a.account_id, func.coalesce(cast(accounts.c[by], String), "(unknown)").label("grp"))
@@ -211,8 +233,8 @@ def _per_account(feature: str, window: Window, months: tuple[date, date] | None)
     )
 
 
-def _aggregates(per: Select, groups: Select | None) -> Select:
-    p = per.subquery("per_account")
+def _aggregates(p, groups: Select | None) -> Select:
+    """Per-group (or overall, `grp` = 'all') sums over the per-account rows `p` (a CTE)."""
     if groups is None:
         grp = literal("all", String).label("grp")
         src = p
@@ -283,14 +305,18 @@ def feature_adoption(
     offset: int = 0,
 ) -> AdoptionResult:
     """Adoption of `feature` among customers, grouped by `by`, with depth and retention association."""
+    feature = check_feature(engine, feature)
+    by = check_by(by, definition)
+    grouping = group_selectable(engine, by, definition)
     with engine.connect() as conn:
-        feature = check_feature(conn, feature)
-        by = check_by(by, definition)
         months = _retention_months(conn, window.last_day)
-        per = _per_account(feature, window, months)
-        overall = _group(conn.execute(_aggregates(per, None)).one()._mapping, k_min)
-        rows = conn.execute(_aggregates(per, group_selectable(by, definition))).all()
-    groups = sorted((_group(r._mapping, k_min) for r in rows), key=lambda g: (-(g.rate or 0), -g.n, g.group))
+        per = _per_account(feature, window, months).cte("adopt_per_account")
+        overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
+        groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
+        rows = conn.execute(union_all(overall_q, groups_q)).mappings().all()
+    overall = _group(next(r for r in rows if r["is_overall"] == 1), k_min)
+    per_group = [r for r in rows if r["is_overall"] != 1]
+    groups = sorted((_group(r, k_min) for r in per_group), key=lambda g: (-(g.rate or 0), -g.n, g.group))
     ranked = [g for g in groups if not g.small and g.rate is not None]
     highest = ranked[0].group if ranked else None
     span = window.describe()
