@@ -250,6 +250,25 @@ def _redact_pii_value(name: str, value: Any, patterns: list[re.Pattern[str]]) ->
     return value
 
 
+def _has_pii_fields(obj: Any, _depth: int = 0) -> bool:
+    """True when a result holds any string in a PII field (else masking has nothing to do)."""
+    if _depth > 8:
+        return True
+    if isinstance(obj, BaseModel):
+        obj = {name: getattr(obj, name) for name in type(obj).model_fields}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            lowered = str(key).lower()
+            if isinstance(value, str) and (lowered in PII_TEXT_FIELDS or lowered in PII_VALUE_FIELDS):
+                return True
+            if isinstance(value, (BaseModel, dict, list)) and _has_pii_fields(value, _depth + 1):
+                return True
+        return False
+    if isinstance(obj, list):
+        return any(_has_pii_fields(v, _depth + 1) for v in obj)
+    return False
+
+
 def account_ids_in(obj: Any, _depth: int = 0) -> set[str]:
     """Every `account_id` value found in a result (to look up the contact names to mask)."""
     found: set[str] = set()
@@ -292,7 +311,7 @@ def redact_for(principal: Any, result: Any, engine: Any = None) -> Any:
 
     if not allowed(principal, "field:revenue"):
         result = redact_revenue(result)
-    if not allowed(principal, "field:pii"):
+    if not allowed(principal, "field:pii") and _has_pii_fields(result):
         names: list[str] = []
         if engine is not None:
             ids = account_ids_in(result)
