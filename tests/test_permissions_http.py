@@ -103,8 +103,12 @@ def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         "revops": mint(policy, "rex.revops", "--role", "revops"),
         "product": mint(policy, "pat.product", "--role", "product"),
         "admin": mint(policy, "ada.admin", "--role", "admin"),
+        "marketing_k": mint(policy, "kim.marketing", "--role", "marketing"),
     }
     data = read_raw(policy)
+    for entry in data["principals"]:
+        if entry["subject"] == "kim.marketing":
+            entry["min_group"] = 1000  # a per-principal k large enough to hide groups of the S demo
     data["jwt"] = {"issuer": ISSUER, "audience": AUDIENCE, "secret_env": SECRET_ENV}
     data["principals"].append({"subject": "jill.jwt", "roles": ["revops"]})
     write_raw(policy, data)
@@ -295,3 +299,17 @@ async def test_small_aggregates_are_suppressed_without_account_level_access(depl
         full = await client.call_tool("customer_voice", few)
     assert small.is_error and "fewer than 5 accounts" in text_of(small)
     assert not full.is_error and 0 < full.structured_content["accounts"] < 5
+
+
+async def test_drift_groups_on_few_deals_hidden_without_account_level_access(deployment: Deployment) -> None:
+    args = {"window": "30d", "as_of": "2026-11-01"}
+    async with connect(deployment, deployment.tokens["revops"]) as client:
+        full = (await client.call_tool("check_drift", args)).structured_content
+    async with connect(deployment, deployment.tokens["marketing_k"]) as client:  # k = 1000
+        limited = (await client.call_tool("check_drift", args)).structured_content
+    small = [m["segment"] for m in full["segments"]
+             if min(m["win_rate"]["recent"]["n"], m["win_rate"]["baseline"]["n"]) < 1000]
+    assert small, full["segments"]
+    assert not set(small) & {m["segment"] for m in limited["segments"]}
+    assert "fewer than 1000 deals are not shown" in limited["summary"]
+    assert limited["verdict"] == full["verdict"] and limited["recent_wins"] == full["recent_wins"]

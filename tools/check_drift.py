@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine import drift
 from icp_mcp.engine.drift import AttributePSI, EmergingValue, NullRateChange, Reason, SegmentMove, ShareChange
 from icp_mcp.engine.windows import resolve_window
+from icp_mcp.server.access import allowed
 from icp_mcp.tools.archive_access import ArchiveHandle
 from icp_mcp.tools.common import ToolRun, ToolSpec, active_icp, register_tool, run_tool
 
@@ -43,13 +44,31 @@ def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | 
     """Resolve the windows and compare against the active ICP."""
     recent = resolve_window(window or DEFAULT_WINDOW, None, as_of, fields=("window", "until"))
     report = drift.check_drift(run.engine, active_icp(run.engine), recent=recent, baseline=baseline)
+    segments, emerging, summary = _suppress_small(run, report.segments, report.emerging, report.summary)
     return CheckDriftResult(
-        verdict=report.verdict, summary=report.summary, reasons=report.reasons,
+        verdict=report.verdict, summary=summary, reasons=report.reasons,
         recent_window=report.recent_window, baseline_window=report.baseline_window,
         recent_wins=report.recent_wins, baseline_wins=report.baseline_wins, in_icp_share=report.in_icp_share,
-        psi=report.psi[:MAX_PSI], attributes_checked=len(report.psi), segments=report.segments,
-        emerging=report.emerging, data_quality=report.data_quality,
+        psi=report.psi[:MAX_PSI], attributes_checked=len(report.psi), segments=segments,
+        emerging=emerging, data_quality=report.data_quality,
     )
+
+
+def _suppress_small(run: ToolRun, segments: list[SegmentMove], emerging: list[EmergingValue], summary: str
+                    ) -> tuple[list[SegmentMove], list[EmergingValue], str]:
+    """Small aggregates (issue 6): without account-level access, segment and emerging-value rates resting on
+    fewer than k deals are left out, and the summary says how many."""
+
+    def small(n: int) -> bool:
+        return not allowed(run.principal, "aggregate", str(n))
+
+    kept_segments = [m for m in segments if not (small(m.win_rate.recent.n) or small(m.win_rate.baseline.n))]
+    kept_emerging = [e for e in emerging if not small(e.recent_win_rate.n)]
+    hidden = len(segments) - len(kept_segments) + len(emerging) - len(kept_emerging)
+    if hidden:
+        summary += (f" {hidden} group(s) resting on fewer than {run.principal.min_group} deals are not shown "
+                    "(account-level access needed).")
+    return kept_segments, kept_emerging, summary
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
