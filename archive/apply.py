@@ -68,8 +68,6 @@ def fk_checks(conn: Connection, table: str, candidates: str) -> None:
             f"|| a.account_id || '''' FROM {candidates} g JOIN accounts a ON a.domain = g.domain "
             "AND a.account_id <> g.account_id"
         )
-        if conn.dialect.name == "duckdb":
-            _duckdb_domain_guard(conn, candidates)
     conn.exec_driver_sql(
         f"INSERT INTO _icp_bad SELECT g._rid, g._line, g._raw, f.reason FROM {candidates} g "
         "JOIN (SELECT _rid, string_agg(reason, '; ' ORDER BY reason) AS reason FROM _icp_fk GROUP BY _rid) f "
@@ -77,27 +75,6 @@ def fk_checks(conn: Connection, table: str, candidates: str) -> None:
     )
     if conn.dialect.name != "duckdb":
         conn.exec_driver_sql("DELETE FROM _icp_good WHERE _rid IN (SELECT _rid FROM _icp_fk)")
-
-
-def _duckdb_domain_guard(conn: Connection, candidates: str) -> None:
-    """DuckDB cannot update an indexed column (domain is UNIQUE) of a row a FOREIGN KEY points at.
-
-    Only tables whose foreign key to accounts is really declared count (demo archives declare none).
-    """
-    children = [r[0] for r in conn.exec_driver_sql(
-        "SELECT DISTINCT table_name FROM duckdb_constraints() "
-        "WHERE constraint_type = 'FOREIGN KEY' AND referenced_table = 'accounts' ORDER BY 1"
-    )]
-    if not children:
-        return
-    referenced = " OR ".join(
-        f"EXISTS (SELECT 1 FROM {quote_ident(t)} c WHERE c.account_id = a.account_id)" for t in children)
-    conn.exec_driver_sql(
-        "INSERT INTO _icp_fk SELECT g._rid, 'domain: changing ''' || coalesce(a.domain, '') || ''' to ''' "
-        "|| coalesce(g.domain, '') || ''' is not possible on DuckDB once other tables reference the account' "
-        f"FROM {candidates} g JOIN accounts a ON a.account_id = g.account_id "
-        f"WHERE a.domain IS DISTINCT FROM g.domain AND ({referenced})"
-    )
 
 
 def upsert(conn: Connection, table: str) -> dict[str, int]:
@@ -134,7 +111,7 @@ def upsert(conn: Connection, table: str) -> dict[str, int]:
         if plain:
             sets = ", ".join(f"{q(c)} = g.{q(c)}" for c in plain)
             conn.exec_driver_sql(f"UPDATE {table} AS t SET {sets} FROM _icp_good g WHERE {on} AND {changed}")
-        if "domain" in values:  # only where it really changes (see _duckdb_domain_guard)
+        if "domain" in values:  # only where it changes: DuckDB re-checks a UNIQUE column on every update
             conn.exec_driver_sql(
                 f"UPDATE {table} AS t SET domain = g.domain FROM _icp_good g "
                 f"WHERE {on} AND {changed} AND t.domain IS DISTINCT FROM g.domain"

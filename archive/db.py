@@ -10,9 +10,12 @@ import glob
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 
 from icp_mcp.archive.schema import metadata
 
@@ -74,6 +77,18 @@ def open_archive(target: str | os.PathLike[str], *, read_only: bool = False, cre
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@compiles(CreateTable, "duckdb")
+def _create_table_without_foreign_keys(element: CreateTable, compiler: Any, **kw: Any) -> str:
+    """On DuckDB, foreign keys stay declared in `metadata` but are not created as constraints.
+
+    Ingest checks them set-based before loading. DuckDB checks them row by row, which made loads several
+    times slower, and it cannot update an indexed column (accounts.domain) of a row that one references.
+    PostgreSQL gets the constraints.
+    """
+    element.include_foreign_key_constraints = []
+    return compiler.visit_create_table(element, **kw)
 
 
 def create_schema(engine: Engine) -> list[str]:
