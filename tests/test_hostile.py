@@ -210,3 +210,19 @@ def test_http_beyond_loopback_needs_a_policy(archive_path: Path) -> None:
     served = runner.invoke(cli, ["serve", "--archive", str(archive_path), "--transport", "http",
                                  "--host", "0.0.0.0", "--port", "9"])
     assert served.exit_code == 2 and "--policy" in served.output
+
+
+async def test_injection_does_not_widen_a_territory(hostile_server) -> None:
+    from icp_mcp.server.access import ROLE_SCOPES, Principal, acting_as
+
+    rep = Principal(subject="rep", roles=["sales"], scopes=ROLE_SCOPES["sales"], territories=frozenset({"EMEA"}))
+    probes = ["' OR territory='NA", "A0000003' OR '1'='1", "%", "_", "NA", "A000000_"]
+    with acting_as(rep):
+        async with Client(hostile_server) as client:
+            for probe in probes:
+                for tool in ("score_account", "explain_disqualifier"):
+                    result = await client.call_tool(tool, {"account": probe})
+                    body = " ".join(getattr(c, "text", "") for c in result.content)
+                    assert_clean(tool, {"account": probe}, result)
+                    for other in ("NA", "APAC", "LATAM"):
+                        assert f"territory={other}" not in body and f'"territory":"{other}"' not in body, body[:300]

@@ -313,3 +313,13 @@ async def test_drift_groups_on_few_deals_hidden_without_account_level_access(dep
     assert not set(small) & {m["segment"] for m in limited["segments"]}
     assert "fewer than 1000 deals are not shown" in limited["summary"]
     assert limited["verdict"] == full["verdict"] and limited["recent_wins"] == full["recent_wins"]
+
+
+@pytest.mark.parametrize("junk", ["x" * 100_000, "icp_" + "\u00e9" * 50, "a.b.c", "Bearer icp_x", "' OR 1=1 --"])
+def test_junk_bearer_values_are_401(deployment: Deployment, junk: str) -> None:
+    headers = dict(HEADERS)
+    headers["Authorization"] = "Bearer " + junk
+    response = httpx.post(deployment.base + "/mcp", json=INIT, headers={k: v.encode("utf-8") if k == "Authorization"
+                                                                         else v for k, v in headers.items()},
+                          timeout=30)
+    assert response.status_code == 401
