@@ -44,9 +44,9 @@ def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | 
     """Resolve the windows and compare against the active ICP."""
     recent = resolve_window(window or DEFAULT_WINDOW, None, as_of, fields=("window", "until"))
     report = drift.check_drift(run.engine, active_icp(run.engine), recent=recent, baseline=baseline)
-    segments, emerging, summary = _suppress_small(run, report.segments, report.emerging, report.summary)
+    segments, emerging, reasons, summary = _suppress_small(run, report)
     return CheckDriftResult(
-        verdict=report.verdict, summary=summary, reasons=report.reasons,
+        verdict=report.verdict, summary=summary, reasons=reasons,
         recent_window=report.recent_window, baseline_window=report.baseline_window,
         recent_wins=report.recent_wins, baseline_wins=report.baseline_wins, in_icp_share=report.in_icp_share,
         psi=report.psi[:MAX_PSI], attributes_checked=len(report.psi), segments=segments,
@@ -54,21 +54,34 @@ def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | 
     )
 
 
-def _suppress_small(run: ToolRun, segments: list[SegmentMove], emerging: list[EmergingValue], summary: str
-                    ) -> tuple[list[SegmentMove], list[EmergingValue], str]:
+def _suppress_small(run: ToolRun, report: drift.DriftReport
+                    ) -> tuple[list[SegmentMove], list[EmergingValue], list[Reason], str]:
     """Small aggregates (issue 6): without account-level access, segment and emerging-value rates resting on
-    fewer than k deals are left out, and the summary says how many."""
+    fewer than k deals are left out (and their reasons made anonymous); the summary says how many."""
 
     def small(n: int) -> bool:
         return not allowed(run.principal, "aggregate", str(n))
 
-    kept_segments = [m for m in segments if not (small(m.win_rate.recent.n) or small(m.win_rate.baseline.n))]
-    kept_emerging = [e for e in emerging if not small(e.recent_win_rate.n)]
-    hidden = len(segments) - len(kept_segments) + len(emerging) - len(kept_emerging)
+    hidden_segments = {m.segment for m in report.segments
+                       if small(m.win_rate.recent.n) or small(m.win_rate.baseline.n)}
+    hidden_values = {(e.attribute, e.value) for e in report.emerging if small(e.recent_win_rate.n)}
+    segments = [m for m in report.segments if m.segment not in hidden_segments]
+    emerging = [e for e in report.emerging if (e.attribute, e.value) not in hidden_values]
+    k = run.principal.min_group
+    reasons = []
+    for reason in report.reasons:
+        named = {(reason.attribute, v) for v in reason.values}
+        if (reason.kind == "segment" and hidden_segments & set(reason.values)) or (
+                reason.kind == "emerging" and hidden_values & named):
+            reason = reason.model_copy(update={
+                "attribute": None, "values": [],
+                "text": f"a group resting on fewer than {k} deals moved (not shown without account-level access)"})
+        reasons.append(reason)
+    hidden = len(hidden_segments) + len(hidden_values)
+    summary = report.summary
     if hidden:
-        summary += (f" {hidden} group(s) resting on fewer than {run.principal.min_group} deals are not shown "
-                    "(account-level access needed).")
-    return kept_segments, kept_emerging, summary
+        summary += f" {hidden} group(s) resting on fewer than {k} deals are not shown (account-level access needed)."
+    return segments, emerging, reasons, summary
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
