@@ -68,20 +68,11 @@ def hostile_server(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         archive_of(server).close()
 
 
-def string_fields(schema: dict[str, Any]) -> list[str]:
+def fields_of_type(schema: dict[str, Any], kind: str) -> list[str]:
+    """Argument names whose JSON schema admits `kind` (directly or in an anyOf)."""
     out = []
     for name, prop in schema.get("properties", {}).items():
-        types = {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}
-        if "string" in types:
-            out.append(name)
-    return out
-
-
-def integer_fields(schema: dict[str, Any]) -> list[str]:
-    out = []
-    for name, prop in schema.get("properties", {}).items():
-        types = {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}
-        if "integer" in types:
+        if kind in {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}:
             out.append(name)
     return out
 
@@ -116,10 +107,10 @@ async def test_hostile_arguments_never_leak_and_never_write(hostile_server) -> N
         for tool in tools:
             base = baseline(tool.name)
             cases: list[dict[str, Any]] = []
-            for name in string_fields(tool.input_schema):
+            for name in fields_of_type(tool.input_schema, "string"):
                 values = STRINGS + (DATES if name in DATE_FIELDS else [])
                 cases += [{**base, name: value} for value in values]
-            for name in integer_fields(tool.input_schema):
+            for name in fields_of_type(tool.input_schema, "integer"):
                 cases += [{**base, name: value} for value in NUMBERS]
             for args in cases:
                 result = await client.call_tool(tool.name, args)
