@@ -9,7 +9,7 @@ the person reading its answer) knows a figure exists but was withheld rather tha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -250,42 +250,31 @@ def _redact_pii_value(name: str, value: Any, patterns: list[re.Pattern[str]]) ->
     return value
 
 
-def _has_pii_fields(obj: Any, _depth: int = 0) -> bool:
-    """True when a result holds any string in a PII field (else masking has nothing to do)."""
-    if _depth > 8:
-        return True
+def _fields(obj: Any, _depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """Every (field name, value) pair inside a result, recursively through models, dicts and lists."""
+    if _depth > 12:
+        return
     if isinstance(obj, BaseModel):
         obj = {name: getattr(obj, name) for name in type(obj).model_fields}
     if isinstance(obj, dict):
         for key, value in obj.items():
-            lowered = str(key).lower()
-            if isinstance(value, str) and (lowered in PII_TEXT_FIELDS or lowered in PII_VALUE_FIELDS):
-                return True
-            if isinstance(value, (BaseModel, dict, list)) and _has_pii_fields(value, _depth + 1):
-                return True
-        return False
-    if isinstance(obj, list):
-        return any(_has_pii_fields(v, _depth + 1) for v in obj)
-    return False
-
-
-def account_ids_in(obj: Any, _depth: int = 0) -> set[str]:
-    """Every `account_id` value found in a result (to look up the contact names to mask)."""
-    found: set[str] = set()
-    if _depth > 8:
-        return found
-    if isinstance(obj, BaseModel):
-        obj = {name: getattr(obj, name) for name in type(obj).model_fields}
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "account_id" and isinstance(value, str):
-                found.add(value)
-            elif isinstance(value, (BaseModel, dict, list)):
-                found |= account_ids_in(value, _depth + 1)
+            yield str(key), value
+            if isinstance(value, (BaseModel, dict, list)):
+                yield from _fields(value, _depth + 1)
     elif isinstance(obj, list):
         for value in obj:
-            found |= account_ids_in(value, _depth + 1)
-    return found
+            yield from _fields(value, _depth + 1)
+
+
+def _has_pii_fields(obj: Any) -> bool:
+    """True when a result holds any string in a PII field (else masking has nothing to do)."""
+    pii = PII_TEXT_FIELDS | PII_VALUE_FIELDS
+    return any(isinstance(value, str) and key.lower() in pii for key, value in _fields(obj))
+
+
+def account_ids_in(obj: Any) -> set[str]:
+    """Every `account_id` value found in a result (to look up the contact names to mask)."""
+    return {value for key, value in _fields(obj) if key == "account_id" and isinstance(value, str)}
 
 
 def contact_names(engine: Any, account_ids: Iterable[str], *, limit: int = 5000) -> list[str]:
