@@ -15,7 +15,9 @@ Ranking (all terms in [0, 1], computed in SQL):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -258,10 +260,10 @@ def customer_voice(
         s.text.label("full_text"),
     ]
     joined = _joined(bool(channel or persona), needs_contacts)
-    base = select(*cols).select_from(joined).where(and_(*conds)).cte("voice_base")
-
-    page = _page(conn, base, window, value, limit, offset, bm25 is not None)
-    counts = _counts(conn, _toned(base).subquery("voice_toned"))
+    filtered = select(*cols).select_from(joined).where(and_(*conds))
+    with _once(conn, filtered, expensive=bm25 is not None) as base:
+        page = _page(conn, base, window, value, limit, offset, bm25 is not None)
+        counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
     quotes = _quotes(conn, page)
     empty = None
@@ -278,6 +280,23 @@ def customer_voice(
         empty=empty,
         summary=summary,
     )
+
+
+@contextmanager
+def _once(conn: Connection, filtered: Select, *, expensive: bool) -> Iterator[FromClause]:
+    """The filtered snippets as a CTE, or — DuckDB fast path, when computing them is expensive (BM25) —
+    as a temporary table filled once and dropped after the answer (temporary tables pass the read-only
+    guard), so the page and the counts do not each score the full-text match."""
+    if not (expensive and conn.dialect.name == "duckdb"):
+        yield filtered.cte("voice_base")
+        return
+    name = f"voice_base_{uuid.uuid4().hex[:12]}"
+    create = filtered.into(name, temporary=True)
+    conn.execute(create)
+    try:
+        yield create.table
+    finally:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 def _toned(filtered) -> Select:
