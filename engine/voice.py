@@ -161,11 +161,8 @@ def _persona_filter(persona: str) -> ColumnElement[bool]:
     """A contact matches a persona by buying role (exact) or by title / department / seniority (contains)."""
     wanted = persona.strip().lower().replace(" ", "_")
     if wanted in CONTACT_ROLES:
-        role_hit = select(opportunity_contacts.c.contact_id).where(
-            opportunity_contacts.c.contact_id == conversations.c.contact_id,
-            opportunity_contacts.c.role == wanted,
-        )
-        return role_hit.exists()
+        in_role = select(opportunity_contacts.c.contact_id).where(opportunity_contacts.c.role == wanted)
+        return conversations.c.contact_id.in_(in_role)  # uncorrelated: one semi join, not a probe per row
     like = f"%{persona.strip().lower()}%"
     return or_(
         func.lower(contacts.c.title).like(like),
