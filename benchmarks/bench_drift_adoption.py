@@ -64,14 +64,17 @@ def bench(
         try:
             definition = versions.active_definition(engine)
             recent = resolve_window("90d", as_of=AS_OF)
-            p50, p95, report, first = timed(lambda: check_drift(engine, definition, recent=recent), repeat)
+            def drift_call(engine=engine, definition=definition, recent=recent):
+                return check_drift(engine, definition, recent=recent)
+
+            p50, p95, report, first = timed(drift_call, repeat)
             table.add_row(size, "check_drift 90d", f"{report.verdict} ({report.recent_wins:,} recent wins, "
                           f"{len(report.reasons)} reasons)", f"{first:.0f}", f"{p50:.0f}", f"{p95:.0f}")
             window = resolve_window("365d", as_of=AS_OF)
             for by in ("segment", "industry", "tier"):
                 p50, p95, found, first = timed(
-                    lambda by=by: feature_adoption(engine, feature="sso", by=by, window=window,
-                                                   definition=definition), repeat)
+                    lambda by=by, engine=engine, window=window, definition=definition: feature_adoption(
+                        engine, feature="sso", by=by, window=window, definition=definition), repeat)
                 table.add_row(size, f"feature_adoption sso by {by}",
                               f"{found.overall.adopters:,}/{found.overall.n:,} adopt; highest {found.highest}",
                               f"{first:.0f}", f"{p50:.0f}", f"{p95:.0f}")

@@ -208,7 +208,7 @@ def restrict_territories(ids: Select, territories: frozenset[str] | None) -> Sel
         return ids
     sub = ids.subquery("cohort_ids")
     return select(accounts.c.account_id).where(
-        accounts.c.account_id.in_(select(sub.c[list(sub.c.keys())[0]])),
+        accounts.c.account_id.in_(select(next(iter(sub.c)))),
         accounts.c.territory.in_(sorted(territories)),
     )
 

@@ -463,8 +463,8 @@ def check_drift(
     groups = _counts_by_group(engine, recent, base, _group_flags(definition, engine))
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
-    report = dict(recent_window=recent.describe(), baseline_window=base.describe(),
-                  recent_wins=wins["recent"], baseline_wins=wins["baseline"])
+    report = {"recent_window": recent.describe(), "baseline_window": base.describe(),
+              "recent_wins": wins["recent"], "baseline_wins": wins["baseline"]}
     if wins["recent"] < MIN_WINS or wins["baseline"] < MIN_WINS:
         short = "recent" if wins["recent"] < MIN_WINS else "baseline"
         return DriftReport(

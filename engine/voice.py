@@ -322,8 +322,8 @@ def _page(
     if value is not None:
         only = value.where(value.selected_columns[0].in_(select(b.account_id)))  # the answer's accounts
         v = only.subquery("acct_value")
-        vcol = list(v.c)[1]
-        src = base.outerjoin(v, list(v.c)[0] == b.account_id)
+        key_col, vcol = list(v.c)[:2]
+        src = base.outerjoin(v, key_col == b.account_id)
         value_term = func.coalesce(vcol / func.nullif(func.max(vcol).over(), 0), 0.0)
     raw = (W_RELEVANCE * relevance + W_RECENCY * recency + W_VALUE * value_term).label("raw")
     scored = select(*b, raw).select_from(src).subquery("scored")
