@@ -17,6 +17,7 @@ MAX_ENTRIES = 32
 
 _lock = threading.Lock()
 _store: dict[tuple, tuple[float, Any]] = {}
+_flights: dict[tuple, threading.Lock] = {}
 
 
 _prints: dict[int, tuple[float, tuple]] = {}
@@ -53,17 +54,29 @@ def _read_fingerprint(engine: Engine) -> tuple:
 def cached(engine: Engine, key: tuple, compute: Callable[[], T], ttl: float = TTL_SECONDS) -> T:
     """`compute()` once per (engine, key, data fingerprint) for `ttl` seconds."""
     full = (id(engine), str(engine.url), fingerprint(engine), *key)
-    now = time.monotonic()
+    hit = _fresh(full, ttl)
+    if hit is not None:
+        return hit[1]
+    with _lock:
+        flight = _flights.setdefault(full, threading.Lock())
+    with flight:  # concurrent first calls compute once; the others wait and reuse the result
+        hit = _fresh(full, ttl)
+        if hit is not None:
+            return hit[1]
+        value = compute()
+        with _lock:
+            if len(_store) >= MAX_ENTRIES:
+                _store.pop(min(_store, key=lambda k: _store[k][0]))
+            _store[full] = (time.monotonic(), value)
+            _flights.pop(full, None)
+    return value
+
+
+def _fresh(full: tuple, ttl: float) -> tuple[float, Any] | None:
+    """The stored entry for `full` when it is younger than `ttl`."""
     with _lock:
         hit = _store.get(full)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-    value = compute()
-    with _lock:
-        if len(_store) >= MAX_ENTRIES:
-            _store.pop(min(_store, key=lambda k: _store[k][0]))
-        _store[full] = (now, value)
-    return value
+    return hit if hit is not None and time.monotonic() - hit[0] < ttl else None
 
 
 def clear() -> None:
