@@ -23,11 +23,14 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
     Float,
     FromClause,
+    MetaData,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -129,6 +132,12 @@ def value_selectable() -> Select:
 @lru_cache(maxsize=1)
 def _topic_ids() -> tuple[str, ...]:
     return tuple(load_taxonomy().ids)
+
+
+def _clean(question: str | None) -> str | None:
+    """A free-text question without control characters (they carry no meaning for full-text search)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (question or ""))
+    return " ".join(text.split()) or None
 
 
 def known_topics() -> list[str]:
@@ -237,7 +246,7 @@ def customer_voice(
     """
     topic = check_topic(topic)
     channel = check_channel(channel)
-    question = (question or "").strip() or None
+    question = _clean(question)
     if question is None and topic is None:
         raise EngineError("topic", "give a topic or a question", known_topics())
     conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
@@ -283,15 +292,18 @@ def customer_voice(
 def _once(conn: Connection, filtered: Select, *, expensive: bool) -> Iterator[FromClause]:
     """The filtered snippets as a CTE, or — DuckDB fast path, when computing them is expensive (BM25) —
     as a temporary table filled once and dropped after the answer (temporary tables pass the read-only
-    guard), so the page and the counts do not each score the full-text match."""
-    if not (expensive and conn.dialect.name == "duckdb"):
+    guard), so the page and the counts do not each score the full-text match. Values stay bound
+    parameters (SQLAlchemy's CREATE TABLE AS would inline them)."""
+    if not (expensive and conn.dialect.name == "duckdb" and conn.dialect.paramstyle == "numeric_dollar"):
         yield filtered.cte("voice_base")
         return
     name = f"voice_base_{uuid.uuid4().hex[:12]}"
-    create = filtered.into(name, temporary=True)
-    conn.execute(create)
+    compiled = filtered.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    params = tuple(values[key] for key in (compiled.positiontup or ()))
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS {compiled.string}", params)
     try:
-        yield create.table
+        yield Table(name, MetaData(), *(Column(c.name, c.type) for c in filtered.selected_columns))
     finally:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
 

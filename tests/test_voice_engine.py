@@ -151,3 +151,12 @@ def test_bad_topic_and_channel(engine: Engine) -> None:
         assert info.value.field == "channel"
         with pytest.raises(EngineError):
             customer_voice(conn, window=window)
+
+
+def test_hostile_question_text_stays_a_bound_value(engine: Engine) -> None:
+    window = resolve_window("2026-01-01", as_of=AS_OF)
+    with engine.connect() as conn:
+        odd = customer_voice(conn, window=window, question="\x00\x07salesforce\r\n")
+        quoted = customer_voice(conn, window=window, question="salesforce' OR 1=1; --")
+    assert odd.quotes[0].conversation_id == "C4" and quoted.quotes[0].conversation_id == "C4"
+    assert quoted.total == odd.total
