@@ -7,9 +7,7 @@ extension, read-only opening, no network extension installs) live in this one mo
 from __future__ import annotations
 
 import glob
-import importlib.util
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,20 +18,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 
 from icp_mcp.archive.schema import metadata
-
-
-def _fail_fast_on_missing_pandas() -> None:
-    """Make DuckDB's per-parameter `import pandas` probe fail at once when pandas is not installed.
-
-    The DuckDB Python binding tries to import pandas for every bound parameter; without pandas each try
-    searches sys.path again (a 12k-id list took ~1 s instead of ~0.1 s). A `None` entry in sys.modules is
-    Python's own "known missing" marker, so nothing changes when pandas is installed.
-    """
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-
-
-_fail_fast_on_missing_pandas()
 
 
 class ArchiveError(Exception):
