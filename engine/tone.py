@@ -92,17 +92,13 @@ def _regex_count_default(element, compiler, **kw) -> str:  # PostgreSQL 15+
     return f"regexp_count({compiler.process(text, **kw)}, {compiler.process(pattern, **kw)})"
 
 
-def _score_sql(text_col: ColumnElement[str]) -> ColumnElement[int]:
+def score_expression(text_col: ColumnElement[str]) -> ColumnElement[int]:
+    """SQL expression of the weighted phrase score of a text column (label it, then `tone_of_score`)."""
     lowered = func.lower(text_col)
     total: ColumnElement[int] = _int(0)
     for weight, pattern in CLASSES:
         total = total + _int(weight) * regex_count(lowered, _constant(pattern))
     return total
-
-
-def score_expression(text_col: ColumnElement[str]) -> ColumnElement[int]:
-    """SQL expression of the weighted phrase score of a text column (label it, then `tone_of_score`)."""
-    return _score_sql(text_col)
 
 
 def tone_of_score(score: ColumnElement[int]) -> ColumnElement[str]:
@@ -118,13 +114,7 @@ def tone_of_score(score: ColumnElement[int]) -> ColumnElement[str]:
 def tone_expression(text_col: ColumnElement[str]) -> ColumnElement[str]:
     """SQL expression giving 'positive', 'negative' or 'neutral' for a text column (score inlined twice:
     prefer `score_expression` in a subquery and `tone_of_score` above it on large sets)."""
-    score = _score_sql(text_col)
-    zero = _int(0)
-    return case(
-        (score > zero, _constant("positive")),
-        (score < zero, _constant("negative")),
-        else_=_constant("neutral"),
-    )
+    return tone_of_score(score_expression(text_col))
 
 
 def tone_score(text: str) -> int:
