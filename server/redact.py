@@ -320,13 +320,14 @@ def redaction_middleware(engine: Any = None) -> Any:
 
     import anyio.to_thread
     from mcp.types import CallToolResult, TextContent
+    from mcp.types.methods import is_input_required
 
     from icp_mcp.server.access import allowed, current_principal
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
         result = await call_next(ctx)
-        if getattr(ctx, "method", None) != "tools/call" or result is None:
-            return result
+        if getattr(ctx, "method", None) != "tools/call" or result is None or is_input_required(result):
+            return result  # an input_required round (elicitation) is no CallToolResult and carries no data
         principal = current_principal()
         if allowed(principal, "field:revenue") and allowed(principal, "field:pii"):
             return result

@@ -295,6 +295,33 @@ async def test_activate_asks_through_elicitation(icp_demo_copy: Path):
         archive_of(srv).close()
 
 
+async def test_activate_elicitation_round_passes_redaction_for_a_caller_without_pii(icp_demo_copy: Path):
+    """revops (no pii:read) makes the redaction middleware look at results: the input_required round must
+    reach the client untouched (it is no CallToolResult), and the confirmed call then completes."""
+    from icp_mcp.server.access import ROLE_SCOPES, Principal, acting_as
+
+    srv = build_server(str(icp_demo_copy))
+    revops = Principal(subject="ops", roles=["revops"], scopes=ROLE_SCOPES["revops"])
+    asked: list[str] = []
+
+    async def accept(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    try:
+        with acting_as(revops):
+            async with Client(srv, elicitation_callback=accept) as client:
+                versions = json.loads((await client.read_resource("icp://versions")).contents[0].text)
+                version = versions[0]["version"]
+                done = await client.call_tool("activate_icp", {"version": version})
+        assert not done.is_error, text_of(done)
+        assert done.structured_content["confirmed_by"] == "elicitation"
+        assert done.structured_content["active"]["version"] == version
+        assert len(asked) == 1 and str(version) in asked[0]
+    finally:
+        archive_of(srv).close()
+
+
 async def test_activate_without_elicitation_refuses_then_accepts_confirm_argument(icp_demo_copy: Path):
     srv = build_server(str(icp_demo_copy))
     try:
