@@ -40,9 +40,9 @@ NEGATIVE: dict[str, int] = {
 }
 
 
-def _constant(value: str) -> ColumnElement[str]:
-    """A lexicon constant rendered into the SQL text (not a bound parameter: DuckDB's Python binding pays a
-    per-parameter cost, and these values come from this module, never from a caller)."""
+def sql_constant(value: str) -> ColumnElement[str]:
+    """A module constant rendered into the SQL text (not a bound parameter: DuckDB's Python binding pays a
+    per-parameter cost, and these values come from the code, never from a caller)."""
     return bindparam(None, value, literal_execute=True)
 
 
@@ -97,7 +97,7 @@ def score_expression(text_col: ColumnElement[str]) -> ColumnElement[int]:
     lowered = func.lower(text_col)
     total: ColumnElement[int] = _int(0)
     for weight, pattern in CLASSES:
-        total = total + _int(weight) * regex_count(lowered, _constant(pattern))
+        total = total + _int(weight) * regex_count(lowered, sql_constant(pattern))
     return total
 
 
@@ -105,9 +105,9 @@ def tone_of_score(score: ColumnElement[int]) -> ColumnElement[str]:
     """'positive' / 'negative' / 'neutral' from a score column computed once (see `score_expression`)."""
     zero = _int(0)
     return case(
-        (score > zero, _constant("positive")),
-        (score < zero, _constant("negative")),
-        else_=_constant("neutral"),
+        (score > zero, sql_constant("positive")),
+        (score < zero, sql_constant("negative")),
+        else_=sql_constant("neutral"),
     )
 
 

@@ -32,7 +32,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     case,
     cast,
     extract,
@@ -57,7 +56,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.tone import TONES, score_expression, tone_of, tone_of_score
+from icp_mcp.engine.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.windows import Window
 
 TEXT_CAP = 500
@@ -362,20 +361,15 @@ def account_names(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]
     return dict(conn.execute(select(a.account_id, a.name).where(a.account_id.in_(wanted))).all())
 
 
-def _constant(value: str) -> ColumnElement[str]:
-    """A constant of this module rendered into the SQL (DuckDB's Python binding pays per bound parameter)."""
-    return bindparam(None, value, literal_execute=True)
-
-
 def _counts(conn: Connection, base) -> dict:
     """Totals by topic and tone plus the top accounts in one statement (GROUPING SETS: per account, all)."""
     b = base.c
     topics = known_topics()
     one, zero = literal_column("1"), literal_column("0")
     sums = [
-        func.sum(case((b.topics.like(_constant(f"%,{t},%")), one), else_=zero)).label(f"t_{t}")
+        func.sum(case((b.topics.like(sql_constant(f"%,{t},%")), one), else_=zero)).label(f"t_{t}")
         for t in topics
-    ] + [func.sum(case((b.tone == _constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
+    ] + [func.sum(case((b.tone == sql_constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
     grouped = (
         select(b.account_id, func.grouping(b.account_id).label("is_total"), func.count().label("n"), *sums)
         .group_by(func.grouping_sets(tuple_(b.account_id), tuple_()))
