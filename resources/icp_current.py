@@ -6,25 +6,18 @@ from mcp.server import MCPServer
 from sqlalchemy import Engine
 
 from icp_mcp.engine import versions
-from icp_mcp.engine.errors import NoActiveICP
 from icp_mcp.engine.render import to_markdown
 from icp_mcp.resources.common import pretty_json, read_resource
 from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import active_icp
 
 URI = "icp://current"
 JSON_URI = "icp://current.json"
 
 
-def _active(engine: Engine):
-    definition = versions.active_definition(engine)
-    if definition is None:
-        raise NoActiveICP()
-    return definition
-
-
 def current_markdown(engine: Engine) -> str:
     """The active ICP as markdown."""
-    return to_markdown(_active(engine))
+    return to_markdown(active_icp(engine))
 
 
 def current_json(engine: Engine) -> str:

@@ -6,20 +6,16 @@ from mcp.server import MCPServer
 from sqlalchemy import Engine
 
 from icp_mcp.engine import personas as personas_engine
-from icp_mcp.engine import versions
-from icp_mcp.engine.errors import NoActiveICP
 from icp_mcp.resources.common import pretty_json, read_resource
 from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.tools.common import active_icp
 
 URI = "icp://personas"
 
 
 def personas_json(engine: Engine) -> str:
     """Personas of the active ICP as JSON."""
-    definition = versions.active_definition(engine)
-    if definition is None:
-        raise NoActiveICP()
-    return pretty_json(personas_engine.personas(engine, definition))
+    return pretty_json(personas_engine.personas(engine, active_icp(engine)))
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:

@@ -336,10 +336,7 @@ def active_icp(engine: Engine) -> Any:
     """The active ICPDefinition, or a NoActiveICP error telling the caller how to make one."""
     from icp_mcp.engine import versions
 
-    definition = versions.active_definition(engine)
-    if definition is None:
-        raise NoActiveICP()
-    return definition
+    return versions.get_version(engine, None).definition  # raises NoActiveICP itself
 
 
 def visible_candidates(principal: Principal, candidates: list[Any]) -> list[Any]:
