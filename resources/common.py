@@ -44,10 +44,7 @@ async def read_resource(archive: ArchiveHandle, uri: str, fn: Callable[[Engine],
             outcome = "denied"
             raise ResourceError(f"permission denied: {denial_message(principal, f'resource:{uri}')}")
         return await anyio.to_thread.run_sync(fn, archive.reader)
-    except NoActiveICP as exc:
-        outcome = "error"
-        raise ResourceNotFoundError(f"{uri}: {error_message(exc)}") from exc
-    except NotFound as exc:
+    except (NoActiveICP, NotFound) as exc:
         outcome = "error"
         raise ResourceNotFoundError(f"{uri}: {error_message(exc)}") from exc
     except EngineError as exc:
