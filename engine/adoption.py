@@ -37,7 +37,7 @@ from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, oppor
 from icp_mcp.engine.attributes import band_case
 from icp_mcp.engine.catalogue import CATEGORICAL
 from icp_mcp.engine.cohorts import (
-    ids_selectable, in_icp_selectable, materialize, segment_selectable, tier_selectable,
+    icp_ids, in_icp_selectable, materialize, segment_selectable, tier_selectable,
 )
 from icp_mcp.engine.errors import EngineError, NoActiveICP
 from icp_mcp.engine.profile import ICPDefinition
@@ -141,10 +141,9 @@ def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) 
     a = accounts.c
     if by in BY_ICP:
         assert definition is not None
-        key = definition.model_dump_json()
 
         def members(name: str, ids: Select) -> ColumnElement[bool]:
-            return a.account_id.in_(ids_selectable(materialize(engine, ("icp", name, key), ids)))
+            return a.account_id.in_(icp_ids(engine, definition, name, ids)[0])
 
         if by == "segment":
             parts = [

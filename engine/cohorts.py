@@ -190,8 +190,9 @@ def best_selectable(
     return ids_selectable(ids), len(ids)
 
 
-def _icp_ids(engine: Engine, definition: ICPDefinition, spec: str, ids: Select) -> tuple[Select, int]:
-    """A cohort of the active ICP (tiers, segments) materialized once per definition and data."""
+def icp_ids(engine: Engine, definition: ICPDefinition, spec: str, ids: Select) -> tuple[Select, int]:
+    """A cohort of the active ICP (tiers, segments: `spec` names it in the cache key) materialized once per
+    definition and data: its ids as a selectable, and their number."""
     found = materialize(engine, ("icp", spec, definition.model_dump_json()), ids)
     return ids_selectable(found), len(found)
 
@@ -250,19 +251,19 @@ def resolve_cohort(
         cohort = Cohort(text_spec, f"the {size} best customers", ids, size)
     elif kind == "icp" and not arg:
         definition = _need(definition, spec)
-        ids, size = _icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
+        ids, size = icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
         cohort = Cohort(text_spec, "accounts inside the ICP (tiers A, B)", ids, size)
     elif kind == "tier":
         tiers = [t.strip().upper() for t in arg.split(",") if t.strip()]
         if not tiers or any(t not in TIERS for t in tiers):
             raise EngineError("cohort", f"{spec!r}: tiers are A, B, C, D", [f"tier:{t}" for t in TIERS])
         definition = _need(definition, spec)
-        ids, size = _icp_ids(engine, definition, f"tier:{tiers}", tier_selectable(definition, tiers, engine))
+        ids, size = icp_ids(engine, definition, f"tier:{tiers}", tier_selectable(definition, tiers, engine))
         cohort = Cohort(text_spec, f"tier {', '.join(tiers)} accounts", ids, size)
     elif kind == "segment" and arg:
         definition = _need(definition, spec)
         name = next((s.name for s in definition.segments if s.id == arg), arg)
-        ids, size = _icp_ids(engine, definition, f"segment:{arg}", segment_selectable(definition, arg))
+        ids, size = icp_ids(engine, definition, f"segment:{arg}", segment_selectable(definition, arg))
         cohort = Cohort(text_spec, f"segment {name}", ids, size)
     elif "," in text_spec or (":" not in text_spec and kind not in ("segment", "tier")):
         ids = [s.strip() for s in text_spec.split(",") if s.strip()]
@@ -290,6 +291,6 @@ def _restricted(cohort: Cohort, territories: frozenset[str] | None) -> Cohort:
 
 __all__ = [
     "COHORT_FORMS", "Cohort", "IN_ICP_TIERS", "TIERS", "best_selectable", "customers_selectable",
-    "ids_selectable", "in_icp_selectable", "resolve_cohort", "restrict_territories", "scores_selectable",
+    "icp_ids", "ids_selectable", "in_icp_selectable", "resolve_cohort", "restrict_territories", "scores_selectable",
     "segment_selectable", "tier_selectable",
 ]

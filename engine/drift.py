@@ -44,7 +44,7 @@ from sqlalchemy import (
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
 from icp_mcp.engine.attributes import band_case, json_text
 from icp_mcp.engine.catalogue import CATEGORICAL, EXTRA_PREFIX, NUMERIC, TECHNOLOGY, kind_of
-from icp_mcp.engine.cohorts import ids_selectable, in_icp_selectable, materialize, segment_selectable
+from icp_mcp.engine.cohorts import icp_ids, in_icp_selectable, segment_selectable
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ICPDefinition
 from icp_mcp.engine.stats import psi, wilson
@@ -290,14 +290,12 @@ def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, C
     The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
     caches them) and tested per deal, so a check neither rescores nor joins every account.
     """
-    key = definition.model_dump_json()
     account = opportunities.c.account_id
-    inside = materialize(engine, ("icp", "icp", key), in_icp_selectable(definition, engine))
-    flags = [("icp:inside", account.in_(ids_selectable(inside)))]
+    inside, _ = icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
+    flags = [("icp:inside", account.in_(inside))]
     for seg in definition.segments:
-        segment = segment_selectable(definition, seg.id)
-        members = materialize(engine, ("icp", f"segment:{seg.id}", key), segment)
-        flags.append((f"segment:{seg.id}", account.in_(ids_selectable(members))))
+        members, _ = icp_ids(engine, definition, f"segment:{seg.id}", segment_selectable(definition, seg.id))
+        flags.append((f"segment:{seg.id}", account.in_(members)))
     return flags
 
 
