@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
+from icp_mcp.server.settings import ARCHIVE_HELP
 
 app = typer.Typer(
     name="icp-mcp",
@@ -14,8 +15,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-
-ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 
 
 @app.callback()

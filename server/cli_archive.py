@@ -10,6 +10,7 @@ from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
 from icp_mcp.archive.mappings import MAPPINGS
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
 from icp_mcp.archive.topics import load_taxonomy
+from icp_mcp.server.settings import ARCHIVE_HELP
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -18,7 +19,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 console = Console(stderr=True)
 out = Console()
-ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

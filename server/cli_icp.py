@@ -17,8 +17,8 @@ from rich.table import Table
 
 from icp_mcp.archive.db import ArchiveError, open_archive
 from icp_mcp.engine.errors import EngineError
+from icp_mcp.server.settings import ARCHIVE_HELP
 
-ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

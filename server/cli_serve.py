@@ -13,9 +13,8 @@ from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError
 from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.server.settings import DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
+from icp_mcp.server.settings import ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
 
-ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 err = Console(stderr=True)
 
 

@@ -23,6 +23,8 @@ WRITE_TIMEOUT_S = 300.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MCP_PATH = "/mcp"
+#: Help text of every CLI command's --archive option.
+ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 
 Transport = Literal["stdio", "http"]
 
