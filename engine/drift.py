@@ -47,7 +47,7 @@ from icp_mcp.engine.catalogue import CATEGORICAL, EXTRA_PREFIX, NUMERIC, TECHNOL
 from icp_mcp.engine.cohorts import icp_ids, in_icp_selectable, segment_selectable
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.profile import ICPDefinition
-from icp_mcp.engine.stats import psi, wilson
+from icp_mcp.engine.stats import psi, psi_terms, wilson
 from icp_mcp.engine.windows import Window
 
 Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
@@ -421,16 +421,16 @@ def _psi_for(attribute: str, base: dict[str, int], recent: dict[str, int], n_bas
         kept.append((OTHER, other_b, other_r))
     exp = [float(b) for _, b, _ in kept]
     act = [float(r) for _, _, r in kept]
+    terms = psi_terms(exp, act)
     value = psi(exp, act) if len(kept) > 1 else 0.0
     p = homogeneity_p([e / deff[0] for e in exp], [a / deff[1] for a in act]) if len(kept) > 1 else None
     sig = p is not None and p < alpha
     level = "shift" if value > PSI_SHIFT and sig else "watch" if value > PSI_WATCH and sig else "stable"
-    shifts = []
-    for v, b, r in kept:
-        e_i, a_i = max(b / total_b, 0.001), max(r / total_r, 0.001)
-        shifts.append(ValueShift(value=v, baseline_share=round(b / total_b, 4),
-                                 recent_share=round(r / total_r, 4),
-                                 contribution=round((a_i - e_i) * math.log(a_i / e_i), 4)))
+    shifts = [
+        ValueShift(value=v, baseline_share=round(b / total_b, 4), recent_share=round(r / total_r, 4),
+                   contribution=round(term, 4))
+        for (v, b, r), term in zip(kept, terms, strict=True)
+    ]
     shifts.sort(key=lambda s: -s.contribution)
     return AttributePSI(attribute=attribute, in_icp=in_icp, psi=round(value, 4), bins=len(kept),
                         chi2_p_value=None if p is None else round(p, 6), significant=sig, level=level,

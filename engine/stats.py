@@ -43,13 +43,21 @@ def points(woe_value: float) -> int:
     return int(round(POINTS_PER_DOUBLING * woe_value / math.log(2)))
 
 
-def psi(expected: Sequence[float], actual: Sequence[float], floor: float = 0.001) -> float:
-    """Population stability index over matching bins of shares (or counts, normalised here)."""
+def psi_terms(expected: Sequence[float], actual: Sequence[float], floor: float = 0.001) -> list[float]:
+    """Each bin's term of the population stability index (shares floored at `floor`); `psi` is their sum."""
     es, as_ = float(sum(expected)) or 1.0, float(sum(actual)) or 1.0
-    total = 0.0
+    terms = []
     for e, a in zip(expected, actual, strict=True):
         e_i, a_i = max(e / es, floor), max(a / as_, floor)
-        total += (a_i - e_i) * math.log(a_i / e_i)
+        terms.append((a_i - e_i) * math.log(a_i / e_i))
+    return terms
+
+
+def psi(expected: Sequence[float], actual: Sequence[float], floor: float = 0.001) -> float:
+    """Population stability index over matching bins of shares (or counts, normalised here)."""
+    total = 0.0
+    for term in psi_terms(expected, actual, floor):
+        total += term
     return total
 
 
