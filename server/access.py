@@ -148,11 +148,6 @@ def current_principal() -> Principal:
     return _override.get() or _default
 
 
-def has_scope(principal: Principal, scope: str) -> bool:
-    """True when the principal holds `scope` (admin holds every scope)."""
-    return scope in principal.scopes or "admin" in principal.scopes
-
-
 def has_account_level_access(principal: Principal) -> bool:
     """Account-level access: may read accounts in every territory (so small groups reveal nothing new)."""
     return "admin" in principal.scopes or ("accounts:read" in principal.scopes and principal.territories is None)

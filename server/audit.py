@@ -27,9 +27,6 @@ from icp_mcp.server.redact import redact_arguments
 
 logger = logging.getLogger(__name__)
 
-OUTCOME_OK = "ok"
-OUTCOME_DENIED = "denied"
-
 _lock = threading.Lock()
 _warned: set[str] = set()
 #: Process-wide JSONL path used when a caller gives none (set by `serve --policy` from `audit_jsonl`).
