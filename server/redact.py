@@ -117,11 +117,7 @@ def redact_pii(text: str, names: Iterable[str] = ()) -> str:
     """`text` with emails, phone numbers (international formats) and the given contact names masked."""
     if not text:
         return text
-    out = _EMAIL.sub(EMAIL_MASK, text)
-    out = _PHONE.sub(_mask_phone, out)
-    for pattern in _name_patterns(names):
-        out = pattern.sub(NAME_MASK, out)
-    return out
+    return _mask_text(text, _name_patterns(names))
 
 
 def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
