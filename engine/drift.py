@@ -481,9 +481,10 @@ def check_drift(
     attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if kind_of(a) != "trigger")]))
     values = _value_counts(engine, deals, attrs)
     icp_share, r1 = _check_icp_share(ctx)
-    psis, r2 = _check_psi(ctx, attrs, values)
+    dist = _won_distribution(values)
+    psis, r2 = _check_psi(ctx, attrs, dist)
     segments, r3 = _check_segments(ctx)
-    emerging, r4 = _check_emerging(ctx, values, psis)
+    emerging, r4 = _check_emerging(ctx, values, dist, psis)
     quality, r5 = _check_quality(ctx, _null_counts(engine, deals))
     reasons = r1 + r2 + r4 + r3 + r5
     verdict: Verdict = "refresh" if any(r.severity == "refresh" for r in reasons) else (
@@ -530,9 +531,9 @@ def _moved(x: AttributePSI) -> str:
     return ", ".join(f"{v.value} {v.baseline_share:.0%}→{v.recent_share:.0%}" for v in x.top_values)
 
 
-def _check_psi(ctx: _Context, attrs: list[str], values: dict) -> tuple[list[AttributePSI], list[Reason]]:
-    """PSI per attribute; refresh on a significant shift (> 0.25) of an attribute the ICP uses."""
-    dist = _won_distribution(values)
+def _check_psi(ctx: _Context, attrs: list[str], dist: dict) -> tuple[list[AttributePSI], list[Reason]]:
+    """PSI per attribute (`dist`: `_won_distribution`); refresh on a significant shift (> 0.25) of an
+    attribute the ICP uses."""
     psis = [
         _psi_for(a, dist.get(("baseline", a), {}), dist.get(("recent", a), {}), ctx.wins["baseline"],
                  ctx.wins["recent"], a in ctx.icp_attrs, ALPHA_PSI / len(attrs), ctx.won_deff)
@@ -575,11 +576,10 @@ def _check_segments(ctx: _Context) -> tuple[list[SegmentMove], list[Reason]]:
 
 
 def _check_emerging(
-    ctx: _Context, values: dict, psis: list[AttributePSI]
+    ctx: _Context, values: dict, dist: dict, psis: list[AttributePSI]
 ) -> tuple[list[EmergingValue], list[Reason]]:
     """Values outside the ICP whose share of wins rose significantly; on an ICP attribute whose distribution
     moved too (PSI > 0.1, chi-square p < ALPHA_CONFIRM) the shift is confirmed: refresh."""
-    dist = _won_distribution(values)
     rewarded = _icp_values(ctx.definition)
     candidates = [
         (a, v) for (p, a), d in dist.items() if p == "recent" and kind_of(a) != "numeric" for v in d
