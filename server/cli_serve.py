@@ -127,17 +127,11 @@ async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | 
     from icp_mcp.server.app import archive_of, build_server
 
     server = build_server(archive, policy=policy, handle=open_handle(archive))
-    listed = {t.name: t for t in await server.list_tools()}
-    if tool not in listed:
-        archive_of(server).close()
-        raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
-    info = listed[tool]
     try:
-        arguments = parse_args(pairs, info.input_schema)
-    except ValueError:
-        archive_of(server).close()
-        raise
-    try:
+        listed = {t.name: t for t in await server.list_tools()}
+        if tool not in listed:
+            raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
+        arguments = parse_args(pairs, listed[tool].input_schema)
         async with Client(server, elicitation_callback=_terminal_confirm if interactive else None) as client:
             result = await client.call_tool(tool, arguments)
     finally:
