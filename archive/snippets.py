@@ -17,6 +17,7 @@ it runs where the data is: millions of conversations on DuckDB, the same SQL sha
 
 from __future__ import annotations
 
+from icp_mcp.archive.mappings import sql_str
 from sqlalchemy import Connection, text
 
 CUSTOMER_SPEAKERS: tuple[str, ...] = ("customer", "client", "prospect", "buyer")
@@ -30,7 +31,7 @@ _SENTENCE_RE = r"([.!?]+[\"'')\]]*)\s+"  # '' is a quote inside the SQL literal
 
 
 def _in_list(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
+    return ", ".join(sql_str(v) for v in values)
 
 
 def _dialect_bits(dialect: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from icp_mcp.archive.mappings import sql_str
 from icp_mcp.archive.snippets import scope_where
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, text
@@ -90,7 +91,7 @@ def load_taxonomy(path: str | None = None) -> Taxonomy:
 
 def _sql_literal(value: str) -> str:
     """A SQL string literal for `text()`: quotes doubled, colons escaped so they are not bind markers."""
-    return "'" + value.replace("'", "''").replace(":", "\\:") + "'"
+    return sql_str(value).replace(":", "\\:")
 
 
 def _match_sql(dialect: str, regex: str) -> str:
