@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError
+from icp_mcp.server.agent import DEFAULT_MODEL, MAX_TURNS
 from icp_mcp.tools.archive_access import ArchiveHandle
 from icp_mcp.server.settings import ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
 
@@ -167,8 +168,8 @@ def call(
 def ask_command(
     question: str = typer.Argument(..., help="the question, in plain words"),
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
-    model: str = typer.Option("claude-sonnet-4-5", "--model", help="Claude model"),
-    max_turns: int = typer.Option(8, "--max-turns", help="most model turns before giving up"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help="Claude model"),
+    max_turns: int = typer.Option(MAX_TURNS, "--max-turns", help="most model turns before giving up"),
     policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
 ) -> None:
     """Ask Claude a question; it answers with the server's tools and cites them (needs ANTHROPIC_API_KEY)."""
