@@ -21,13 +21,11 @@ from icp_mcp.tools.common import tidy_validation_errors
 
 SERVER_NAME = "icp-mcp"
 
-#: Tool modules under icp_mcp.tools; each exposes `register(server, archive)`. The last three belong to
-#: other work items and are picked up as soon as their modules exist.
+#: Tool modules under icp_mcp.tools; each exposes `register(server, archive)`.
 TOOL_MODULES: tuple[str, ...] = (
     "score_account", "best_customers", "explain_disqualifier", "derive_icp", "activate_icp",
     "customer_voice", "feature_adoption", "check_drift",
 )
-OPTIONAL_TOOL_MODULES = frozenset({"customer_voice", "feature_adoption", "check_drift"})
 
 
 def _version() -> str:
@@ -63,17 +61,9 @@ def apply_policy(policy: str | None, *, base_url: str | None = None) -> dict[str
 
 def register_tools(server: MCPServer, archive: ArchiveHandle) -> list[str]:
     """Import each tool module and let it register itself; return the names registered."""
-    names = []
     for name in TOOL_MODULES:
-        try:
-            module = importlib.import_module(f"icp_mcp.tools.{name}")
-        except ModuleNotFoundError as exc:
-            if name in OPTIONAL_TOOL_MODULES and exc.name == f"icp_mcp.tools.{name}":
-                continue
-            raise
-        module.register(server, archive)
-        names.append(name)
-    return names
+        importlib.import_module(f"icp_mcp.tools.{name}").register(server, archive)
+    return list(TOOL_MODULES)
 
 
 def build_server(

@@ -35,17 +35,11 @@ def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> No
 
 
 def _register_groups() -> None:
-    """Attach the command groups that live in their own modules (each optional while it is being built)."""
+    """Attach the command groups that live in their own modules."""
     import importlib
 
     for module_name in ("cli_archive", "cli_demo", "cli_icp", "cli_serve", "cli_auth"):
-        try:
-            module = importlib.import_module(f"icp_mcp.server.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"icp_mcp.server.{module_name}":
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f"icp_mcp.server.{module_name}").register(app)
 
 
 _register_groups()
