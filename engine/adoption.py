@@ -179,12 +179,9 @@ def _retention_months(conn: Connection, as_of: date) -> tuple[date, date] | None
 def _per_account(feature: str, window: Window, months: tuple[date, date] | None) -> Select:
     """One row per customer: adopter flag, events, peak users, ARR then and now."""
     u = feature_usage.c
-    usage_cond = [u.feature == feature, u.day < window.end]
-    if window.start is not None:
-        usage_cond.append(u.day >= window.start)
     usage = (
         select(u.account_id, func.sum(u.events).label("events"), func.max(u.active_users).label("users"))
-        .where(*usage_cond)
+        .where(u.feature == feature, window.contains(u.day))
         .group_by(u.account_id)
         .having(func.sum(u.events) > 0)
         .subquery("usage")

@@ -38,7 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Engine, Select, String, and_, case, cast, func, literal, or_, select, union_all,
+    ColumnElement, Engine, Select, String, case, cast, func, literal, or_, select, union_all,
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
@@ -250,8 +250,7 @@ def baseline_window(definition: ICPDefinition, recent: Window, baseline: str | N
 
 def _period(recent: Window, base: Window):
     c = opportunities.c.closed_at
-    in_recent = and_(c >= recent.start, c < recent.end) if recent.start else c < recent.end
-    in_base = and_(c >= base.start, c < base.end) if base.start else c < base.end
+    in_recent, in_base = recent.contains(c), base.contains(c)
     return case((in_recent, "recent"), (in_base, "baseline"), else_=None), or_(in_recent, in_base)
 
 

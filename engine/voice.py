@@ -189,9 +189,7 @@ def _filtered(
 ) -> tuple[list[ColumnElement[bool]], bool]:
     """WHERE conditions over snippets ⋈ conversations (⋈ contacts when `needs_contacts`)."""
     s = conversation_snippets.c
-    conds: list[ColumnElement[bool]] = [s.occurred_at < window.end_at]
-    if window.start_at is not None:
-        conds.append(s.occurred_at >= window.start_at)
+    conds: list[ColumnElement[bool]] = [window.contains(s.occurred_at, timestamps=True)]
     if cohort is not None:
         conds.append(s.account_id.in_(cohort))
     if topic:
@@ -475,9 +473,7 @@ def _empty_evidence(
         conds.append(s.account_id.in_(cohort))
     if not include_vendor:
         conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
-    in_window = s.occurred_at < window.end_at
-    if window.start_at is not None:
-        in_window = and_(in_window, s.occurred_at >= window.start_at)
+    in_window = window.contains(s.occurred_at, timestamps=True)
     matching: ColumnElement[bool] = literal(True)
     if topic:
         matching = s.topics.like(f"%,{topic},%")

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import ColumnElement, and_
+
 from icp_mcp.engine.errors import EngineError
 
 PERIODS: tuple[str, ...] = (
@@ -58,6 +60,12 @@ class Window:
     def days(self) -> int | None:
         """Length in days, None when open-ended."""
         return None if self.start is None else (self.end - self.start).days
+
+    def contains(self, col: ColumnElement, *, timestamps: bool = False) -> ColumnElement[bool]:
+        """SQL: `col` lies in the window (`start <= col < end`); `timestamps` compares against the midnight
+        timestamps `start_at` / `end_at` (TIMESTAMP columns) instead of the dates."""
+        start, end = (self.start_at, self.end_at) if timestamps else (self.start, self.end)
+        return col < end if start is None else and_(col < end, col >= start)
 
     def describe(self) -> str:
         """'2026-10-01..2026-10-31' (or 'up to 2026-10-31' when open-ended)."""
