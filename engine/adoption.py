@@ -204,10 +204,10 @@ def _per_account(feature: str, window: Window, months: tuple[date, date] | None)
         usage.c.events,
         usage.c.users,
     ]
-    stmt = select(*cols).select_from(customers.outerjoin(usage, usage.c.account_id == customers.c.account_id))
+    joined = customers.outerjoin(usage, usage.c.account_id == customers.c.account_id)
     if months is None:
         none = cast(literal(None), Float)
-        return stmt.add_columns(none.label("arr_then"), none.label("arr_now"))
+        return select(*cols, none.label("arr_then"), none.label("arr_now")).select_from(joined)
     then_m, now_m = months
     s = arr_snapshots.c
     arr = (
@@ -220,12 +220,8 @@ def _per_account(feature: str, window: Window, months: tuple[date, date] | None)
         .group_by(s.account_id)
         .subquery("arr")
     )
-    return (
-        select(*cols, arr.c.arr_then, arr.c.arr_now)
-        .select_from(
-            customers.outerjoin(usage, usage.c.account_id == customers.c.account_id)
-            .outerjoin(arr, arr.c.account_id == customers.c.account_id)
-        )
+    return select(*cols, arr.c.arr_then, arr.c.arr_now).select_from(
+        joined.outerjoin(arr, arr.c.account_id == customers.c.account_id)
     )
 
 
