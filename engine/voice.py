@@ -165,18 +165,20 @@ def check_channel(channel: str | None) -> str | None:
     return wanted
 
 
-def _persona_filter(persona: str) -> ColumnElement[bool]:
-    """A contact matches a persona by buying role (exact) or by title / department / seniority (contains)."""
+def _persona_filter(persona: str) -> tuple[ColumnElement[bool], bool]:
+    """A contact matches a persona by buying role (exact) or by title / department / seniority (contains);
+    the flag says whether the condition reads `contacts` (it must then be joined)."""
     wanted = persona.strip().lower().replace(" ", "_")
     if wanted in CONTACT_ROLES:
         in_role = select(opportunity_contacts.c.contact_id).where(opportunity_contacts.c.role == wanted)
-        return conversations.c.contact_id.in_(in_role)  # uncorrelated: one semi join, not a probe per row
+        # uncorrelated: one semi join, not a probe per row
+        return conversations.c.contact_id.in_(in_role), False
     like = f"%{persona.strip().lower()}%"
     return or_(
         func.lower(contacts.c.title).like(like),
         func.lower(contacts.c.department).like(like),
         func.lower(contacts.c.seniority).like(like),
-    )
+    ), True
 
 
 def _filtered(
@@ -200,8 +202,8 @@ def _filtered(
         conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
     needs_contacts = False
     if persona:
-        conds.append(_persona_filter(persona))
-        needs_contacts = persona.strip().lower().replace(" ", "_") not in CONTACT_ROLES
+        cond, needs_contacts = _persona_filter(persona)
+        conds.append(cond)
     return conds, needs_contacts
 
 
