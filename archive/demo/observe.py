@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 from icp_mcp.archive.demo.manifest import Condition, Manifest
+from icp_mcp.archive.mappings import sql_str
 
 SEGMENT_ALIAS = "a"
 
@@ -30,7 +31,7 @@ def condition_sql(cond: Condition) -> str:
 
 
 def _list(values: list[str]) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    return ", ".join(sql_str(str(v)) for v in values)
 
 
 def win_rate(con: duckdb.DuckDBPyConnection, where: str = "TRUE", deal_where: str = "TRUE") -> dict[str, Any]:
