@@ -97,9 +97,7 @@ def get_version(engine: Engine, version: int | None = None) -> StoredVersion:
         if row is None:
             if version is None:
                 raise NoActiveICP()
-            known = [str(v) for v in conn.execute(select(icp_versions.c.version).order_by(
-                icp_versions.c.version)).scalars()]
-            raise NotFound("version", f"no ICP version {version}", [{"version": int(v)} for v in known[-10:]])
+            raise _unknown_version(conn, version)
     d = _load(row.definition)
     return StoredVersion(**_info(row, d).model_dump(), definition=ICPDefinition.model_validate(d))
 
@@ -118,6 +116,12 @@ def active_definition_or_none(engine: Engine) -> ICPDefinition | None:
         return active_definition(engine)
     except (SQLAlchemyError, ValidationError):
         return None
+
+
+def _unknown_version(conn, version: int) -> NotFound:
+    """The error for a version that is not stored, listing the ten latest that are."""
+    known = conn.execute(select(icp_versions.c.version).order_by(icp_versions.c.version)).scalars().all()
+    return NotFound("version", f"no ICP version {version}", [{"version": int(v)} for v in known[-10:]])
 
 
 def _active_number(conn) -> int | None:
@@ -141,8 +145,7 @@ def activate(engine: Engine, version: int, by: str) -> VersionInfo:
     with engine.begin() as conn:
         row = conn.execute(select(icp_versions).where(icp_versions.c.version == version)).first()
         if row is None:
-            known = conn.execute(select(icp_versions.c.version).order_by(icp_versions.c.version)).scalars().all()
-            raise NotFound("version", f"no ICP version {version}", [{"version": int(v)} for v in known[-10:]])
+            raise _unknown_version(conn, version)
         previous = _active_number(conn)
         if previous != version:
             _set_active(conn, version)
