@@ -41,7 +41,8 @@ class CustomerVoiceResult(BaseModel):
 
 
 def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
-    """Resolve window and cohort, ask the engine for one page, redact, build the next cursor."""
+    """Resolve window and cohort, ask the engine for one page, apply the small-aggregate rule, build the next
+    cursor. Contact PII in quote text is masked later, by the server's redaction middleware."""
     offset = decode_cursor(SPEC.name, args, cursor)
     window = resolve_window(args["since"] or DEFAULT_SINCE, args["until"], args["as_of"])
     spec = args["cohort"]
@@ -64,13 +65,12 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
         raise ToolRefusal(f"customer_voice {denial_message(run.principal, 'aggregate', str(behind))}; "
                           "widen the cohort or the window")
     more = offset + len(found.quotes) < found.total
-    result = CustomerVoiceResult(
+    return CustomerVoiceResult(
         summary=found.summary, cohort=cohort.label, window=window.describe(), total=found.total,
         accounts=found.accounts, quotes=found.quotes, by_topic=found.by_topic, by_tone=found.by_tone,
         by_account=found.by_account, empty=found.empty,
         next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more),
     )
-    return result  # contact PII in quote text is masked by the server's redaction middleware
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
