@@ -8,6 +8,7 @@ same model, with only `name` and `criteria` (attribute, value or range, points) 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Literal
 
@@ -272,27 +273,25 @@ class ICPDefinition(_Model):
             seen.setdefault(c.attribute, None)
         return list(seen)
 
-    def max_points(self) -> float:
-        """The most points an account can get: best line per single-valued attribute, all positive multi-valued."""
-        best: dict[str, float] = {}
+    def _lines_extreme(self, pick: Callable[[float, float], float]) -> float:
+        """The scorecard lines' extreme total (`pick` = max or min): the picked line per single-valued
+        attribute (an account has one value), every multi-valued line that `pick` prefers to 0."""
+        per_attribute: dict[str, float] = {}
         multi = 0.0
         for c in self.criteria:
             if kind_of(c.attribute) in ("technology", "trigger"):
-                multi += max(c.points, 0)
+                multi += pick(c.points, 0)
             else:
-                best[c.attribute] = max(best.get(c.attribute, 0.0), float(c.points))
-        return sum(best.values()) + multi + sum(max(s.points, 0) for s in self.segments)
+                per_attribute[c.attribute] = pick(per_attribute.get(c.attribute, 0.0), float(c.points))
+        return sum(per_attribute.values()) + multi
+
+    def max_points(self) -> float:
+        """The most points an account can get: best line per single-valued attribute, all positive multi-valued."""
+        return self._lines_extreme(max) + sum(max(s.points, 0) for s in self.segments)
 
     def min_points(self) -> float:
         """The fewest points an account can get (negative lines only)."""
-        worst: dict[str, float] = {}
-        multi = 0.0
-        for c in self.criteria:
-            if kind_of(c.attribute) in ("technology", "trigger"):
-                multi += min(c.points, 0)
-            else:
-                worst[c.attribute] = min(worst.get(c.attribute, 0.0), float(c.points))
-        return sum(worst.values()) + multi
+        return self._lines_extreme(min)
 
     def fit_score(self, points: float) -> float:
         """Points rescaled to 0–100 between the fewest and the most an account can get."""
