@@ -67,6 +67,7 @@ def render_schema(engine: Engine) -> str:
                 count = conn.execute(select(func.count()).select_from(table)).scalar_one()
             except Exception:
                 count = None
+                conn.rollback()  # PostgreSQL refuses every later statement of a failed transaction
             shown = f"{count} rows" if count is not None else "missing"
             lines += [f"## {table.name} ({shown})", "", TABLES.get(table.name, ""), "",
                       "| column | type | key | description |", "|---|---|---|---|"]
