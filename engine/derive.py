@@ -21,8 +21,7 @@ from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine import stats
 from icp_mcp.engine.attributes import attribute_relation, catalogue_attributes
 from icp_mcp.engine.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, kind_of
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.labels import POSITIVES, closed_deals_where, labels_query, positives_rule
+from icp_mcp.engine.labels import closed_deals_where, labels_query, positives_rule
 from icp_mcp.engine.profile import (
     Condition,
     Criterion,
@@ -188,9 +187,8 @@ def derive_icp(
 
     step(0, STEPS, "labelling the worked population and best customers")
     positives = positives or ("best" if best_top_n is not None else "retained")
-    if positives not in POSITIVES:
-        raise EngineError("positives", f"unknown rule {positives!r}", list(POSITIVES))
-    totals, counts = _aggregate(engine, closed_before, weights, best_top_n, window, positives)
+    totals, counts = _aggregate(  # labels_query refuses an unknown `positives` before any query runs
+        engine, closed_before, weights, best_top_n, window, positives)
     step(1, STEPS, f"aggregated {len(counts)} attribute values over {totals.n} worked accounts")
 
     base = totals.best / totals.n if totals.n else 0.0
