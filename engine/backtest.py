@@ -11,9 +11,7 @@ from sqlalchemy import Engine
 from icp_mcp.engine import stats
 from icp_mcp.engine.derive import Progress, derive_icp
 from icp_mcp.engine.points import deal_groups_query
-from icp_mcp.engine.profile import ICPDefinition
-
-TIERS = ("A", "B", "C", "D")
+from icp_mcp.engine.profile import TIERS, ICPDefinition
 
 
 class TierRow(BaseModel):

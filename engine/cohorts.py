@@ -31,13 +31,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.errors import EngineError, NoActiveICP
 from icp_mcp.engine.matching import members_query
-from icp_mcp.engine.profile import Condition, ICPDefinition
+from icp_mcp.engine.profile import TIERS, Condition, ICPDefinition
 
 COHORT_FORMS: tuple[str, ...] = (
     "all", "customers", "best", "best:N", "icp", "tier:A (or tier:A,B)", "segment:<segment id>",
     "a list of account ids",
 )
-TIERS: tuple[str, ...] = ("A", "B", "C", "D")
 IN_ICP_TIERS: tuple[str, ...] = ("A", "B")
 MAX_IDS = 100_000
 #: Up to this many ids are bound as a plain IN list; more travel as one array parameter.

@@ -178,6 +178,10 @@ class Trigger(_Model):
     evidence: Evidence | None = None
 
 
+#: Tier letters, best first (D also holds disqualified accounts).
+TIERS: tuple[str, ...] = ("A", "B", "C", "D")
+
+
 class Tiers(_Model):
     """Tier cut-offs in points: A if points >= a, B if >= b, C if >= c, else D (or disqualified)."""
 

@@ -16,9 +16,7 @@ from sqlalchemy import Engine, Select, func, select
 from icp_mcp.engine import stats
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.points import deal_groups_query, fit_case, points_query, tier_case
-from icp_mcp.engine.profile import Calibration, Evidence, ICPDefinition, Tiers
-
-TIERS = ("A", "B", "C", "D")
+from icp_mcp.engine.profile import TIERS, Calibration, Evidence, ICPDefinition, Tiers
 
 
 class CriterionHit(BaseModel):
