@@ -57,8 +57,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
     pool = pool[:POOL]
     if len(pool) < 2:
         return []
-    conds = {f"p{i}": Condition(attribute=c.attribute, range=c.range) if c.range else
-             Condition(attribute=c.attribute, value=c.value) for i, c in enumerate(pool)}
+    conds = {f"p{i}": Condition(**c.condition()) for i, c in enumerate(pool)}
     info = {f"p{i}": c for i, c in enumerate(pool)}
     pair = _pair_counts(engine, conds, labels_query(closed_before, weights, top_n, positives), closed_before)
     z_keep = max(z_keep, stats.z_for(1 - FAMILY_ALPHA / max(len(pair), 1)))  # many pairs are tested too
