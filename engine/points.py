@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     ColumnElement,
     Float,
+    FromClause,
     Integer,
     Select,
     String,
@@ -36,6 +37,17 @@ def multi_flags(conditions: list[tuple[str, Condition]], as_of: datetime | None,
     m = matches_query([(k, c, 0) for k, c in conditions], as_of=as_of, trigger_window_days=window).subquery("mv")
     return (select(m.c.account_id, *(func.max(case((m.c.key == k, 1), else_=0)).label(k) for k, _ in conditions))
             .group_by(m.c.account_id).subquery("flags"))
+
+
+def flagged_accounts(keyed: list[tuple[str, Condition]], as_of: datetime | None, window: int
+                     ) -> tuple[FromClause, dict[int, ColumnElement]]:
+    """`accounts`, outer-joined to the 0/1 flags of the keyed multi-valued conditions when there are any,
+    and the flag column of each condition (by `id`) for `condition_test`."""
+    if not keyed:
+        return accounts, {}
+    flags = multi_flags(keyed, as_of, window)
+    source = accounts.outerjoin(flags, flags.c.account_id == accounts.c.account_id)
+    return source, {id(c): func.coalesce(flags.c[k], 0) for k, c in keyed}
 
 
 def condition_test(cond: Condition, flag_of: dict[int, ColumnElement]) -> ColumnElement:
@@ -67,13 +79,7 @@ def points_query(definition: ICPDefinition, *, as_of: datetime | None = None,
     every = [*lines, *definition.disqualifiers, *(c for s in bonuses for c in s.conditions)]
     multi = [c for c in every if kind_of(c.attribute) in ("technology", "trigger")]
     a = accounts
-    flag_of: dict[int, ColumnElement] = {}
-    source = a
-    if multi:
-        keyed = [(f"f{i}", c) for i, c in enumerate(multi)]
-        flags = multi_flags(keyed, as_of, window)
-        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
-        flag_of = {id(c): func.coalesce(flags.c[k], 0) for k, c in keyed}
+    source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], as_of, window)
     terms = [case((condition_test(c, flag_of), float(c.points)), else_=0.0) for c in lines if c.points]
     terms += [case((and_(*(condition_test(c, flag_of) for c in s.conditions)), float(s.points)), else_=0.0)
               for s in bonuses]

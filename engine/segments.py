@@ -156,16 +156,12 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
     expressions, technologies from a flags subquery); SQL groups the worked accounts by mask and numpy
     counts every pair over the distinct masks.
     """
-    from icp_mcp.engine.points import condition_test, multi_flags
+    from icp_mcp.engine.points import condition_test, flagged_accounts
 
     keys = list(conds)
     multi = [(k, c) for k, c in conds.items() if kind_of(c.attribute) in ("technology", "trigger")]
     a = accounts
-    source, flag_of = a, {}
-    if multi:
-        flags = multi_flags(multi, None, 0)
-        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
-        flag_of = {id(c): func.coalesce(flags.c[k], 0) for k, c in multi}
+    source, flag_of = flagged_accounts(multi, None, 0)
     bits = [case((condition_test(conds[k], flag_of), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
             for i, k in enumerate(keys)]
     mask = sum(bits[1:], bits[0])
