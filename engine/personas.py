@@ -19,9 +19,9 @@ from icp_mcp.archive.schema import (
     opportunities,
     opportunity_contacts,
 )
-from icp_mcp.engine import stats
+from icp_mcp.engine.derive import evidence
 from icp_mcp.engine.labels import closed_deals_where
-from icp_mcp.engine.profile import Evidence, ICPDefinition, Persona, TopicCount
+from icp_mcp.engine.profile import ICPDefinition, Persona, TopicCount
 
 MIN_DEALS = 10
 MAX_PERSONAS = 12
@@ -71,13 +71,6 @@ def normalize_title(title: str | None) -> str | None:
     if function is None:
         return title.strip().title()[:60]
     return f"{level} · {function}"
-
-
-def _evidence(wins: int, n: int, base: float) -> Evidence:
-    rate = wins / n if n else 0.0
-    lo, hi = stats.wilson(wins, n)
-    return Evidence(n=n, positives=wins, rate=round(rate, 4), interval=(round(lo, 4), round(hi, 4)),
-                    lift=round(rate / base, 3) if base else None)
 
 
 def _topics(raw_counts: dict[str, Counter]) -> dict[str, list[TopicCount]]:
@@ -143,7 +136,7 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     out: list[Persona] = []
     for role, n, w in by_role:
         if int(n) >= MIN_DEALS:
-            ev = _evidence(int(w), int(n), base)
+            ev = evidence(int(w), int(n), base)
             out.append(Persona(kind="role", role=role, evidence=ev, topics=r_topics.get(role, []),
                                supported=not (ev.interval[0] <= base <= ev.interval[1])))
     folded: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -156,7 +149,7 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     for key, (n, w) in folded.items():
         n = min(n, n_all)
         if n >= MIN_DEALS:
-            ev = _evidence(min(w, n), n, base)
+            ev = evidence(min(w, n), n, base)
             titles.append(Persona(kind="title", title=key, evidence=ev, topics=t_topics.get(key, []),
                                   supported=not (ev.interval[0] <= base <= ev.interval[1])))
     titles.sort(key=lambda p: (not p.supported, -(p.evidence.lift or 0), -p.evidence.n))
