@@ -181,6 +181,12 @@ def _persona_filter(persona: str) -> tuple[ColumnElement[bool], bool]:
     ), True
 
 
+def _not_vendor() -> ColumnElement[bool]:
+    """Snippets not spoken by the vendor (customer turns and unattributed text)."""
+    s = conversation_snippets.c
+    return or_(s.speaker.is_(None), s.speaker != "vendor")
+
+
 def _filtered(
     cohort: Select | None,
     window: Window,
@@ -199,7 +205,7 @@ def _filtered(
     if channel:
         conds.append(conversations.c.channel == channel)
     if not include_vendor:
-        conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
+        conds.append(_not_vendor())
     needs_contacts = False
     if persona:
         cond, needs_contacts = _persona_filter(persona)
@@ -474,7 +480,7 @@ def _empty_evidence(
     if cohort is not None:
         conds.append(s.account_id.in_(cohort))
     if not include_vendor:
-        conds.append(or_(s.speaker.is_(None), s.speaker != "vendor"))
+        conds.append(_not_vendor())
     in_window = window.contains(s.occurred_at, timestamps=True)
     matching: ColumnElement[bool] = literal(True)
     if topic:
