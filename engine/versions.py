@@ -68,7 +68,7 @@ def save_version(
         version = int(current or 0) + 1
         if status == "active":
             previous = _active_number(conn)
-            conn.execute(update(icp_versions).where(icp_versions.c.status == "active").values(status="retired"))
+            _retire_active(conn)
         conn.execute(insert(icp_versions).values(
             version=version, created_at=_now(), created_by=created_by, status=status, definition=payload,
             evidence={"base_rate": definition.base_rate, "population": definition.population,
@@ -135,8 +135,12 @@ def _record(conn, by: str, version: int, previous: int | None, rollback: bool) -
     ))
 
 
-def _set_active(conn, version: int) -> None:
+def _retire_active(conn) -> None:
     conn.execute(update(icp_versions).where(icp_versions.c.status == "active").values(status="retired"))
+
+
+def _set_active(conn, version: int) -> None:
+    _retire_active(conn)
     conn.execute(update(icp_versions).where(icp_versions.c.version == version).values(status="active"))
 
 
