@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, Select, func, select
 
 from icp_mcp.engine import stats
+from icp_mcp.engine.cache import cached
 from icp_mcp.engine.errors import EngineError
 from icp_mcp.engine.points import deal_groups_query, fit_case, points_query, tier_case
 from icp_mcp.engine.profile import TIERS, Calibration, Evidence, ICPDefinition, Tiers
@@ -159,19 +160,15 @@ def cut_offs(histogram: list[tuple[float, int, int]], shares: tuple[float, float
     return Tiers(a=a, b=b, c=c, shares=shares)
 
 
-_TIER_CACHE: dict[tuple[int, str], Tiers] = {}
-
-
 def ensure_tiers(engine: Engine | None, definition: ICPDefinition) -> ICPDefinition:
     """The definition with tier cut-offs (computed on the archive when it has none, e.g. hand-written YAML)."""
     if definition.tiers is not None:
         return definition
     if engine is None:
         raise EngineError("tiers", "the definition has no tier cut-offs; pass the archive engine to compute them")
-    key = (id(engine), definition.model_dump_json(exclude={"derived_at"}))
-    if key not in _TIER_CACHE:
-        _TIER_CACHE[key] = cut_offs(points_histogram(engine, definition))
-    return definition.model_copy(update={"tiers": _TIER_CACHE[key]})
+    key = ("tiers", definition.model_dump_json(exclude={"derived_at"}))
+    tiers = cached(engine, key, lambda: cut_offs(points_histogram(engine, definition)))
+    return definition.model_copy(update={"tiers": tiers})
 
 
 def fit_tiers_and_calibration(engine: Engine, definition: ICPDefinition, *, closed_before: date | None = None
