@@ -32,11 +32,6 @@ def archive_url(target: str | os.PathLike[str]) -> str:
     return f"duckdb:///{Path(text).expanduser().resolve()}"
 
 
-def is_duckdb(engine: Engine) -> bool:
-    """True when the engine talks to DuckDB (fast paths such as FTS are DuckDB-only)."""
-    return engine.dialect.name == "duckdb"
-
-
 @lru_cache(maxsize=1)
 def fts_extension_path() -> str:
     """Path of the FTS extension shipped in the `duckdb-extension-fts` wheel (no network needed)."""
