@@ -63,12 +63,15 @@ def cached(engine: Engine, key: tuple, compute: Callable[[], T], ttl: float = TT
         hit = _fresh(full, ttl)
         if hit is not None:
             return hit[1]
-        value = compute()
-        with _lock:
-            if len(_store) >= MAX_ENTRIES:
-                _store.pop(min(_store, key=lambda k: _store[k][0]))
-            _store[full] = (time.monotonic(), value)
-            _flights.pop(full, None)
+        try:
+            value = compute()
+            with _lock:
+                if len(_store) >= MAX_ENTRIES:
+                    _store.pop(min(_store, key=lambda k: _store[k][0]))
+                _store[full] = (time.monotonic(), value)
+        finally:  # also when compute() raises, so a failing key leaves no lock behind
+            with _lock:
+                _flights.pop(full, None)
     return value
 
 

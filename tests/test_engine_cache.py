@@ -31,3 +31,26 @@ def test_cache_computes_once_for_concurrent_first_calls():
     cache.clear()
     assert results == [42] * 4
     assert len(calls) == 1
+
+
+def test_cache_forgets_the_flight_of_a_failing_computation():
+    """A computation that raises is not stored, leaves no lock behind, and runs again on the next call."""
+    import time as _time
+
+    import pytest
+    from sqlalchemy import create_engine
+
+    from icp_mcp.engine import cache
+
+    engine = create_engine("sqlite://")
+    cache.clear()
+    cache._prints[id(engine)] = (_time.monotonic() + 3600, ("fixed",))
+
+    def boom() -> int:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        cache.cached(engine, ("bad",), boom)
+    assert not cache._flights
+    assert cache.cached(engine, ("bad",), lambda: 7) == 7
+    cache.clear()
