@@ -30,6 +30,7 @@ demo: venv
 	$(BIN)/icp-mcp serve --archive $(DEMO) --transport http --host 127.0.0.1 --port $(PORT)
 
 test: venv
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

@@ -20,10 +20,10 @@ from rich.table import Table
 
 from bench_voice import AS_OF, OUT, SEED, archive_for, timed
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine import versions
-from icp_mcp.engine.adoption import feature_adoption
-from icp_mcp.engine.drift import check_drift
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.questions.adoption import feature_adoption
+from icp_mcp.engine.questions.drift import check_drift
+from icp_mcp.engine.model.windows import resolve_window
 
 console = Console()
 
@@ -31,7 +31,7 @@ console = Console()
 def drift_archive_for(size: str) -> Path:
     """A `--drift` demo archive of `size` with an ICP derived before the drift window."""
     from icp_mcp.archive.demo import build_demo
-    from icp_mcp.engine.derive import derive_icp
+    from icp_mcp.engine.derivation.derive import derive_icp
 
     path = OUT / f"icp_{size}_drift.duckdb"
     if not path.exists():

@@ -43,7 +43,8 @@ def ensure_archive(size: str, seed: int) -> Path:
         return path
     from icp_mcp.archive.db import open_archive
     from icp_mcp.archive.demo import build_demo
-    from icp_mcp.engine import derive, versions
+    from icp_mcp.engine.derivation import derive
+    from icp_mcp.engine.sql import versions
 
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = OUT / f".demo_{size}.building.duckdb"
@@ -95,7 +96,7 @@ def sample_archive(archive: Path, n: int, seed: int) -> tuple[list[str], list[st
 
     from icp_mcp.archive.db import open_archive
     from icp_mcp.archive.schema import accounts
-    from icp_mcp.engine import versions
+    from icp_mcp.engine.sql import versions
 
     engine = open_archive(archive, read_only=True)
     try:

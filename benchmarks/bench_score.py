@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import accounts
-from icp_mcp.engine.derive import derive_icp
-from icp_mcp.engine.score import score_account, score_all
-from icp_mcp.engine.value import best_customers
+from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.scoring.one import score_account
+from icp_mcp.engine.scoring.batch import score_all
+from icp_mcp.engine.questions.value import best_customers
 
 console = Console(width=180)
 OUT = Path(__file__).resolve().parent / "out"
@@ -83,7 +84,7 @@ def bench(
         score_account(engine, definition, account=sample[0])  # warm-up (best-customer cache)
         single = [t for aid in sample for t in _timed(lambda a=aid: score_account(engine, definition, account=a), 1)]
         by_name = [t for nm in names[:30] for t in _timed(lambda n=nm: score_account(engine, definition, account=n), 1)]
-        from icp_mcp.engine import cache
+        from icp_mcp.engine.sql import cache
 
         cache.clear()
         best_cold = _timed(lambda: best_customers(engine, definition=definition, limit=20), 1)[0]

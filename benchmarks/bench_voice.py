@@ -25,10 +25,10 @@ from rich.table import Table
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.demo import build_demo
-from icp_mcp.engine import versions
-from icp_mcp.engine.cohorts import resolve_cohort
-from icp_mcp.engine.voice import customer_voice, value_selectable
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.questions.cohorts import resolve_cohort
+from icp_mcp.engine.questions.voice import customer_voice, value_selectable
+from icp_mcp.engine.model.windows import resolve_window
 
 console = Console()
 logging.getLogger("icp_mcp").setLevel(logging.ERROR)  # the read-only archive's audit notes are not news here
@@ -61,7 +61,7 @@ def archive_for(size: str, *, with_icp: bool = True) -> Path:
         engine = open_archive(path)
         try:
             if versions.active_definition(engine) is None:
-                from icp_mcp.engine.derive import derive_icp
+                from icp_mcp.engine.derivation.derive import derive_icp
 
                 started = time.perf_counter()
                 definition = derive_icp(engine, closed_before=AS_OF - timedelta(days=89))

@@ -33,8 +33,8 @@ from rich.console import Console
 from rich.table import Table
 
 from icp_mcp.archive.db import create_schema, open_archive
-from icp_mcp.engine import stats
-from icp_mcp.engine.backtest import BacktestReport, backtest
+from icp_mcp.engine.model import stats
+from icp_mcp.engine.derivation.backtest import BacktestReport, backtest
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 console = Console(width=160)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from mcp.server import MCPServer
 from sqlalchemy import Engine
 
-from icp_mcp.engine import versions
-from icp_mcp.engine.render import to_markdown
-from icp_mcp.resources.common import pretty_json, read_resource
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import active_icp
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.model.render import to_markdown
+from icp_mcp.surface.resource_runner import pretty_json, read_resource
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import active_icp
 
 URI = "icp://current"
 JSON_URI = "icp://current.json"

@@ -10,8 +10,8 @@ from mcp.server import MCPServer
 from sqlalchemy import Engine, func, select
 
 from icp_mcp.archive.schema import metadata
-from icp_mcp.resources.common import read_resource
-from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.surface.resource_runner import read_resource
+from icp_mcp.surface.archive_access import ArchiveHandle
 
 URI = "archive://schema"
 

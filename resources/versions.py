@@ -5,9 +5,9 @@ from __future__ import annotations
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from icp_mcp.engine import versions
-from icp_mcp.resources.common import pretty_json, read_resource
-from icp_mcp.tools.archive_access import ArchiveHandle
+from icp_mcp.engine.sql import versions
+from icp_mcp.surface.resource_runner import pretty_json, read_resource
+from icp_mcp.surface.archive_access import ArchiveHandle
 
 URI = "icp://versions"
 TEMPLATE = "icp://versions/{version}"

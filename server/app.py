@@ -12,12 +12,14 @@ from typing import Any
 from mcp.server import MCPServer
 
 from icp_mcp.resources import icp_current, personas, prompts, schema, versions
-from icp_mcp.server.access import filter_listings
+from icp_mcp.server import audit
+from icp_mcp.surface import audit_hook
+from icp_mcp.surface.access import filter_listings
 from icp_mcp.server.instructions import INSTRUCTIONS
 from icp_mcp.server.redact import redaction_middleware
-from icp_mcp.server.settings import MCP_PATH
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import tidy_validation_errors
+from icp_mcp.surface.settings import MCP_PATH
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import tidy_validation_errors
 
 SERVER_NAME = "icp-mcp"
 
@@ -45,8 +47,7 @@ def apply_policy(policy: str | None, *, base_url: str | None = None) -> dict[str
     """
     if policy is None:
         return {}
-    from icp_mcp.server import audit
-    from icp_mcp.server.access import set_default_principal
+    from icp_mcp.surface.access import set_default_principal
     from icp_mcp.server.auth import http_auth
     from icp_mcp.server.policy import load_policy
 
@@ -82,6 +83,7 @@ def build_server(
     given, e.g. http://127.0.0.1:8765) check bearer tokens; stdio and in-memory callers act as the
     policy's local entry.
     """
+    audit_hook.install(audit.record, audit.flush)  # tools and resources hand their audit entries here
     auth_kwargs = apply_policy(policy, base_url=base_url)
     handle = handle or ArchiveHandle(archive, read_only=read_only)
     server = MCPServer(

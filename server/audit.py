@@ -24,6 +24,7 @@ from sqlalchemy import Engine, desc, insert, select
 
 from icp_mcp.archive.schema import audit_log
 from icp_mcp.server.redact import redact_arguments
+from icp_mcp.surface.audit_hook import error_outcome  # noqa: F401  (re-exported for callers of server.audit)
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,6 @@ def set_default_jsonl(path: str | os.PathLike[str] | None) -> None:
     """Set the JSONL file every `record` call also writes to unless it names its own."""
     global _default_jsonl
     _default_jsonl = Path(path) if path else None
-
-
-def error_outcome(kind: str | BaseException) -> str:
-    """``error:<kind>`` for an exception or a short kind name."""
-    name = type(kind).__name__ if isinstance(kind, BaseException) else str(kind)
-    return f"error:{name}"[:120]
 
 
 def record(

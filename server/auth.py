@@ -29,7 +29,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from pydantic import AnyHttpUrl, ValidationError
 
-from icp_mcp.server.access import PRINCIPAL_CLAIM, ROLES, Principal
+from icp_mcp.surface.access import PRINCIPAL_CLAIM, ROLES, Principal
 from icp_mcp.server.policy import Policy, PolicyError, hash_token, load_policy
 
 logger = logging.getLogger(__name__)

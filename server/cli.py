@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
-from icp_mcp.server.settings import ARCHIVE_HELP
+from icp_mcp.surface.settings import ARCHIVE_HELP
 
 app = typer.Typer(
     name="icp-mcp",

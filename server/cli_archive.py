@@ -10,7 +10,7 @@ from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
 from icp_mcp.archive.mappings import MAPPINGS
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
 from icp_mcp.archive.topics import load_taxonomy
-from icp_mcp.server.settings import ARCHIVE_HELP
+from icp_mcp.surface.settings import ARCHIVE_HELP
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icp_mcp.server.access import ROLES
+from icp_mcp.surface.access import ROLES
 from icp_mcp.server.policy import TOKEN_PREFIX, PolicyError, hash_token, load_policy, read_raw, write_raw
 
 console = Console(stderr=True)

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from icp_mcp.archive.db import ArchiveError, open_archive
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.server.settings import ARCHIVE_HELP
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.surface.settings import ARCHIVE_HELP
 
 icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
 out = Console(soft_wrap=True)
@@ -91,8 +91,8 @@ def derive(
     note: str | None = typer.Option(None, help="A note stored with the version."),
 ) -> None:
     """Derive a new ICP from the archive and store it as a draft version (or active with --activate)."""
-    from icp_mcp.engine.derive import derive_icp
-    from icp_mcp.engine.versions import save_version
+    from icp_mcp.engine.derivation.derive import derive_icp
+    from icp_mcp.engine.sql.versions import save_version
 
     with _errors(), _archive(archive) as engine:
         bar, report = _progress()
@@ -114,8 +114,8 @@ def show(
     raw: bool = typer.Option(False, "--raw", help="Print the markdown source instead of rendering it."),
 ) -> None:
     """Print an ICP version as readable markdown with its evidence."""
-    from icp_mcp.engine.render import to_markdown
-    from icp_mcp.engine.versions import get_version
+    from icp_mcp.engine.model.render import to_markdown
+    from icp_mcp.engine.sql.versions import get_version
 
     with _errors(), _archive(archive, read_only=True) as engine:
         stored = get_version(engine, version)
@@ -130,7 +130,7 @@ def show(
 @icp.command("list")
 def list_(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """List the stored ICP versions, newest first."""
-    from icp_mcp.engine.versions import list_versions
+    from icp_mcp.engine.sql.versions import list_versions
 
     with _errors(), _archive(archive, read_only=True) as engine:
         versions = list_versions(engine)
@@ -149,7 +149,7 @@ def export(
     output: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
 ) -> None:
     """Export an ICP version as YAML or JSON (hand-edit it and `icp import` it back)."""
-    from icp_mcp.engine.versions import export_definition, get_version
+    from icp_mcp.engine.sql.versions import export_definition, get_version
 
     with _errors():
         if format not in ("yaml", "json"):
@@ -172,8 +172,8 @@ def import_(
     note: str | None = typer.Option(None, help="A note stored with the version."),
 ) -> None:
     """Import a (hand-written) ICP definition as a new version; tier cut-offs are computed when missing."""
-    from icp_mcp.engine.score import ensure_tiers
-    from icp_mcp.engine.versions import import_definition, save_version
+    from icp_mcp.engine.scoring.tiers import ensure_tiers
+    from icp_mcp.engine.sql.versions import import_definition, save_version
 
     with _errors():
         if not path.exists():
@@ -194,7 +194,7 @@ def activate(
     by: str | None = typer.Option(None, help="Who activates."),
 ) -> None:
     """Make a version the active ICP (the previous one is retired)."""
-    from icp_mcp.engine.versions import activate as do_activate
+    from icp_mcp.engine.sql.versions import activate as do_activate
 
     with _errors(), _archive(archive) as engine:
         info = do_activate(engine, version, _who(by))
@@ -207,7 +207,7 @@ def rollback(
     by: str | None = typer.Option(None, help="Who rolls back."),
 ) -> None:
     """Reactivate the version that was active before the current one."""
-    from icp_mcp.engine.versions import rollback as do_rollback
+    from icp_mcp.engine.sql.versions import rollback as do_rollback
 
     with _errors(), _archive(archive) as engine:
         info = do_rollback(engine, _who(by))
@@ -223,7 +223,7 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Time-split backtest: AUC, tier table, top-tier lift and Brier score."""
-    from icp_mcp.engine.backtest import backtest as run
+    from icp_mcp.engine.derivation.backtest import backtest as run
 
     with _errors(), _archive(archive, read_only=True) as engine:
         bar, report = _progress()
@@ -255,8 +255,10 @@ def score(
     version: int | None = typer.Option(None, help="Version number (default: the active one)."),
 ) -> None:
     """Score one account (or --all) against an ICP version."""
-    from icp_mcp.engine.score import AccountCandidates, score_account, score_all
-    from icp_mcp.engine.versions import get_version
+    from icp_mcp.engine.scoring.results import AccountCandidates
+    from icp_mcp.engine.scoring.one import score_account
+    from icp_mcp.engine.scoring.batch import score_all
+    from icp_mcp.engine.sql.versions import get_version
 
     with _errors(), _archive(archive, read_only=True) as engine:
         definition = get_version(engine, version).definition

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from icp_mcp.archive.db import ArchiveError
 from icp_mcp.server.agent import DEFAULT_MODEL, MAX_TURNS
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.server.settings import ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.settings import ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
 
 err = Console(stderr=True)
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from icp_mcp.server.access import ALL_SCOPES, DEFAULT_MIN_GROUP, ROLES, Principal, scopes_for_roles
+from icp_mcp.surface.access import ALL_SCOPES, DEFAULT_MIN_GROUP, ROLES, Principal, scopes_for_roles
 
 Role = Literal["sales", "marketing", "product", "revops", "admin"]
 TOKEN_PREFIX = "icp_"

@@ -292,7 +292,7 @@ def contact_names(engine: Any, account_ids: Iterable[str], *, limit: int = 5000)
 def redact_for(principal: Any, result: Any, engine: Any = None) -> Any:
     """The result as `principal` may see it: money nulled without ``revenue:read``, contact PII masked
     without ``pii:read`` (contact names looked up for the accounts in the result when `engine` is given)."""
-    from icp_mcp.server.access import allowed
+    from icp_mcp.surface.access import allowed
 
     if not allowed(principal, "field:revenue"):
         result = redact_revenue(result)
@@ -318,7 +318,7 @@ def redaction_middleware(engine: Any = None) -> Any:
     from mcp.types import CallToolResult, TextContent
     from mcp.types.methods import is_input_required
 
-    from icp_mcp.server.access import allowed, current_principal
+    from icp_mcp.surface.access import allowed, current_principal
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
         result = await call_next(ctx)

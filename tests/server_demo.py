@@ -62,7 +62,8 @@ def build(folder: Path, source: Path | None = None) -> DemoArchive:
     """Copy (or build) the demo archive, derive its ICP and activate it."""
     from icp_mcp.archive.demo import build_demo
     from icp_mcp.archive.demo.manifest import manifest_path, read_manifest
-    from icp_mcp.engine import derive, versions
+    from icp_mcp.engine.derivation import derive
+    from icp_mcp.engine.sql import versions
 
     path = folder / "demo.duckdb"
     if source is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from icp_mcp.server.access import (
+from icp_mcp.surface.access import (
     ALL_SCOPES,
     LOCAL_OWNER,
     ROLE_SCOPES,

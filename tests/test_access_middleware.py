@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import accounts, contacts
-from icp_mcp.server.access import ROLE_SCOPES, Principal, acting_as, filter_listings
+from icp_mcp.surface.access import ROLE_SCOPES, Principal, acting_as, filter_listings
 from icp_mcp.server.redact import redaction_middleware
 
 

@@ -9,7 +9,7 @@ import yaml
 from mcp import Client
 
 from icp_mcp.server import audit
-from icp_mcp.server.access import LOCAL_OWNER, current_principal, set_default_principal
+from icp_mcp.surface.access import LOCAL_OWNER, current_principal, set_default_principal
 
 
 async def test_local_entry_of_the_policy_is_the_stdio_caller(icp_demo, tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def _money_properties(schema: dict, defs: dict, path: str = "", seen: frozenset 
 
 
 async def test_every_tool_is_in_the_access_table_and_money_is_nullable(icp_demo) -> None:
-    from icp_mcp.server.access import TOOL_SCOPES
+    from icp_mcp.surface.access import TOOL_SCOPES
     from icp_mcp.server.app import archive_of, build_server
 
     server = build_server(str(icp_demo.path), read_only=True)

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine import versions
+from icp_mcp.engine.sql import versions
 from icp_mcp.server.app import archive_of, build_server
 
 pytestmark = pytest.mark.slow

@@ -9,12 +9,12 @@ from sqlalchemy import Engine, insert
 
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, opportunities
-from icp_mcp.engine.adoption import feature_adoption
-from icp_mcp.engine.catalogue import band_label
-from icp_mcp.engine.catalogue import bands as bands_of
-from icp_mcp.engine.errors import EngineError, NoActiveICP
-from icp_mcp.engine.profile import Condition, ICPDefinition, Segment
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.questions.adoption import feature_adoption
+from icp_mcp.engine.model.catalogue import band_label
+from icp_mcp.engine.model.catalogue import bands as bands_of
+from icp_mcp.engine.model.errors import EngineError, NoActiveICP
+from icp_mcp.engine.model.profile import Condition, ICPDefinition, Segment
+from icp_mcp.engine.model.windows import resolve_window
 
 AS_OF = "2026-11-22"
 # 12 customers: 8 Software (6 adopt sso), 4 Retail (1 adopts); 2 non-customers that use sso (ignored).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from icp_mcp.server.access import Principal, acting_as
+from icp_mcp.surface.access import Principal, acting_as
 from icp_mcp.server.app import archive_of, build_server
 from test_adoption_engine import AS_OF
 from test_adoption_engine import engine as _engine_fixture  # noqa: F401  (module-scoped archive)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp.server.auth.provider import AccessToken
 
-from icp_mcp.server.access import PRINCIPAL_CLAIM, principal_from_access_token
+from icp_mcp.surface.access import PRINCIPAL_CLAIM, principal_from_access_token
 from icp_mcp.server.auth import PolicyTokenVerifier, auth_settings, http_auth
 from icp_mcp.server.policy import PolicyError, hash_token, parse_policy
 

@@ -14,9 +14,9 @@ from mcp import Client
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.demo import read_manifest
-from icp_mcp.engine import versions
-from icp_mcp.engine.drift import check_drift
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.questions.drift import check_drift
+from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.server.app import archive_of, build_server
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ WINDOW_DAYS = 90
 def _build_one(job: tuple[str, int, bool]) -> str:
     """Build one demo archive and activate an ICP derived from deals closed before the drift window."""
     from icp_mcp.archive.demo import build_demo
-    from icp_mcp.engine.derive import derive_icp
+    from icp_mcp.engine.derivation.derive import derive_icp
 
     path, seed, drift = job
     build_demo(path, size="S", seed=seed, drift=drift, as_of=AS_OF)

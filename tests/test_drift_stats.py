@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from icp_mcp.engine.drift import (
+from icp_mcp.engine.questions.drift import (
     _psi_for,
     baseline_window,
     change,
@@ -14,9 +14,9 @@ from icp_mcp.engine.drift import (
     homogeneity_p,
     two_proportion_p,
 )
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.profile import ICPDefinition
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.model.windows import resolve_window
 
 
 def test_two_proportion_p() -> None:

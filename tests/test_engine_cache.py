@@ -10,7 +10,7 @@ def test_cache_computes_once_for_concurrent_first_calls():
 
     from sqlalchemy import create_engine
 
-    from icp_mcp.engine import cache
+    from icp_mcp.engine.sql import cache
 
     engine = create_engine("sqlite://")
     calls: list[int] = []
@@ -40,7 +40,7 @@ def test_cache_forgets_the_flight_of_a_failing_computation():
     import pytest
     from sqlalchemy import create_engine
 
-    from icp_mcp.engine import cache
+    from icp_mcp.engine.sql import cache
 
     engine = create_engine("sqlite://")
     cache.clear()

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 import pytest
 
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine.backtest import backtest, tier_table
-from icp_mcp.engine.derive import derive_icp
-from icp_mcp.engine.versions import export_definition
+from icp_mcp.engine.derivation.backtest import backtest, tier_table
+from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.sql.versions import export_definition
 
 demo = pytest.importorskip("icp_mcp.archive.demo")
 

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from test_engine_synth import synthetic_archive
 
-from icp_mcp.engine.derive import derive_icp
-from icp_mcp.engine.profile import Criterion
-from icp_mcp.engine.versions import save_version
+from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.model.profile import Criterion
+from icp_mcp.engine.sql.versions import save_version
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,13 @@ import pytest
 from test_engine_synth import build_synthetic, synthetic_archive
 
 from icp_mcp.archive.db import create_schema, open_archive
-from icp_mcp.engine.backtest import backtest
-from icp_mcp.engine.derive import derive_icp
-from icp_mcp.engine.disqualifiers import explain_disqualifier
-from icp_mcp.engine.score import score_account, score_all
-from icp_mcp.engine.value import best_customers
-from icp_mcp.engine.versions import activate, get_version, save_version
+from icp_mcp.engine.derivation.backtest import backtest
+from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
+from icp_mcp.engine.scoring.one import score_account
+from icp_mcp.engine.scoring.batch import score_all
+from icp_mcp.engine.questions.value import best_customers
+from icp_mcp.engine.sql.versions import activate, get_version, save_version
 
 pytestmark = pytest.mark.postgres
 

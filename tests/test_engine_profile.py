@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.profile import ICPDefinition
-from icp_mcp.engine.versions import export_definition, import_definition
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.sql.versions import export_definition, import_definition
 
 HAND_WRITTEN = """
 name: Mid-market SaaS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from icp_mcp.engine.backtest import backtest
+from icp_mcp.engine.derivation.backtest import backtest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"

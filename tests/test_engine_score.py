@@ -6,17 +6,13 @@ import pytest
 from sqlalchemy import select
 from test_engine_synth import synthetic_archive
 
-from icp_mcp.engine.derive import derive_icp
-from icp_mcp.engine.disqualifiers import explain_disqualifier
-from icp_mcp.engine.errors import EngineError, NotFound
-from icp_mcp.engine.score import (
-    AccountCandidates,
-    AccountScore,
-    account_scores_query,
-    score_account,
-    score_all,
-)
-from icp_mcp.engine.value import best_customers
+from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
+from icp_mcp.engine.model.errors import EngineError, NotFound
+from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
+from icp_mcp.engine.scoring.batch import account_scores_query, score_all
+from icp_mcp.engine.scoring.one import score_account
+from icp_mcp.engine.questions.value import best_customers
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +105,8 @@ def test_scores_query_is_reusable_as_a_cohort(synth):
 
 
 def test_explain_by_account_and_personas(synth):
-    from icp_mcp.engine.personas import personas
-    from icp_mcp.engine.score import account_scores_query
+    from icp_mcp.engine.derivation.personas import personas
+    from icp_mcp.engine.scoring.batch import account_scores_query
 
     engine, d = synth
     q = account_scores_query(d).subquery()

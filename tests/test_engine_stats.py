@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from icp_mcp.engine import stats
+from icp_mcp.engine.model import stats
 
 
 def test_wilson_interval_matches_the_textbook_and_handles_edges():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine.errors import NoActiveICP, NotFound
-from icp_mcp.engine.profile import ICPDefinition
-from icp_mcp.engine.versions import (
+from icp_mcp.engine.model.errors import NoActiveICP, NotFound
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.sql.versions import (
     activate,
     active_definition,
     get_version,

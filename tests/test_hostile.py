@@ -204,7 +204,7 @@ def test_http_beyond_loopback_needs_a_policy(archive_path: Path) -> None:
 
 
 async def test_injection_does_not_widen_a_territory(hostile_server) -> None:
-    from icp_mcp.server.access import ROLE_SCOPES, Principal, acting_as
+    from icp_mcp.surface.access import ROLE_SCOPES, Principal, acting_as
 
     rep = Principal(subject="rep", roles=["sales"], scopes=ROLE_SCOPES["sales"], territories=frozenset({"EMEA"}))
     probes = ["' OR territory='NA", "A0000003' OR '1'='1", "%", "_", "NA", "A000000_"]

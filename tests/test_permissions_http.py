@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import accounts
 from icp_mcp.server import audit
-from icp_mcp.server.access import LOCAL_OWNER, set_default_principal
+from icp_mcp.surface.access import LOCAL_OWNER, set_default_principal
 from icp_mcp.server.cli import app as cli
 from icp_mcp.server.policy import read_raw, write_raw
 

@@ -12,9 +12,9 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from icp_mcp.tools import common
+from icp_mcp.surface import runner as common
 
-from icp_mcp.tools.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation, is_write_statement
+from icp_mcp.surface.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation, is_write_statement
 
 
 @pytest.mark.parametrize(

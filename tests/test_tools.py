@@ -298,7 +298,7 @@ async def test_activate_asks_through_elicitation(icp_demo_copy: Path):
 async def test_activate_elicitation_round_passes_redaction_for_a_caller_without_pii(icp_demo_copy: Path):
     """revops (no pii:read) makes the redaction middleware look at results: the input_required round must
     reach the client untouched (it is no CallToolResult), and the confirmed call then completes."""
-    from icp_mcp.server.access import ROLE_SCOPES, Principal, acting_as
+    from icp_mcp.surface.access import ROLE_SCOPES, Principal, acting_as
 
     srv = build_server(str(icp_demo_copy))
     revops = Principal(subject="ops", roles=["revops"], scopes=ROLE_SCOPES["revops"])

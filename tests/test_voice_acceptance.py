@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine.value import best_customers
+from icp_mcp.engine.questions.value import best_customers
 from icp_mcp.server.app import archive_of, build_server
 from test_inspector import inspect_json, npx  # noqa: F401  (fixture)
 from test_server_transports import http_server  # noqa: F401  (fixture)

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, insert, select
 
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
-from icp_mcp.engine.cohorts import condition_selectable, ids_selectable, resolve_cohort
-from icp_mcp.engine.errors import EngineError, NoActiveICP
-from icp_mcp.engine.profile import Condition, ICPDefinition, Segment
+from icp_mcp.engine.questions.cohorts import condition_selectable, ids_selectable, resolve_cohort
+from icp_mcp.engine.model.errors import EngineError, NoActiveICP
+from icp_mcp.engine.model.profile import Condition, ICPDefinition, Segment
 
 
 @pytest.fixture(scope="module")

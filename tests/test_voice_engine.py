@@ -19,9 +19,9 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.snippets import build_snippets
 from icp_mcp.archive.topics import tag_topics
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.voice import customer_voice
-from icp_mcp.engine.windows import resolve_window
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.questions.voice import customer_voice
+from icp_mcp.engine.model.windows import resolve_window
 
 AS_OF = "2026-11-22"
 BODIES = {

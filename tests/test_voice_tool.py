@@ -7,7 +7,7 @@ import json
 import pytest
 from mcp import Client
 
-from icp_mcp.server.access import Principal, acting_as
+from icp_mcp.surface.access import Principal, acting_as
 from icp_mcp.server.app import archive_of, build_server
 from test_voice_engine import AS_OF, _build
 

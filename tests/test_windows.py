@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from icp_mcp.engine.errors import EngineError
-from icp_mcp.engine.windows import period_bounds, resolve_window, window_before
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.windows import period_bounds, resolve_window, window_before
 
 AS_OF = date(2026, 11, 22)
 

@@ -14,11 +14,11 @@ from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.resolve import AcceptedElicitation
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import versions
-from icp_mcp.engine.versions import VersionInfo
-from icp_mcp.server.access import allowed, current_principal
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import register_tool, ToolRefusal, ToolRun, ToolSpec, run_tool
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.sql.versions import VersionInfo
+from icp_mcp.surface.access import allowed, current_principal
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import register_tool, ToolRefusal, ToolRun, ToolSpec, run_tool
 
 SPEC = ToolSpec(name="activate_icp", title="Activate an ICP version", write=True, destructive=True, idempotent=True)
 

@@ -9,12 +9,13 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import value, versions
-from icp_mcp.engine.value import BestCustomer
-from icp_mcp.server.access import allowed
-from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import register_tool, ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
+from icp_mcp.engine.questions import value
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.questions.value import BestCustomer
+from icp_mcp.surface.access import allowed
+from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import register_tool, ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
 
 SPEC = ToolSpec(name="best_customers", title="Best customers by value")
 

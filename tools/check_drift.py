@@ -8,12 +8,12 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import drift
-from icp_mcp.engine.drift import AttributePSI, EmergingValue, NullRateChange, Reason, SegmentMove, ShareChange
-from icp_mcp.engine.windows import resolve_window
-from icp_mcp.server.access import allowed
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRun, ToolSpec, active_icp, register_tool, run_tool
+from icp_mcp.engine.questions import drift
+from icp_mcp.engine.questions.drift import AttributePSI, EmergingValue, NullRateChange, Reason, SegmentMove, ShareChange
+from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.surface.access import allowed
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import ToolRun, ToolSpec, active_icp, register_tool, run_tool
 
 SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
 DEFAULT_WINDOW = "90d"

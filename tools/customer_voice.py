@@ -9,15 +9,15 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import voice
-from icp_mcp.engine.cohorts import resolve_cohort
-from icp_mcp.engine.versions import active_definition
-from icp_mcp.engine.voice import AccountCount, Count, EmptyEvidence, Quote
-from icp_mcp.engine.windows import resolve_window
-from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.server.access import allowed, denial_message
-from icp_mcp.tools.common import ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+from icp_mcp.engine.questions import voice
+from icp_mcp.engine.questions.cohorts import resolve_cohort
+from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.questions.voice import AccountCount, Count, EmptyEvidence, Quote
+from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.access import allowed, denial_message
+from icp_mcp.surface.runner import ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
 
 SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
 DEFAULT_SINCE = "90d"

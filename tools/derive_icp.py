@@ -9,10 +9,11 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import derive, versions
-from icp_mcp.engine.profile import ICPDefinition
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import register_tool, ToolRun, ToolSpec, run_tool
+from icp_mcp.engine.derivation import derive
+from icp_mcp.engine.sql import versions
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import register_tool, ToolRun, ToolSpec, run_tool
 
 SPEC = ToolSpec(name="derive_icp", title="Derive a draft ICP version", write=True, idempotent=False)
 

@@ -8,10 +8,10 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import disqualifiers
-from icp_mcp.engine.disqualifiers import DisqualifierExplanation
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import (
+from icp_mcp.engine.questions import disqualifiers
+from icp_mcp.engine.questions.disqualifiers import DisqualifierExplanation
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import (
     ToolInputError, ToolRun, ToolSpec, account_territory, active_icp, check_account_access, register_tool, run_tool,
 )
 

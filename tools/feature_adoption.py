@@ -8,14 +8,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import adoption
-from icp_mcp.engine.adoption import BY_ICP, BY_OPTIONS, AdoptionGroup
-from icp_mcp.engine.versions import active_definition
-from icp_mcp.engine.windows import resolve_window
-from icp_mcp.server.access import allowed
-from icp_mcp.server.settings import DEFAULT_LIMIT, MAX_LIMIT
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+from icp_mcp.engine.questions import adoption
+from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS, AdoptionGroup
+from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.surface.access import allowed
+from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
 
 SPEC = ToolSpec(name="feature_adoption", title="Feature adoption by segment")
 DEFAULT_SINCE = "365d"

@@ -8,10 +8,10 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine import score as score_engine
-from icp_mcp.engine.score import AccountCandidates, AccountScore
-from icp_mcp.tools.archive_access import ArchiveHandle
-from icp_mcp.tools.common import (
+from icp_mcp.engine.scoring import one as score_engine
+from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
+from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.runner import (
     ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, register_tool, run_tool, visible_candidates,
 )
 

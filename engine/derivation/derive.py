@@ -1,0 +1,360 @@
+"""Derivation: contrast best customers with the worked population and keep what the data supports.
+
+One GROUP BY over the (account, attribute, value) relation joined to the labels gives, for every value,
+its support, best customers, wins and retention; Python turns those counts into rates, Wilson intervals,
+lift and WoE, keeps the values whose interval clears the base rate, merges adjacent numeric bands into
+ranges, searches pairs of kept criteria for up to 3 segments, and records what the data cannot support.
+
+Many values are tested at once, so the keep decision uses a Bonferroni-adjusted Wilson interval (familywise
+5%); the evidence shows the plain 95% interval. See docs/ARCHITECTURE.md, "Departures".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, func, select
+
+from icp_mcp.archive.schema import opportunities
+from icp_mcp.engine.model import stats
+from icp_mcp.engine.model.stats import evidence
+from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
+from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, kind_of
+from icp_mcp.engine.sql.labels import closed_deals_where, labels_query, positives_rule
+from icp_mcp.engine.model.profile import (
+    Condition,
+    Criterion,
+    Disqualifier,
+    Evidence,
+    ICPDefinition,
+    Range,
+    Trigger,
+    ValueWeights,
+)
+from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses
+from icp_mcp.engine.derivation.personas import derive_personas
+from icp_mcp.engine.scoring.tiers import fit_tiers_and_calibration
+from icp_mcp.engine.sql.versions import active_definition_or_none
+from icp_mcp.engine.sql.triggers import trigger_counts
+
+Progress = Callable[[float, float | None, str], None]
+
+MIN_N = 5            # a value is tested only with at least this many accounts
+DQ_MIN_N = 20        # a disqualifier needs this many accounts
+DQ_FACTOR = 0.5      # "far below": win rate at most half the base (or churn at least double)
+FAMILY_ALPHA = 0.05
+UNSUPPORTED_LIFT = 1.5
+MAX_UNSUPPORTED = 25
+STEPS = 7
+
+
+@dataclass
+class ValueCounts:
+    """Counts of one attribute value (or merged band range) over the worked population."""
+
+    attribute: str
+    value: str | None
+    range: Range | None
+    n: int
+    best: int
+    won: int
+    customers: int
+    retained: int
+
+    def condition(self) -> dict:
+        return {"attribute": self.attribute, "range": self.range} if self.range else {
+            "attribute": self.attribute, "value": self.value}
+
+    def label(self) -> str:
+        return f"{self.attribute} {self.range.label()}" if self.range else f"{self.attribute}={self.value}"
+
+
+@dataclass
+class Totals:
+    n: int
+    best: int
+    won: int
+    customers: int
+    retained: int
+    closed_from: date | None
+    closed_to: date | None
+
+
+def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
+               window: int, positives: str = "retained") -> tuple[Totals, list[ValueCounts]]:
+    labels = labels_query(closed_before, weights, top_n, positives).subquery("labels")
+    o = opportunities
+    with engine.connect() as conn:
+        t = conn.execute(select(
+            func.count(), func.coalesce(func.sum(labels.c.best), 0), func.coalesce(func.sum(labels.c.won), 0),
+            func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0),
+        ).select_from(labels)).one()
+        span = conn.execute(
+            select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
+        ).one()
+        attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
+        rel = attribute_relation(attrs, closed_before=closed_before,
+                                 trigger_window_days=window).subquery("rel")
+        rows = conn.execute(
+            select(rel.c.attribute, rel.c.value, func.count(), func.sum(labels.c.best), func.sum(labels.c.won),
+                   func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0))
+            .select_from(rel.join(labels, labels.c.account_id == rel.c.account_id))
+            .where(rel.c.value.is_not(None))
+            .group_by(rel.c.attribute, rel.c.value)
+        ).all()
+    totals = Totals(int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), span[0], span[1])
+    counts = [ValueCounts(a, v, None, int(n), int(b), int(w), int(c), int(r)) for a, v, n, b, w, c, r in rows]
+    return totals, counts
+
+
+def _band_counts(counts: list[ValueCounts]) -> dict[str, list[ValueCounts | None]]:
+    """Numeric values in band order (None for empty bands), with their ranges set."""
+    out: dict[str, list[ValueCounts | None]] = {}
+    by_key = {(c.attribute, c.value): c for c in counts if kind_of(c.attribute) == "numeric"}
+    for attribute in {c.attribute for c in counts if kind_of(c.attribute) == "numeric"}:
+        seq: list[ValueCounts | None] = []
+        for lo, hi in bands(attribute):
+            c = by_key.get((attribute, band_label(lo, hi)))
+            if c is not None:
+                c.range = Range(min=lo, max=hi)
+            seq.append(c)
+        out[attribute] = seq
+    return out
+
+
+def _merge_runs(seq: list[ValueCounts | None], flag: Callable[[ValueCounts], bool]) -> list[ValueCounts]:
+    """Merge runs of adjacent flagged bands into one range with summed counts."""
+    merged: list[ValueCounts] = []
+    run: list[ValueCounts] = []
+    for c in [*seq, None]:
+        if c is not None and flag(c):
+            run.append(c)
+            continue
+        if run:
+            first, last = run[0], run[-1]
+            merged.append(ValueCounts(
+                first.attribute, None, Range(min=first.range.min, max=last.range.max),
+                *(sum(getattr(x, f) for x in run) for f in ("n", "best", "won", "customers", "retained")),
+            ))
+            run = []
+    return merged
+
+
+def _select(counts: list[ValueCounts], flag: Callable[[ValueCounts], bool]) -> list[ValueCounts]:
+    """Flagged values: categorical ones as they are, numeric bands merged into ranges."""
+    chosen = [c for c in counts if kind_of(c.attribute) != "numeric" and flag(c)]
+    for seq in _band_counts(counts).values():
+        chosen.extend(_merge_runs(seq, flag))
+    return chosen
+
+
+def _slug(text: str) -> str:
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text)
+    return "-".join(p for p in out.split("-") if p)[:60]
+
+
+def derive_icp(
+    engine: Engine,
+    *,
+    closed_before: date | None = None,
+    best_top_n: int | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+    previous: ICPDefinition | None = None,
+    positives: str | None = None,
+) -> ICPDefinition:
+    """Derive an ICP from deals closed before `closed_before` (all when None); manual rules of `previous`
+    (default: the active version) are kept.
+
+    Positives are retained customers by default, or the best-customer cohort (by value) with
+    `positives="best"` or when `best_top_n` is given; see docs/ARCHITECTURE.md for why.
+    """
+
+    step = progress or (lambda done, total, message: None)
+    if previous is None:
+        previous = active_definition_or_none(engine)
+    weights = previous.value_weights if previous else ValueWeights()
+    window = previous.trigger_window_days if previous else TRIGGER_WINDOW_DAYS
+
+    step(0, STEPS, "labelling the worked population and best customers")
+    positives = positives or ("best" if best_top_n is not None else "retained")
+    totals, counts = _aggregate(  # labels_query refuses an unknown `positives` before any query runs
+        engine, closed_before, weights, best_top_n, window, positives)
+    step(1, STEPS, f"aggregated {len(counts)} attribute values over {totals.n} worked accounts")
+
+    base = totals.best / totals.n if totals.n else 0.0
+    tested = [c for c in counts if c.n >= MIN_N]
+    z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
+    n_values = {a: len({c.value for c in counts if c.attribute == a}) for a in {c.attribute for c in counts}}
+
+    # Disqualifiers first, so that their values do not also appear as negative scorecard lines.
+    win_base = totals.won / totals.n if totals.n else 0.0
+    ret_base = totals.retained / totals.customers if totals.customers else None
+
+    def dq_win(c: ValueCounts) -> bool:
+        return (c.n >= DQ_MIN_N and win_base > 0 and c.won / c.n <= DQ_FACTOR * win_base
+                and stats.wilson(c.won, c.n, z_keep)[1] < win_base)
+
+    def dq_ret(c: ValueCounts) -> bool:
+        if ret_base is None or c.customers < DQ_MIN_N or ret_base >= 1:
+            return False
+        churn, base_churn = 1 - c.retained / c.customers, 1 - ret_base
+        return churn >= min(1.0, base_churn / DQ_FACTOR) and stats.wilson(c.retained, c.customers, z_keep)[1] < ret_base
+
+    step(2, STEPS, "testing values against the base rate")
+    disqualifiers: list[Disqualifier] = []
+    dq_labels: set[str] = set()
+    for metric, flag in (("win_rate", dq_win), ("retention", dq_ret)):
+        for c in _select(counts, flag):
+            cond = Condition(**c.condition())
+            if metric == "win_rate":
+                ev = evidence(c.won, c.n, win_base)
+                sentence = (f"Accounts with {cond.describe()} won {c.won} of {c.n} times "
+                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
+                            f"against {win_base:.0%} for all worked accounts.")
+            else:
+                ev = evidence(c.retained, c.customers, ret_base)
+                sentence = (f"Customers with {cond.describe()} retained {c.retained} of {c.customers} "
+                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
+                            f"against {ret_base:.0%} for all customers.")
+            rid = f"dq-{_slug(c.label())}" + ("" if metric == "win_rate" else "-retention")
+            if rid in {d.id for d in disqualifiers} or c.label() in dq_labels:
+                continue
+            disqualifiers.append(Disqualifier(id=rid, metric=metric, evidence=ev, sentence=sentence,
+                                              source="derived", **c.condition()))
+            dq_labels.add(c.label())
+
+    # Values of an attribute are compared with the accounts that attribute does not disqualify: once
+    # Pre-seed is a disqualifier, "Series A" should not earn points merely for not being Pre-seed.
+    excluded: dict[str, list[int]] = {}
+    for c in counts:
+        if any(d.attribute == c.attribute and d.matches(c.value, c.range.min if c.range else None)
+               for d in disqualifiers):
+            excluded.setdefault(c.attribute, [0, 0])
+            excluded[c.attribute][0] += c.n
+            excluded[c.attribute][1] += c.best
+
+    def base_of(attribute: str) -> tuple[float, int, int]:
+        ex_n, ex_best = excluded.get(attribute, (0, 0))
+        n, p = totals.n - ex_n, totals.best - ex_best
+        return (p / n if n else base), p, n - p
+
+    def up(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[0] > base_of(c.attribute)[0]
+
+    def down(c: ValueCounts) -> bool:
+        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[1] < base_of(c.attribute)[0]
+
+    criteria: list[Criterion] = []
+    for c in [*_select(counts, up), *_select(counts, down)]:
+        if c.label() in dq_labels:
+            continue
+        b, pos, neg = base_of(c.attribute)
+        w = stats.woe(c.best, c.n - c.best, pos, neg, n_values.get(c.attribute, 1))
+        pts = stats.points(w)
+        pts = max(pts, 1) if c.best / c.n > b else min(pts, -1)
+        criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, b, w), source="derived",
+                                  **c.condition()))
+    criteria += _trigger_criteria(engine, closed_before, window, z_keep)
+    criteria.sort(key=lambda c: (-c.points, c.attribute))
+    for i, c in enumerate(criteria):
+        c.id = f"c{i + 1}"
+
+    unsupported = _unsupported(counts, tested, criteria, disqualifiers, base, totals)
+    step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
+
+    segments = search_segments(engine, counts, base, totals.best, totals.n, z_keep, closed_before=closed_before,
+                               weights=weights, top_n=best_top_n, evidence=evidence, positives=positives)
+    step(4, STEPS, f"{len(segments)} segments")
+
+    if previous is not None:
+        taken = {c.id for c in criteria}
+        for c in previous.criteria:
+            if c.source == "manual":
+                cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
+                taken.add(cid)
+                criteria.append(c.model_copy(update={"id": cid}))
+        rule_ids = {d.id for d in disqualifiers}
+        disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
+
+    personas = derive_personas(engine, closed_before=closed_before)
+    step(5, STEPS, f"{len(personas)} personas")
+
+    triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
+                for c in criteria if c.attribute == "trigger" and c.value]
+    definition = ICPDefinition(
+        name=name or (previous.name if previous else "Derived ICP"),
+        description=previous.description if previous else None,
+        closed_from=totals.closed_from, closed_to=totals.closed_to,
+        base_rate=round(base, 4), population=totals.n, positives=totals.best,
+        best_rule=positives_rule(positives, best_top_n),
+        segments=segments, criteria=criteria, disqualifiers=disqualifiers, personas=personas,
+        triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
+        method={
+            "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
+            "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
+            "closed_before": closed_before.isoformat() if closed_before else "",
+            "win_rate": round(win_base, 4), "positives": positives,
+        },
+    )
+    step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
+    definition = segment_bonuses(engine, definition, closed_before=closed_before)
+    definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
+    step(STEPS, STEPS, "done")
+    return definition
+
+
+def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z_keep: float) -> list[Criterion]:
+    """Signal kinds whose deals (signal within the window before creation) win clearly more or less often."""
+
+    n, wins, rows = trigger_counts(engine, closed_before, window)
+    if not n or not wins or wins == n:
+        return []
+    base = wins / n
+    out = []
+    for kind, k, w in rows:
+        if k < MIN_N:
+            continue
+        lo, hi = stats.wilson(w, k, z_keep)
+        if lo <= base <= hi:
+            continue
+        woe = stats.woe(w, k - w, wins, n - wins, len(rows))
+        pts = stats.points(woe)
+        pts = max(pts, 1) if lo > base else min(pts, -1)
+        out.append(Criterion(attribute="trigger", value=kind, points=pts, evidence=evidence(w, k, base, woe),
+                             source="derived"))
+    return out
+
+
+def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria: list[Criterion],
+                 disqualifiers: list[Disqualifier], base: float, totals: Totals) -> list[str]:
+    """Plain statements of what the data cannot support."""
+    out: list[str] = []
+    if totals.n == 0:
+        return ["no closed deals in the derivation window: nothing can be derived (n = 0)"]
+    if totals.best == 0:
+        return [f"no best customers among {totals.n} worked accounts: nothing can be derived"]
+    if not criteria:
+        out.append(f"no criterion clears the base rate ({base:.0%} best customers among n = {totals.n} "
+                   f"worked accounts, {len(tested)} values tested)")
+    kept = {(c.attribute, c.value) for c in criteria} | {(d.attribute, d.value) for d in disqualifiers}
+    kept_ranges = [(c.attribute, c.range) for c in [*criteria, *disqualifiers] if c.range]
+    notable = []
+    for c in tested:
+        if (c.attribute, c.value) in kept:
+            continue
+        if c.range and any(a == c.attribute and r.contains(c.range.min if c.range.min is not None else -1e300)
+                           for a, r in kept_ranges):
+            continue
+        lift = (c.best / c.n) / base if base else 0
+        if lift >= UNSUPPORTED_LIFT or lift <= 1 / UNSUPPORTED_LIFT:
+            notable.append((c.n, c, lift))
+    notable.sort(key=lambda x: -x[0])
+    for n, c, lift in notable[:MAX_UNSUPPORTED]:
+        out.append(f"{c.label()}: not supported by the data (n = {n}, rate {c.best / n:.0%} vs base {base:.0%})")
+    rare = sum(1 for c in counts if c.n < MIN_N)
+    if rare:
+        out.append(f"{rare} attribute values with fewer than {MIN_N} worked accounts were not tested")
+    return out

@@ -1,0 +1,163 @@
+"""Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
+
+SQL counts distinct closed deals per role and per raw title (and snippets per title and topic string);
+Python normalises titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, case, func, select
+
+from icp_mcp.archive.schema import (
+    contacts,
+    conversation_snippets,
+    conversations,
+    opportunities,
+    opportunity_contacts,
+)
+from icp_mcp.engine.model.stats import evidence
+from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.model.profile import ICPDefinition, Persona, TopicCount
+
+MIN_DEALS = 10
+MAX_PERSONAS = 12
+MAX_TOPICS = 5
+TOPIC_SPAN = timedelta(days=365)
+
+_LEVELS = [
+    (r"\b(ceo|cto|cfo|cio|ciso|cmo|coo|cro|cpo|cdo)\b", None),
+    (r"\bchief\b", "C-level"),
+    (r"\b(svp|evp|vp|vice president)\b", "VP"),
+    (r"\b(head)\b", "Head"),
+    (r"\bdirector\b", "Director"),
+    (r"\bmanager\b", "Manager"),
+    (r"\b(lead|principal|staff)\b", "Lead"),
+]
+_CHIEFS = {"financial": "CFO", "finance": "CFO", "technology": "CTO", "technical": "CTO", "information": "CIO",
+           "information security": "CISO", "security": "CISO", "marketing": "CMO", "operating": "COO",
+           "operations": "COO", "revenue": "CRO", "product": "CPO", "data": "CDO", "executive": "CEO"}
+_FUNCTIONS = [
+    ("RevOps", r"revops|revenue operations|sales operations|sales ops"),
+    ("Security", r"secur|ciso"), ("Data", r"\bdata\b|analytics|\bbi\b|cdo"),
+    ("Engineering", r"engineer|software|develop|\bdev\b|cto|architect|platform"),
+    ("IT", r"\bit\b|information|infrastructure|systems|cio"),
+    ("Sales", r"sales|revenue|\bcro\b|account exec|business development"),
+    ("Marketing", r"marketing|growth|demand|\bcmo\b|brand"),
+    ("Finance", r"financ|\bcfo\b|controller|accounting"), ("Procurement", r"procure|purchas|sourcing"),
+    ("Operations", r"operations|\bops\b|\bcoo\b"), ("Product", r"product|\bcpo\b"),
+    ("People", r"\bhr\b|people|talent|human"), ("Customer Success", r"customer success|support|service"),
+    ("Executive", r"\bceo\b|founder|president|owner|general manager"),
+]
+
+
+def normalize_title(title: str | None) -> str | None:
+    """A coarse, comparable title: 'VP · Engineering', 'CTO', 'Manager · Data'."""
+    if not title or not title.strip():
+        return None
+    t = re.sub(r"[^a-z0-9 ]+", " ", title.lower())
+    t = re.sub(r"\s+", " ", t).strip()
+    m = re.search(_LEVELS[0][0], t)
+    if m:
+        return m.group(1).upper()
+    chief = re.search(r"\bchief (.+?) officer\b", t)
+    if chief and chief.group(1) in _CHIEFS:
+        return _CHIEFS[chief.group(1)]
+    level = next((name for pattern, name in _LEVELS[1:] if re.search(pattern, t)), "Individual")
+    function = next((name for name, pattern in _FUNCTIONS if re.search(pattern, t)), None)
+    if function is None:
+        return title.strip().title()[:60]
+    return f"{level} · {function}"
+
+
+def _topics(raw_counts: dict[str, Counter]) -> dict[str, list[TopicCount]]:
+    return {k: [TopicCount(topic=t, n=n) for t, n in c.most_common(MAX_TOPICS)] for k, c in raw_counts.items()}
+
+
+def derive_personas(engine: Engine, *, closed_before: date | None = None) -> list[Persona]:
+    """Roles and normalized titles on closed deals (before the cut), with lift and their topics."""
+    o, oc, c = opportunities, opportunity_contacts, contacts
+    where = closed_deals_where(closed_before)
+    won = case((o.c.stage == "won", o.c.opportunity_id))
+    cv, sn = conversations, conversation_snippets
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
+        is_won = case((o.c.stage == "won", 1), else_=0).label("won")
+        role_deals = (select(oc.c.opportunity_id, oc.c.role, is_won).distinct()
+                      .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)).where(where)
+                      .subquery("role_deals"))
+        by_role = conn.execute(select(role_deals.c.role, func.count(), func.sum(role_deals.c.won))
+                               .group_by(role_deals.c.role)).all()
+        title_deals = (select(oc.c.opportunity_id, c.c.title, is_won).distinct()
+                       .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
+                                    .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
+                       .subquery("title_deals"))
+        by_title = conn.execute(select(title_deals.c.title, func.count(), func.sum(title_deals.c.won))
+                                .group_by(title_deals.c.title)).all()
+        # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
+        # and a bounded scan on large archives.
+        end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()
+        snip_where = sn.c.topics != ","
+        if end is not None:
+            start = (end if isinstance(end, datetime) else datetime.combine(end, datetime.min.time())) - TOPIC_SPAN
+            snip_where = snip_where & (sn.c.occurred_at >= start)
+        if closed_before is not None:
+            snip_where = snip_where & (sn.c.occurred_at < closed_before)
+        roles_of = select(oc.c.contact_id, oc.c.role).distinct().subquery("roles_of")
+
+        def topics_by(key_col, joined):
+            """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
+            return conn.execute(
+                select(key_col, sn.c.topics, func.count())
+                .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id).join(*joined))
+                .where(snip_where).group_by(key_col, sn.c.topics)
+            ).all()
+
+        title_topics = topics_by(c.c.title, (c, c.c.contact_id == cv.c.contact_id))
+        role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == cv.c.contact_id))
+    n_all, wins_all = int(total[0]), int(total[1])
+    base = wins_all / n_all if n_all else 0.0
+    t_counts: dict[str, Counter] = defaultdict(Counter)
+    for title, topics, n in title_topics:
+        key = normalize_title(title)
+        for t in (topics or "").split(","):
+            if t and key:
+                t_counts[key][t] += int(n)
+    r_counts: dict[str, Counter] = defaultdict(Counter)
+    for role, topics, n in role_topics:
+        for t in (topics or "").split(","):
+            if t:
+                r_counts[role][t] += int(n)
+    r_topics, t_topics = _topics(r_counts), _topics(t_counts)
+
+    out: list[Persona] = []
+    for role, n, w in by_role:
+        if int(n) >= MIN_DEALS:
+            ev = evidence(int(w), int(n), base)
+            out.append(Persona(kind="role", role=role, evidence=ev, topics=r_topics.get(role, []),
+                               supported=not (ev.interval[0] <= base <= ev.interval[1])))
+    folded: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for title, n, w in by_title:
+        key = normalize_title(title)
+        if key:
+            folded[key][0] += int(n)
+            folded[key][1] += int(w)
+    titles = []
+    for key, (n, w) in folded.items():
+        n = min(n, n_all)
+        if n >= MIN_DEALS:
+            ev = evidence(min(w, n), n, base)
+            titles.append(Persona(kind="title", title=key, evidence=ev, topics=t_topics.get(key, []),
+                                  supported=not (ev.interval[0] <= base <= ev.interval[1])))
+    titles.sort(key=lambda p: (not p.supported, -(p.evidence.lift or 0), -p.evidence.n))
+    out.sort(key=lambda p: -(p.evidence.lift or 0))
+    return out + titles[: max(0, MAX_PERSONAS - len(out))]
+
+
+def personas(engine: Engine, definition: ICPDefinition) -> list[Persona]:
+    """Roles and titles with their win-rate lift and topics, over the definition's derivation window."""
+    cut = definition.closed_to + timedelta(days=1) if definition.closed_to else None
+    return derive_personas(engine, closed_before=cut)

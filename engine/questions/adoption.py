@@ -1,0 +1,331 @@
+"""Feature adoption: who uses a feature, how deeply, and whether adopters retain better — by group.
+
+Eligible accounts are customers (a won deal closed before the window ends) that had not churned (last
+positive ARR month) before the window starts. An adopter is an eligible
+account with events of the feature inside the window. Per group (segment, tier, in/out of the ICP, size
+band or any categorical account column) one GROUP BY gives: eligible `n`, adopters, the adoption rate with
+its Wilson 95% interval, depth (events and peak active users per adopter) and retention of adopters vs
+non-adopters over the 12 months before the latest ARR month: net revenue retention (ARR now / ARR then,
+over accounts with ARR then) and churn (ARR then > 0, now 0) with its interval. Groups with fewer than
+`k_min` accounts are flagged `small` (the permissions layer suppresses them for some callers).
+
+Retention is an association, not an effect: accounts that churned early had less time to adopt.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, opportunities
+from icp_mcp.engine.sql.attributes import band_case
+from icp_mcp.engine.model.catalogue import CATEGORICAL
+from icp_mcp.engine.questions.cohorts import (
+    icp_ids, in_icp_selectable, materialize, segment_selectable, tier_selectable,
+)
+from icp_mcp.engine.model.errors import EngineError, NoActiveICP
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.model.stats import wilson
+from icp_mcp.engine.model.windows import Window
+
+BY_ICP: tuple[str, ...] = ("segment", "tier", "icp")
+BY_OPTIONS: tuple[str, ...] = (*BY_ICP, "size_band", *CATEGORICAL)
+DEFAULT_K = 5
+OUTSIDE_SEGMENTS = "(no segment)"
+RETENTION_MONTHS = 12
+
+
+class RetentionStat(BaseModel):
+    """Retention of a set of accounts that had ARR a year before the latest ARR month."""
+
+    n: int = Field(description="accounts with ARR a year ago")
+    nrr: float | None = Field(description="ARR now / ARR a year ago, over those accounts")
+    churned: int
+    churn_rate: float | None
+    churn_interval: tuple[float, float] | None = Field(description="Wilson 95% interval of the churn rate")
+
+
+class AdoptionGroup(BaseModel):
+    group: str
+    n: int = Field(description="eligible accounts (customers)")
+    adopters: int | None
+    rate: float | None = Field(description="adopters / n")
+    interval: tuple[float, float] | None = Field(description="Wilson 95% interval of the rate")
+    events_per_adopter: float | None = Field(description="events in the window per active account")
+    active_users_per_adopter: float | None = Field(description="mean peak daily active users per adopter")
+    adopters_retention: RetentionStat | None
+    non_adopters_retention: RetentionStat | None
+    small: bool = Field(description=f"fewer than k accounts (default {DEFAULT_K}): treat with care")
+    suppressed: bool = Field(False, description="figures withheld: too few accounts for this caller")
+
+    def suppress(self) -> None:
+        """Withhold every figure but the group's size (small-group rule of the permissions layer)."""
+        self.adopters = self.rate = self.interval = None
+        self.events_per_adopter = self.active_users_per_adopter = None
+        self.adopters_retention = self.non_adopters_retention = None
+        self.suppressed = True
+
+
+class AdoptionResult(BaseModel):
+    feature: str
+    by: str
+    window: str = Field(description="the usage window (inclusive days)")
+    retention_months: tuple[str, str] | None = Field(description="ARR month a year ago, latest ARR month")
+    overall: AdoptionGroup
+    groups: list[AdoptionGroup] = Field(description="sorted by adoption rate, highest first")
+    total_groups: int
+    highest: str | None = Field(description="the group with the highest adoption among groups of at least k")
+    summary: str
+
+
+def known_features(conn: Connection) -> list[str]:
+    """Features present in `feature_usage`."""
+    rows = conn.execute(select(feature_usage.c.feature).distinct().order_by(feature_usage.c.feature))
+    return [r for r in rows.scalars() if r]
+
+
+def check_feature(engine: Engine, feature: str) -> str:
+    """The stored spelling of `feature` (case-insensitive) or an error listing the known features.
+
+    The feature list is cached with the cohorts (a distinct over every usage row is not free at scale);
+    a miss is re-checked against the archive before it becomes an error.
+    """
+    wanted = (feature or "").strip().casefold()
+    listing = select(feature_usage.c.feature).distinct()
+    for fresh in (False, True):
+        if fresh:
+            with engine.connect() as conn:
+                features = known_features(conn)
+        else:
+            features = sorted(f for f in materialize(engine, ("features",), listing) if f)
+        for f in features:
+            if f.casefold() == wanted:
+                return f
+    raise EngineError("feature", f"unknown feature {feature!r}", features)
+
+
+def check_by(by: str, definition: ICPDefinition | None) -> str:
+    """Validate the grouping; the ICP groupings need an active ICP."""
+    key = (by or "").strip().lower()
+    if key not in BY_OPTIONS:
+        raise EngineError("by", f"cannot group by {by!r}", list(BY_OPTIONS))
+    if key in BY_ICP and definition is None:
+        raise NoActiveICP(f"grouping by {key} needs an active ICP; derive one and activate it first")
+    if key == "segment" and definition is not None and not definition.segments:
+        raise EngineError("by", "the active ICP has no segments", [o for o in BY_OPTIONS if o != "segment"])
+    return key
+
+
+def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) -> Select:
+    """`account_id, grp` for every account (an account may sit in several segments).
+
+    ICP groupings read the ICP's tiers and segment members materialized once per definition and data
+    (engine/cohorts.py), so a repeated question does not rescore every account.
+    """
+    a = accounts.c
+    if by in BY_ICP:
+        assert definition is not None
+
+        def members(name: str, ids: Select) -> ColumnElement[bool]:
+            return a.account_id.in_(icp_ids(engine, definition, name, ids)[0])
+
+        if by == "segment":
+            parts = [
+                select(a.account_id, literal(seg.id, String).label("grp")).where(
+                    members(f"segment:{seg.id}", segment_selectable(definition, seg.id)))
+                for seg in definition.segments
+            ]
+            seg_members = union_all(*parts).subquery("seg_members")
+            outside = select(a.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp")).where(
+                a.account_id.not_in(select(seg_members.c.account_id))
+            )
+            return union_all(select(seg_members.c.account_id, seg_members.c.grp), outside).subquery(
+                "groups").select()
+        if by == "icp":
+            inside = members("icp", in_icp_selectable(definition, engine))
+            return select(a.account_id, case((inside, "inside ICP"), else_="outside ICP").label("grp"))
+        whens = [(members(f"tier:{[t]}", tier_selectable(definition, [t], engine)), t) for t in "ABC"]
+        return select(a.account_id, case(*whens, else_="D").label("grp"))
+    if by == "size_band":
+        return select(a.account_id, func.coalesce(band_case("employees"), "(unknown)").label("grp"))
+    return select(a.account_id, func.coalesce(cast(accounts.c[by], String), "(unknown)").label("grp"))
+
+
+def _retention_months(conn: Connection, as_of: date) -> tuple[date, date] | None:
+    month = arr_snapshots.c.month
+    latest = conn.execute(select(func.max(month)).where(month <= as_of)).scalar()
+    if latest is None:
+        return None
+    total = latest.year * 12 + latest.month - 1 - RETENTION_MONTHS
+    return date(total // 12, total % 12 + 1, min(latest.day, 28)), latest
+
+
+def _per_account(feature: str, window: Window, months: tuple[date, date] | None) -> Select:
+    """One row per customer: adopter flag, events, peak users, ARR then and now."""
+    u = feature_usage.c
+    usage = (
+        select(u.account_id, func.sum(u.events).label("events"), func.max(u.active_users).label("users"))
+        .where(u.feature == feature, window.contains(u.day))
+        .group_by(u.account_id)
+        .having(func.sum(u.events) > 0)
+        .subquery("usage")
+    )
+    won = select(opportunities.c.account_id).where(
+        opportunities.c.stage == "won", opportunities.c.closed_at < window.end
+    )
+    if window.start is not None:  # customers gone before the window could not adopt in it
+        s = arr_snapshots.c
+        gone = (
+            select(s.account_id)
+            .group_by(s.account_id)
+            .having(func.coalesce(func.max(case((s.arr > 0, s.month))), literal(date.min)) < window.start)
+        )
+        won = won.where(opportunities.c.account_id.not_in(gone))
+    customers = won.distinct().subquery("customers")
+    cols = [
+        customers.c.account_id,
+        case((usage.c.account_id.is_not(None), 1), else_=0).label("adopter"),
+        usage.c.events,
+        usage.c.users,
+    ]
+    joined = customers.outerjoin(usage, usage.c.account_id == customers.c.account_id)
+    if months is None:
+        none = cast(literal(None), Float)
+        return select(*cols, none.label("arr_then"), none.label("arr_now")).select_from(joined)
+    then_m, now_m = months
+    s = arr_snapshots.c
+    arr = (
+        select(
+            s.account_id,
+            func.sum(case((s.month == then_m, s.arr), else_=0)).label("arr_then"),
+            func.sum(case((s.month == now_m, s.arr), else_=0)).label("arr_now"),
+        )
+        .where(s.month.in_([then_m, now_m]))
+        .group_by(s.account_id)
+        .subquery("arr")
+    )
+    return select(*cols, arr.c.arr_then, arr.c.arr_now).select_from(
+        joined.outerjoin(arr, arr.c.account_id == customers.c.account_id)
+    )
+
+
+def _aggregates(p, groups: Select | None) -> Select:
+    """Per-group (or overall, `grp` = 'all') sums over the per-account rows `p` (a CTE)."""
+    if groups is None:
+        grp = literal("all", String).label("grp")
+        src = p
+    else:
+        g = groups.subquery("grp_of")
+        grp = g.c.grp
+        src = p.join(g, g.c.account_id == p.c.account_id)
+    had = and_(p.c.arr_then.is_not(None), p.c.arr_then > 0)
+    churned = and_(had, func.coalesce(p.c.arr_now, 0) <= 0)
+
+    def split(flag: int, what: str, expr) -> object:
+        return func.coalesce(func.sum(case((and_(p.c.adopter == flag, had), expr), else_=0)), 0).label(
+            f"{what}_{flag}"
+        )
+
+    stmt = select(
+        grp,
+        func.count().label("n"),
+        func.coalesce(func.sum(p.c.adopter), 0).label("adopters"),
+        func.coalesce(func.sum(p.c.events), 0).label("events"),
+        func.avg(p.c.users).label("users"),
+        *(split(f, "had", 1) for f in (0, 1)),
+        *(split(f, "then", p.c.arr_then) for f in (0, 1)),
+        *(split(f, "now", func.coalesce(p.c.arr_now, 0)) for f in (0, 1)),
+        *(split(f, "churned", case((churned, 1), else_=0)) for f in (0, 1)),
+    ).select_from(src)
+    return stmt.group_by(grp) if groups is not None else stmt
+
+
+def _retention(row, flag: int) -> RetentionStat:
+    n = int(row[f"had_{flag}"])
+    then = float(row[f"then_{flag}"] or 0)
+    churned = int(row[f"churned_{flag}"])
+    return RetentionStat(
+        n=n,
+        nrr=round(float(row[f"now_{flag}"] or 0) / then, 4) if then > 0 else None,
+        churned=churned,
+        churn_rate=round(churned / n, 4) if n else None,
+        churn_interval=tuple(round(x, 4) for x in wilson(churned, n)) if n else None,
+    )
+
+
+def _group(row, k_min: int) -> AdoptionGroup:
+    n, adopters = int(row["n"]), int(row["adopters"])
+    return AdoptionGroup(
+        group=str(row["grp"]),
+        n=n,
+        adopters=adopters,
+        rate=round(adopters / n, 4) if n else None,
+        interval=tuple(round(x, 4) for x in wilson(adopters, n)) if n else None,
+        events_per_adopter=round(float(row["events"]) / adopters, 2) if adopters else None,
+        active_users_per_adopter=round(float(row["users"]), 2) if row["users"] is not None else None,
+        adopters_retention=_retention(row, 1),
+        non_adopters_retention=_retention(row, 0),
+        small=n < k_min,
+    )
+
+
+def feature_adoption(
+    engine: Engine,
+    *,
+    feature: str,
+    by: str = "segment",
+    window: Window,
+    definition: ICPDefinition | None = None,
+    k_min: int = DEFAULT_K,
+    limit: int = 20,
+    offset: int = 0,
+) -> AdoptionResult:
+    """Adoption of `feature` among customers, grouped by `by`, with depth and retention association."""
+    feature = check_feature(engine, feature)
+    by = check_by(by, definition)
+    grouping = group_selectable(engine, by, definition)
+    with engine.connect() as conn:
+        months = _retention_months(conn, window.last_day)
+        per = _per_account(feature, window, months).cte("adopt_per_account")
+        overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
+        groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
+        rows = conn.execute(union_all(overall_q, groups_q)).mappings().all()
+    overall = _group(next(r for r in rows if r["is_overall"] == 1), k_min)
+    per_group = [r for r in rows if r["is_overall"] != 1]
+    groups = sorted((_group(r, k_min) for r in per_group), key=lambda g: (-(g.rate or 0), -g.n, g.group))
+    ranked = [g for g in groups if not g.small and g.rate is not None]
+    highest = ranked[0].group if ranked else None
+    span = window.describe()
+    share = f"{(overall.rate or 0):.0%}"
+    summary = f"{feature}: {overall.adopters} of {overall.n} customers adopted ({share}) in {span}"
+    if ranked:
+        summary += f"; highest adoption in {by} {highest} ({ranked[0].rate or 0:.0%}, n = {ranked[0].n})"
+    summary += "."
+    return AdoptionResult(
+        feature=feature,
+        by=by,
+        window=span,
+        retention_months=(months[0].isoformat(), months[1].isoformat()) if months else None,
+        overall=overall,
+        groups=groups[offset: offset + limit],
+        total_groups=len(groups),
+        highest=highest,
+        summary=summary,
+    )
+

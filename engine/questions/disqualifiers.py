@@ -1,0 +1,123 @@
+"""Explaining disqualifiers: a rule's evidence, the sentence to cite, exceptions, and whether recent data
+still supports it. (Derivation of the rules lives in `derive.py`, next to the criteria they mirror.)"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, case, func, select
+
+from icp_mcp.archive.schema import accounts, opportunities
+from icp_mcp.engine.model import stats
+from icp_mcp.engine.model.errors import EngineError, NotFound
+from icp_mcp.engine.sql.matching import matches_query
+from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
+from icp_mcp.engine.sql.lookup import find_account
+
+RECENT_DAYS = 180
+MIN_RECENT = 10
+MAX_EXCEPTIONS = 10
+
+
+class ExceptionAccount(BaseModel):
+    account_id: str
+    name: str
+
+
+class RecentSupport(BaseModel):
+    window_days: int = RECENT_DAYS
+    since: date | None = None
+    evidence: Evidence | None = None
+    base_rate: float | None = None
+    still_supported: bool | None = Field(default=None, description="None when too few recent deals")
+    note: str
+
+
+class DisqualifierExplanation(BaseModel):
+    rule: Disqualifier
+    evidence: Evidence | None
+    sentence: str
+    exceptions: list[ExceptionAccount] = Field(description="won accounts that hit the rule (up to 10)")
+    n_exceptions: int
+    recent: RecentSupport
+    account_id: str | None = None
+    account_hits: list[str] = Field(default_factory=list, description="rule ids the account hits")
+
+
+def _rule(definition: ICPDefinition, rule_id: str) -> Disqualifier:
+    for d in definition.disqualifiers:
+        if d.id == rule_id:
+            return d
+    raise EngineError("rule_id", f"unknown disqualifier {rule_id!r}", [d.id for d in definition.disqualifiers])
+
+
+def explain_disqualifier(
+    engine: Engine, definition: ICPDefinition, *, rule_id: str | None = None, account: str | None = None
+) -> DisqualifierExplanation:
+    """Explain one rule (by id) or the rule an account hits: evidence, sentence, exceptions, recent support."""
+
+    if rule_id is None and account is None:
+        raise EngineError("rule_id", "give a rule_id or an account", [d.id for d in definition.disqualifiers])
+    account_id, hits = None, []
+    if account is not None:
+        found, candidates = find_account(engine, account)
+        if found is None:
+            raise NotFound("account", f"{account!r} matches several accounts; give one account_id", candidates)
+        account_id = found["account_id"]
+        keyed = [(d.id, d, 0) for d in definition.disqualifiers]
+        with engine.connect() as conn:
+            hits = sorted(set(conn.execute(select(matches_query(
+                keyed, account_ids=[account_id], trigger_window_days=definition.trigger_window_days
+            ).subquery().c.key)).scalars()))
+        if rule_id is None:
+            if not hits:
+                raise EngineError("account", f"{found['name']} hits no disqualifier of the active ICP",
+                                  [d.id for d in definition.disqualifiers])
+            rule_id = hits[0]
+    rule = _rule(definition, rule_id)
+    m = matches_query([(rule.id, rule, 0)], trigger_window_days=definition.trigger_window_days).subquery("m")
+    o = opportunities
+    won_accounts = select(o.c.account_id).where(o.c.stage == "won").distinct().subquery("won_accounts")
+    with engine.connect() as conn:
+        exc_stmt = (select(accounts.c.account_id, accounts.c.name)
+                    .join(m, m.c.account_id == accounts.c.account_id)
+                    .join(won_accounts, won_accounts.c.account_id == accounts.c.account_id))
+        n_exc = conn.execute(select(func.count()).select_from(exc_stmt.subquery())).scalar() or 0
+        exceptions = conn.execute(exc_stmt.order_by(accounts.c.account_id).limit(MAX_EXCEPTIONS)).all()
+        latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
+        since = (latest - timedelta(days=RECENT_DAYS)) if latest else None
+        recent_rows = None
+        if since is not None:
+            closed = o.c.stage.in_(("won", "lost")) & (o.c.closed_at >= since)
+            won = func.sum(case((o.c.stage == "won", 1), else_=0))
+            in_rule = o.c.account_id.in_(select(m.c.account_id))
+            recent_rows = conn.execute(select(
+                func.count(), won,
+                func.sum(case((in_rule, 1), else_=0)), func.sum(case((in_rule & (o.c.stage == "won"), 1), else_=0)),
+            ).where(closed)).one()
+    recent = _recent(rule, recent_rows, since)
+    return DisqualifierExplanation(
+        rule=rule, evidence=rule.evidence, sentence=rule.sentence or f"Rule {rule.id}: {rule.describe()}.",
+        exceptions=[ExceptionAccount(account_id=a, name=n) for a, n in exceptions], n_exceptions=int(n_exc),
+        recent=recent, account_id=account_id, account_hits=hits,
+    )
+
+
+def _recent(rule: Disqualifier, row, since: date | None) -> RecentSupport:
+    if rule.metric != "win_rate":
+        return RecentSupport(since=since, note="retention rules are re-tested at the next derivation")
+    if row is None or not row[0]:
+        return RecentSupport(since=since, note=f"no closed deals in the last {RECENT_DAYS} days")
+    n_all, w_all, n_rule, w_rule = (int(x or 0) for x in row)
+    base = w_all / n_all if n_all else None
+    if n_rule < MIN_RECENT or base is None:
+        return RecentSupport(since=since, base_rate=base,
+                             note=f"too few recent deals hit the rule to re-test it (n = {n_rule})")
+    lo, hi = stats.wilson(w_rule, n_rule)
+    ev = Evidence(n=n_rule, positives=w_rule, rate=round(w_rule / n_rule, 4), interval=(round(lo, 4), round(hi, 4)),
+                  lift=round((w_rule / n_rule) / base, 3) if base else None)
+    supported = hi < base
+    note = (f"last {RECENT_DAYS} days: {w_rule}/{n_rule} won ({ev.rate:.0%}) vs {base:.0%} overall — "
+            + ("still below base" if supported else "no longer clearly below base"))
+    return RecentSupport(since=since, evidence=ev, base_rate=round(base, 4), still_supported=supported, note=note)

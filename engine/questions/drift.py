@@ -1,0 +1,642 @@
+"""ICP drift: do recent wins still look like the wins the active ICP was derived from?
+
+Two windows of closed deals: `recent` (default the last 90 days) and `baseline` (the active ICP's
+derivation window, cut where the recent window starts so that the two never overlap). Four SQL
+aggregates (deals by period × stage × group, where the groups are each ICP segment and inside / outside
+the ICP; attribute values of the deals' accounts by period × stage; missing attribute values by period;
+deals per distinct account by period) feed five checks:
+
+* **in-ICP share** of wins now vs at derivation (Wilson intervals, one-sided two-proportion test);
+* **PSI** per attribute over the distribution of won deals' account values (DESIGN section 10, floor
+  0.001), with a chi-square test of homogeneity so that noise on many small bins is not called a shift;
+* **segment win rates** (each ICP segment, inside / outside the ICP) that moved, with intervals;
+* **emerging values**: attribute values outside the ICP whose share of wins rose significantly;
+* **data quality**: null rates per attribute now vs baseline.
+
+Calibration (stationary demo archives must say `stable`, `--drift` ones `refresh`):
+* one account's repeat deals are not independent: every test divides counts by the window's deals per
+  distinct account (a first-order Rao–Scott design-effect correction);
+* many values are tested at once: each family of `watch` tests runs at a Bonferroni-corrected
+  family-wise level `ALPHA`, the PSI tests at `ALPHA_PSI`;
+* verdict: `insufficient_data` under `MIN_WINS` wins in either window; `refresh` when the in-ICP share
+  dropped significantly (p < `ALPHA_REFRESH`, by at least `MIN_SHARE_DROP`), an attribute the ICP uses
+  shifted (PSI > 0.25, significant), or an emerging value on an ICP attribute is confirmed by that
+  attribute's PSI (> 0.1, p < `ALPHA_CONFIRM`) — a confirmed change; `watch` for a PSI of 0.1–0.25 on an
+  ICP attribute or above 0.25 elsewhere, a moved segment, an unconfirmed emerging value, a data-quality
+  change or an unconfirmed in-ICP drop; else `stable`. Reasons name the attribute and values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import NormalDist
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    ColumnElement, Engine, Select, String, case, cast, func, literal, or_, select, union_all,
+)
+
+from icp_mcp.archive.schema import account_technologies, accounts, opportunities
+from icp_mcp.engine.sql.attributes import band_case, json_text
+from icp_mcp.engine.model.catalogue import CATEGORICAL, EXTRA_PREFIX, NUMERIC, TECHNOLOGY, kind_of
+from icp_mcp.engine.questions.cohorts import icp_ids, in_icp_selectable, segment_selectable
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.model.stats import psi, psi_terms, wilson
+from icp_mcp.engine.model.windows import Window
+
+Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
+
+MIN_WINS = 20
+PSI_WATCH, PSI_SHIFT = 0.10, 0.25
+ALPHA = 0.002  # family-wise level of each family of `watch` tests (Bonferroni inside the family)
+ALPHA_CONFIRM = 0.01  # level at which an attribute's PSI confirms an emerging value on it
+ALPHA_REFRESH = 0.001  # the in-ICP share drop that alone triggers `refresh`
+ALPHA_PSI = 0.001  # family-wise level of the chi-square tests behind PSI (many attributes, many bins)
+MIN_SHARE_DROP = 0.10
+MIN_RATE_MOVE = 0.10
+MIN_EMERGING_WINS = 5
+MIN_NULL_MOVE = 0.10
+MIN_BIN_EXPECTED = 5.0
+MISSING = "(missing)"
+OTHER = "(other)"
+TOP_VALUES = 3
+#: Attributes compared between the windows: the catalogue's single-valued columns and technology.
+DRIFT_ATTRIBUTES: tuple[str, ...] = (*CATEGORICAL, *NUMERIC, TECHNOLOGY)
+SINGLE_VALUED: tuple[str, ...] = (*CATEGORICAL, *NUMERIC)
+
+
+class Share(BaseModel):
+    positives: int
+    n: int
+    rate: float | None
+    interval: tuple[float, float]
+
+
+class ShareChange(BaseModel):
+    """A rate now vs at baseline, with the test of the change."""
+
+    baseline: Share
+    recent: Share
+    change: float | None = Field(description="recent rate − baseline rate")
+    p_value: float | None = Field(description="two-proportion z test (one-sided for a drop, else two-sided)")
+    significant: bool
+
+
+class ValueShift(BaseModel):
+    value: str
+    baseline_share: float
+    recent_share: float
+    contribution: float = Field(description="this bin's term of the PSI sum")
+
+
+class AttributePSI(BaseModel):
+    attribute: str
+    in_icp: bool = Field(description="the active ICP uses this attribute")
+    psi: float
+    bins: int
+    chi2_p_value: float | None = Field(description="chi-square test of homogeneity of the two windows")
+    significant: bool
+    level: Literal["stable", "watch", "shift"]
+    top_values: list[ValueShift] = Field(description="bins contributing most to the PSI")
+
+
+class SegmentMove(BaseModel):
+    segment: str
+    name: str
+    win_rate: ShareChange
+
+
+class EmergingValue(BaseModel):
+    attribute: str
+    value: str
+    baseline_share: float
+    recent_share: float
+    recent_wins: int
+    recent_win_rate: Share = Field(description="win rate of deals with this value in the recent window")
+    p_value: float
+
+
+class NullRateChange(BaseModel):
+    attribute: str
+    null_rate: ShareChange
+
+
+class Reason(BaseModel):
+    severity: Literal["refresh", "watch"]
+    kind: Literal["in_icp_share", "psi", "segment", "emerging", "data_quality"]
+    attribute: str | None = None
+    values: list[str] = Field(default_factory=list)
+    text: str
+
+
+class DriftReport(BaseModel):
+    verdict: Verdict
+    reasons: list[Reason]
+    recent_window: str
+    baseline_window: str
+    recent_wins: int
+    baseline_wins: int
+    in_icp_share: ShareChange | None
+    psi: list[AttributePSI] = Field(description="per attribute, largest first")
+    segments: list[SegmentMove] = Field(description="win rate per ICP segment and inside / outside the ICP")
+    emerging: list[EmergingValue]
+    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed significantly")
+    summary: str
+
+
+# --- statistics on counts -----------------------------------------------------------------------------
+
+
+def share(positives: int, n: int) -> Share:
+    lo, hi = wilson(positives, n)
+    return Share(positives=positives, n=n, rate=round(positives / n, 4) if n else None,
+                 interval=(round(lo, 4), round(hi, 4)))
+
+
+def two_proportion_p(
+    x1: float, n1: float, x2: float, n2: float, alternative: str = "two-sided"
+) -> float | None:
+    """p-value of a pooled two-proportion z test of p2 vs p1 ("less": p2 < p1, "greater": p2 > p1)."""
+    if n1 == 0 or n2 == 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (x2 / n2 - x1 / n1) / se
+    cdf = NormalDist().cdf(z)
+    if alternative == "less":
+        return cdf
+    if alternative == "greater":
+        return 1 - cdf
+    return 2 * min(cdf, 1 - cdf)
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """Upper tail of the chi-square distribution (Wilson–Hilferty normal approximation)."""
+    if dof <= 0:
+        return 1.0
+    if x <= 0:
+        return 1.0
+    k = float(dof)
+    z = ((x / k) ** (1 / 3) - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))
+    return 1 - NormalDist().cdf(z)
+
+
+def homogeneity_p(expected: list[float], actual: list[float]) -> float | None:
+    """Chi-square test that two count vectors come from one distribution."""
+    n1, n2 = sum(expected), sum(actual)
+    if n1 == 0 or n2 == 0 or len(expected) < 2:
+        return None
+    stat = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        col = e + a
+        if col == 0:
+            continue
+        for obs, n in ((e, n1), (a, n2)):
+            exp = col * n / (n1 + n2)
+            stat += (obs - exp) ** 2 / exp
+    return chi2_sf(stat, len(expected) - 1)
+
+
+def change(base: tuple[int, int], recent: tuple[int, int], alpha: float, *, drop_only: bool = False,
+           min_move: float = 0.0, deff: tuple[float, float] = (1.0, 1.0)) -> ShareChange:
+    """A rate at baseline vs now; the test divides counts by each window's design effect `deff`."""
+    b, r = share(*base), share(*recent)
+    diff = None if b.rate is None or r.rate is None else round(r.rate - b.rate, 4)
+    p = two_proportion_p(base[0] / deff[0], base[1] / deff[0], recent[0] / deff[1], recent[1] / deff[1],
+                         "less" if drop_only else "two-sided")
+    sig = p is not None and diff is not None and p < alpha and abs(diff) >= min_move
+    if drop_only and diff is not None and diff > 0:
+        sig = False
+    return ShareChange(baseline=b, recent=r, change=diff, p_value=None if p is None else round(p, 6),
+                       significant=bool(sig))
+
+
+# --- windows ------------------------------------------------------------------------------------------
+
+
+def baseline_window(definition: ICPDefinition, recent: Window, baseline: str | None = None) -> Window:
+    """The derivation window of the ICP (or `YYYY-MM-DD..YYYY-MM-DD`), cut at the recent window's start."""
+    if baseline and baseline.strip().lower() not in ("derivation", "icp"):
+        lo, sep, hi = baseline.partition("..")
+        try:
+            start, end = date.fromisoformat(lo.strip()), date.fromisoformat(hi.strip()) + timedelta(days=1)
+        except ValueError:
+            start = end = None
+        if not sep or start is None or end is None or start >= end:
+            raise EngineError("baseline", f"{baseline!r} is not a window",
+                              ["derivation", "YYYY-MM-DD..YYYY-MM-DD"])
+        return Window(start=start, end=end, as_of=recent.as_of)
+    start = definition.closed_from
+    end = (definition.closed_to + timedelta(days=1)) if definition.closed_to else recent.as_of
+    if recent.start is not None:
+        end = min(end, recent.start)
+    if start is None:
+        start = end - timedelta(days=3 * 365)
+    if start >= end:
+        start = end - timedelta(days=1)
+    return Window(start=start, end=end, as_of=recent.as_of)
+
+
+# --- SQL ----------------------------------------------------------------------------------------------
+
+
+def _period(recent: Window, base: Window):
+    c = opportunities.c.closed_at
+    in_recent, in_base = recent.contains(c), base.contains(c)
+    return case((in_recent, "recent"), (in_base, "baseline"), else_=None), or_(in_recent, in_base)
+
+
+def _deals(recent: Window, base: Window) -> Select:
+    """Closed deals (won or lost) in either window: account_id, stage, period — for win rates."""
+    period, inside = _period(recent, base)
+    return select(opportunities.c.account_id, opportunities.c.stage, period.label("period")).where(
+        opportunities.c.stage.in_(["won", "lost"]), inside
+    )
+
+
+def _design_effects(engine: Engine, deals: Select) -> dict[tuple[str, str], float]:
+    """(period, 'won' | 'closed') → deals per distinct account (≥ 1): the design effect of clustering.
+
+    One account's repeat deals are not independent evidence; dividing counts by this factor (a first-order
+    Rao–Scott correction) keeps the tests from being overconfident.
+    """
+    d = deals.subquery("d")
+    won = d.c.stage == "won"
+    stmt = select(
+        d.c.period,
+        func.count(), func.count(func.distinct(d.c.account_id)),
+        func.sum(case((won, 1), else_=0)), func.count(func.distinct(case((won, d.c.account_id)))),
+    ).group_by(d.c.period)
+    out: dict[tuple[str, str], float] = {}
+    with engine.connect() as conn:
+        for period, n, accts, n_won, won_accts in conn.execute(stmt):
+            out[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
+            out[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
+    return out
+
+
+def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, ColumnElement[bool]]]:
+    """(group, condition on opportunities.account_id): inside the ICP and each ICP segment.
+
+    The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
+    caches them) and tested per deal, so a check neither rescores nor joins every account.
+    """
+    account = opportunities.c.account_id
+    inside, _ = icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
+    flags = [("icp:inside", account.in_(inside))]
+    for seg in definition.segments:
+        members, _ = icp_ids(engine, definition, f"segment:{seg.id}", segment_selectable(definition, seg.id))
+        flags.append((f"segment:{seg.id}", account.in_(members)))
+    return flags
+
+
+def _counts_by_group(
+    engine: Engine, recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]
+) -> dict[tuple[str, str, str], int]:
+    """(group, period, stage) → closed deals per flag group plus `icp:outside`, in one pass over deals."""
+    period, inside_windows = _period(recent, base)
+    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
+    stmt = (
+        select(period.label("period"), opportunities.c.stage, *cols, func.count().label("n"))
+        .where(opportunities.c.stage.in_(["won", "lost"]), inside_windows)
+        .group_by(period, opportunities.c.stage, *cols)
+    )
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    with engine.connect() as conn:
+        for row in conn.execute(stmt).mappings():
+            n = int(row["n"])
+            for i, (grp, _) in enumerate(flags):
+                if row[f"f{i}"]:
+                    out[(grp, row["period"], row["stage"])] += n
+            if not row["f0"]:
+                out[("icp:outside", row["period"], row["stage"])] += n
+    return dict(out)
+
+
+def _account_value(attribute: str) -> ColumnElement | None:
+    """The value expression of a single-valued attribute over `accounts` (as in engine/attributes.py)."""
+    kind = kind_of(attribute)
+    if kind == "categorical":
+        return cast(accounts.c[attribute], String)
+    if kind == "numeric":
+        return band_case(attribute)
+    if kind == "extra":
+        return json_text(attribute[len(EXTRA_PREFIX):])
+    return None
+
+
+def _value_counts(
+    engine: Engine, deals: Select, attributes: Iterable[str]
+) -> dict[tuple[str, str, str, str], int]:
+    """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
+
+    Deals are first counted per (account, period, stage); one join with `accounts` computes every
+    single-valued attribute at once and the rows are unpivoted after it (technology joins its own table).
+    Lost deals of the baseline window are left out (no check reads them).
+    """
+    raw = deals.subquery("d")
+    needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
+    d = (
+        select(raw.c.account_id, raw.c.period, raw.c.stage, func.count().label("n"))
+        .where(needed)
+        .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
+        .subquery("d_per_account")
+    )
+    single = [(a, e) for a in dict.fromkeys(attributes) if (e := _account_value(a)) is not None]
+    wide = (
+        select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
+        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
+        .cte("drift_wide")
+    )
+    parts = [
+        select(wide.c.period, wide.c.stage, literal(a, String).label("attribute"),
+               wide.c[f"v{i}"].label("value"), wide.c.n)
+        for i, (a, _) in enumerate(single)
+    ]
+    if TECHNOLOGY in attributes:
+        t = account_technologies.c
+        parts.append(
+            select(d.c.period, d.c.stage, literal(TECHNOLOGY, String).label("attribute"),
+                   cast(t.technology, String).label("value"), d.c.n)
+            .select_from(d.join(account_technologies, t.account_id == d.c.account_id))
+        )
+    rel = union_all(*parts).subquery("drift_values")
+    stmt = (
+        select(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value, func.sum(rel.c.n))
+        .where(rel.c.value.is_not(None))
+        .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
+    )
+    with engine.connect() as conn:
+        return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
+
+
+def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[int, int]]:
+    """(period, attribute) → (worked accounts lacking the attribute, worked accounts) per window."""
+    raw = deals.subquery("deals")
+    d = select(raw.c.account_id, raw.c.period).distinct().subquery("d")
+    cols = [func.sum(case((accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
+    stmt = (
+        select(d.c.period, func.count().label("n"), *cols)
+        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
+        .group_by(d.c.period)
+    )
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(stmt):
+            m = row._mapping
+            for a in SINGLE_VALUED:
+                out[(m["period"], a)] = (int(m[a] or 0), int(m["n"]))
+    return out
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+
+def _psi_for(attribute: str, base: dict[str, int], recent: dict[str, int], n_base: int, n_recent: int,
+             in_icp: bool, alpha: float, deff: tuple[float, float] = (1.0, 1.0)) -> AttributePSI:
+    values = set(base) | set(recent)
+    if kind_of(attribute) in ("categorical", "numeric"):  # single-valued: the missing share is a bin too
+        base = {**base, MISSING: max(0, n_base - sum(base.values()))}
+        recent = {**recent, MISSING: max(0, n_recent - sum(recent.values()))}
+        values.add(MISSING)
+    # Merge bins too small to test (expected count under MIN_BIN_EXPECTED in the recent window).
+    total_b, total_r = sum(base.values()) or 1, sum(recent.values()) or 1
+    kept, other_b, other_r = [], 0, 0
+    for v in sorted(values):
+        b, r = base.get(v, 0), recent.get(v, 0)
+        if b / total_b * total_r < MIN_BIN_EXPECTED and r < MIN_BIN_EXPECTED:
+            other_b, other_r = other_b + b, other_r + r
+        else:
+            kept.append((v, b, r))
+    if other_b or other_r:
+        kept.append((OTHER, other_b, other_r))
+    exp = [float(b) for _, b, _ in kept]
+    act = [float(r) for _, _, r in kept]
+    terms = psi_terms(exp, act)
+    value = psi(exp, act) if len(kept) > 1 else 0.0
+    p = homogeneity_p([e / deff[0] for e in exp], [a / deff[1] for a in act]) if len(kept) > 1 else None
+    sig = p is not None and p < alpha
+    level = "shift" if value > PSI_SHIFT and sig else "watch" if value > PSI_WATCH and sig else "stable"
+    shifts = [
+        ValueShift(value=v, baseline_share=round(b / total_b, 4), recent_share=round(r / total_r, 4),
+                   contribution=round(term, 4))
+        for (v, b, r), term in zip(kept, terms, strict=True)
+    ]
+    shifts.sort(key=lambda s: -s.contribution)
+    return AttributePSI(attribute=attribute, in_icp=in_icp, psi=round(value, 4), bins=len(kept),
+                        chi2_p_value=None if p is None else round(p, 6), significant=sig, level=level,
+                        top_values=shifts[:TOP_VALUES])
+
+
+def _icp_values(definition: ICPDefinition) -> dict[str, set[str]]:
+    """Values (case-folded) the ICP rewards: criteria with positive points and segment conditions."""
+    out: dict[str, set[str]] = defaultdict(set)
+    conds = [c for c in definition.criteria if c.points > 0]
+    conds += [c for s in definition.segments for c in s.conditions]
+    for c in conds:
+        for v in c.accepted():
+            out[c.attribute].add(v.casefold())
+    return out
+
+
+def check_drift(
+    engine: Engine,
+    definition: ICPDefinition,
+    *,
+    recent: Window,
+    baseline: str | None = None,
+) -> DriftReport:
+    """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
+    base = baseline_window(definition, recent, baseline)
+    deals = _deals(recent, base)
+    groups = _counts_by_group(engine, recent, base, _group_flags(definition, engine))
+    wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
+            for p in ("baseline", "recent")}
+    report = {"recent_window": recent.describe(), "baseline_window": base.describe(),
+              "recent_wins": wins["recent"], "baseline_wins": wins["baseline"]}
+    if wins["recent"] < MIN_WINS or wins["baseline"] < MIN_WINS:
+        short = "recent" if wins["recent"] < MIN_WINS else "baseline"
+        return DriftReport(
+            verdict="insufficient_data", reasons=[], in_icp_share=None, psi=[], segments=[], emerging=[],
+            data_quality=[], **report,
+            summary=f"insufficient data: {wins[short]} wins in the {short} window "
+                    f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
+        )
+    deff = _design_effects(engine, deals)
+    ctx = _Context(
+        definition=definition, wins=wins, groups=groups,
+        won_deff=(deff.get(("baseline", "won"), 1.0), deff.get(("recent", "won"), 1.0)),
+        closed_deff=(deff.get(("baseline", "closed"), 1.0), deff.get(("recent", "closed"), 1.0)),
+        icp_attrs=set(definition.attributes_used()),
+    )
+    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if kind_of(a) != "trigger")]))
+    values = _value_counts(engine, deals, attrs)
+    icp_share, r1 = _check_icp_share(ctx)
+    dist = _won_distribution(values)
+    psis, r2 = _check_psi(ctx, attrs, dist)
+    segments, r3 = _check_segments(ctx)
+    emerging, r4 = _check_emerging(ctx, values, dist, psis)
+    quality, r5 = _check_quality(ctx, _null_counts(engine, deals))
+    reasons = r1 + r2 + r4 + r3 + r5
+    verdict: Verdict = "refresh" if any(r.severity == "refresh" for r in reasons) else (
+        "watch" if reasons else "stable")
+    reasons.sort(key=lambda r: r.severity != "refresh")
+    return DriftReport(verdict=verdict, reasons=reasons, in_icp_share=icp_share, psi=psis, segments=segments,
+                       emerging=emerging, data_quality=quality, summary=_summary(verdict, reasons, report),
+                       **report)
+
+
+@dataclass
+class _Context:
+    definition: ICPDefinition
+    wins: dict[str, int]
+    groups: dict[tuple[str, str, str], int]
+    won_deff: tuple[float, float]
+    closed_deff: tuple[float, float]
+    icp_attrs: set[str]
+
+
+def _check_icp_share(ctx: _Context) -> tuple[ShareChange, list[Reason]]:
+    """Share of wins inside the ICP: refresh on a significant drop of at least MIN_SHARE_DROP."""
+    inside = {p: ctx.groups.get(("icp:inside", p, "won"), 0) for p in ("baseline", "recent")}
+    got = change((inside["baseline"], ctx.wins["baseline"]), (inside["recent"], ctx.wins["recent"]),
+                 ALPHA_REFRESH, drop_only=True, min_move=MIN_SHARE_DROP, deff=ctx.won_deff)
+    text = (f"share of wins inside the ICP {got.baseline.rate:.0%} (n = {ctx.wins['baseline']}) "
+            f"at derivation vs {got.recent.rate:.0%} (n = {ctx.wins['recent']}) now")
+    if got.significant:
+        return got, [Reason(severity="refresh", kind="in_icp_share", text=f"{text}: a significant drop")]
+    if got.p_value is not None and got.p_value < ALPHA and (got.change or 0) < 0:
+        return got, [Reason(severity="watch", kind="in_icp_share", text=f"{text}: a drop, not yet confirmed")]
+    return got, []
+
+
+def _won_distribution(values: dict[tuple[str, str, str, str], int]) -> dict[tuple[str, str], dict[str, int]]:
+    dist: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for (period, stage, attr, value), n in values.items():
+        if stage == "won":
+            dist[(period, attr)][value] = n
+    return dist
+
+
+def _moved(x: AttributePSI) -> str:
+    return ", ".join(f"{v.value} {v.baseline_share:.0%}→{v.recent_share:.0%}" for v in x.top_values)
+
+
+def _check_psi(ctx: _Context, attrs: list[str], dist: dict) -> tuple[list[AttributePSI], list[Reason]]:
+    """PSI per attribute (`dist`: `_won_distribution`); refresh on a significant shift (> 0.25) of an
+    attribute the ICP uses."""
+    psis = [
+        _psi_for(a, dist.get(("baseline", a), {}), dist.get(("recent", a), {}), ctx.wins["baseline"],
+                 ctx.wins["recent"], a in ctx.icp_attrs, ALPHA_PSI / len(attrs), ctx.won_deff)
+        for a in attrs
+    ]
+    psis.sort(key=lambda x: -x.psi)
+    reasons = []
+    for x in psis:
+        tops = [v.value for v in x.top_values if v.contribution > 0.01 and v.value != OTHER]
+        if x.level == "shift" and x.in_icp:
+            reasons.append(Reason(severity="refresh", kind="psi", attribute=x.attribute, values=tops,
+                                  text=f"{x.attribute} shifted among wins (PSI {x.psi:.2f}, "
+                                       f"an ICP attribute): {_moved(x)}"))
+        elif x.level != "stable" and (x.in_icp or x.level == "shift"):
+            reasons.append(Reason(severity="watch", kind="psi", attribute=x.attribute, values=tops,
+                                  text=f"{x.attribute} moved among wins (PSI {x.psi:.2f}): {_moved(x)}"))
+    return psis, reasons
+
+
+def _check_segments(ctx: _Context) -> tuple[list[SegmentMove], list[Reason]]:
+    """Win rate (won / closed deals) per ICP segment and inside / outside the ICP, baseline vs recent."""
+    names = {f"segment:{s.id}": s.name for s in ctx.definition.segments}
+    names.update({"icp:inside": "inside the ICP", "icp:outside": "outside the ICP"})
+    alpha = ALPHA / max(1, len(names))
+    segments, reasons = [], []
+    for grp, name in names.items():
+        counts = {}
+        for p in ("baseline", "recent"):
+            won = ctx.groups.get((grp, p, "won"), 0)
+            counts[p] = (won, won + ctx.groups.get((grp, p, "lost"), 0))
+        move = change(counts["baseline"], counts["recent"], alpha, min_move=MIN_RATE_MOVE,
+                      deff=ctx.closed_deff)
+        segments.append(SegmentMove(segment=grp, name=name, win_rate=move))
+        if move.significant:
+            reasons.append(Reason(
+                severity="watch", kind="segment", values=[grp],
+                text=f"win rate {name} moved from {move.baseline.rate:.0%} (n = {counts['baseline'][1]}) "
+                     f"to {move.recent.rate:.0%} (n = {counts['recent'][1]})"))
+    return segments, reasons
+
+
+def _check_emerging(
+    ctx: _Context, values: dict, dist: dict, psis: list[AttributePSI]
+) -> tuple[list[EmergingValue], list[Reason]]:
+    """Values outside the ICP whose share of wins rose significantly; on an ICP attribute whose distribution
+    moved too (PSI > 0.1, chi-square p < ALPHA_CONFIRM) the shift is confirmed: refresh."""
+    rewarded = _icp_values(ctx.definition)
+    candidates = [
+        (a, v) for (p, a), d in dist.items() if p == "recent" and kind_of(a) != "numeric" for v in d
+    ]
+    alpha = ALPHA / max(1, len(candidates))
+    nb, nr = ctx.wins["baseline"], ctx.wins["recent"]
+    db, dr = ctx.won_deff
+    emerging = []
+    for attr, value in candidates:
+        r = dist[("recent", attr)].get(value, 0)
+        b = dist.get(("baseline", attr), {}).get(value, 0)
+        if value.casefold() in rewarded.get(attr, set()) or r < MIN_EMERGING_WINS:
+            continue
+        p = two_proportion_p(b / db, nb / db, r / dr, nr / dr, "greater")
+        if p is None or p >= alpha or r / nr - b / nb < MIN_RATE_MOVE:
+            continue
+        won_r = values.get(("recent", "won", attr, value), 0)
+        closed_r = won_r + values.get(("recent", "lost", attr, value), 0)
+        emerging.append(EmergingValue(attribute=attr, value=value, baseline_share=round(b / nb, 4),
+                                      recent_share=round(r / nr, 4), recent_wins=r,
+                                      recent_win_rate=share(won_r, closed_r), p_value=round(p, 8)))
+    emerging.sort(key=lambda e: e.p_value)
+    by_attr = {x.attribute: x for x in psis}
+    reasons = []
+    for e in emerging:
+        moved = by_attr.get(e.attribute)
+        confirmed = (moved is not None and moved.in_icp and moved.psi > PSI_WATCH
+                     and moved.chi2_p_value is not None and moved.chi2_p_value < ALPHA_CONFIRM)
+        text = (f"{e.attribute} = {e.value} (outside the ICP) rose from {e.baseline_share:.0%} to "
+                f"{e.recent_share:.0%} of wins ({e.recent_wins} recent wins, "
+                f"win rate {e.recent_win_rate.rate:.0%})")
+        if confirmed:
+            text += f"; {e.attribute}, an ICP attribute, moved with it (PSI {moved.psi:.2f})"
+        reasons.append(Reason(severity="refresh" if confirmed else "watch", kind="emerging",
+                              attribute=e.attribute, values=[e.value], text=text))
+    return emerging, reasons
+
+
+def _check_quality(ctx: _Context, nulls: dict[tuple[str, str], tuple[int, int]]) -> tuple[
+        list[NullRateChange], list[Reason]]:
+    """Null rates of the worked accounts' attributes, baseline vs recent."""
+    alpha = ALPHA / len(SINGLE_VALUED)
+    quality, reasons = [], []
+    for a in SINGLE_VALUED:
+        b, r = nulls.get(("baseline", a), (0, 0)), nulls.get(("recent", a), (0, 0))
+        move = change(b, r, alpha, min_move=MIN_NULL_MOVE)  # distinct accounts: no design effect
+        if move.significant:
+            quality.append(NullRateChange(attribute=a, null_rate=move))
+            reasons.append(Reason(severity="watch", kind="data_quality", attribute=a,
+                                  text=f"{a} is missing on {move.recent.rate:.0%} of recently worked "
+                                       f"accounts "
+                                       f"vs {move.baseline.rate:.0%} at derivation"))
+    return quality, reasons
+
+
+def _summary(verdict: Verdict, reasons: list[Reason], report: dict) -> str:
+    head = (f"{verdict}: {report['recent_wins']} wins in {report['recent_window']} vs "
+            f"{report['baseline_wins']} in {report['baseline_window']}")
+    if not reasons:
+        return head + "; no significant change in who wins."
+    return head + "; " + "; ".join(r.text for r in reasons[:3]) + ("; …" if len(reasons) > 3 else "") + "."

@@ -1,0 +1,151 @@
+"""Customer value and the best-customer cohort (DESIGN section 4, "Value and best customers").
+
+A customer is an account with a won opportunity. Its value score is a weighted mean of percentile ranks
+(among customers) of current ARR, lifetime revenue, net revenue retention, retained-or-churned, time to
+first value (shorter is better) and support load (lighter is better); a missing component counts 0.5.
+The best cohort is, by default, the customers ranked by value until they hold 80% of lifetime revenue.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, func, select
+
+from icp_mcp.archive.schema import accounts
+from icp_mcp.engine.sql.cache import cached
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.sql.matching import members_query
+from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.sql.value_sql import REVENUE_SHARE, cohort_rule, ranked_customers_query
+
+MAX_LIMIT = 10_000  # tools cap pages at 200; engine callers (cohorts) may take more. See value_sql.best_ids_query.
+
+
+class ValueComponents(BaseModel):
+    """The raw value components of one customer (None = no data)."""
+
+    arr: float | None = Field(default=None, description="latest ARR snapshot")
+    lifetime_revenue: float | None = None
+    nrr: float | None = Field(default=None, description="ARR now / ARR 12 months ago (or at first win)")
+    retained: bool | None = Field(default=None, description="False when the latest ARR is 0 (churned)")
+    time_to_value_days: float | None = Field(default=None, description="first win close → first usage day")
+    tickets_per_month: float | None = Field(default=None, description="ticket conversations per month")
+
+
+class BestCustomer(BaseModel):
+    account_id: str
+    name: str
+    territory: str | None = None
+    industry: str | None = None
+    rank: int
+    value_score: float = Field(ge=0, le=1)
+    first_won_at: date | None = None
+    components: ValueComponents
+
+
+class BestCustomers(BaseModel):
+    """A page of the best-customer cohort, with the rule that chose it and its totals."""
+
+    rule: str
+    segment: str | None = None
+    n_customers: int = Field(description="customers (accounts with a won deal) considered")
+    n: int = Field(description="customers in the best cohort (within the segment when given)")
+    cohort_revenue: float
+    total_revenue: float
+    revenue_share: float | None
+    items: list[BestCustomer]
+    offset: int = 0
+    limit: int = 20
+    truncated: bool = False
+    next_offset: int | None = None
+
+
+def best_customers(
+    engine: Engine,
+    *,
+    definition: ICPDefinition | None = None,
+    top_n: int | None = None,
+    segment: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    closed_before: date | None = None,
+) -> BestCustomers:
+    """The best-customer cohort ranked by value score (page `offset`..`offset+limit`)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise EngineError("limit", f"must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise EngineError("offset", "must be 0 or more")
+    if top_n is not None and top_n < 1:
+        raise EngineError("top_n", "must be 1 or more")
+    weights = definition.value_weights if definition else None
+    rule = cohort_rule(top_n)
+    cohort, n_customers, total_rev = _cohort(engine, weights, top_n, closed_before)
+    if segment is not None:
+        if definition is None:
+            raise EngineError("segment", "needs an ICP definition with segments")
+        ids = [s.id for s in definition.segments]
+        names = {s.name.casefold(): s for s in definition.segments}
+        found = next((s for s in definition.segments if s.id == segment), None) or names.get(segment.casefold())
+        if found is None:
+            raise EngineError("segment", f"unknown segment {segment!r}", allowed=ids)
+        members = _members(engine, found.conditions)
+        cohort = [c for c in cohort if c.account_id in members]
+        rule += f", within segment {found.id} ({found.name})"
+        segment = found.id
+    cohort_rev = sum(c.components.lifetime_revenue or 0.0 for c in cohort)
+    page = cohort[offset: offset + limit]
+    more = len(cohort) > offset + limit
+    return BestCustomers(
+        rule=rule, segment=segment, n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
+        total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
+        items=page, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
+    )
+
+
+def _cohort(engine: Engine, weights, top_n: int | None, closed_before: date | None
+            ) -> tuple[list[BestCustomer], int, float]:
+    """The whole cohort in rank order, with the number of customers and their total revenue (cached)."""
+
+    def build() -> tuple[list[BestCustomer], int, float]:
+        ranked = ranked_customers_query(closed_before, weights, top_n).subquery("ranked")
+        a = accounts
+        with engine.connect() as conn:
+            totals = conn.execute(select(func.count(), func.coalesce(func.sum(ranked.c.lifetime_revenue), 0.0))
+                                  .select_from(ranked)).one()
+            rows = conn.execute(
+                select(ranked, a.c.name, a.c.territory, a.c.industry)
+                .join(a, a.c.account_id == ranked.c.account_id)
+                .where(ranked.c.in_best).order_by(ranked.c.rank)
+            ).mappings().all()
+        items = [
+            BestCustomer(
+                account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
+                rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
+                first_won_at=r["first_won_at"],
+                components=ValueComponents(
+                    arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
+                    retained=None if r["retained"] is None else bool(r["retained"]),
+                    time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
+                ),
+            )
+            for r in rows
+        ]
+        return items, int(totals[0] or 0), float(totals[1] or 0.0)
+
+    key = ("cohort", weights.model_dump_json() if weights else "", top_n, closed_before)
+    return cached(engine, key, build)
+
+
+def _members(engine: Engine, conditions) -> set[str]:
+    """Accounts satisfying every condition (cached)."""
+
+    def build() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(members_query(conditions)).scalars())
+
+    return cached(engine, ("members", tuple(c.model_dump_json() for c in conditions)), build)
+
+
+__all__ = ["REVENUE_SHARE", "BestCustomer", "BestCustomers", "ValueComponents", "best_customers"]

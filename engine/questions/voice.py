@@ -1,0 +1,526 @@
+"""Customer voice: quoted snippets on a topic or question, from a cohort, in a time window, with counts.
+
+One filtered set of snippets (cohort × window × topic / full-text match × channel × persona, vendor turns
+left out) feeds two SQL queries: the ranked page of quotes, and the counts (by topic, tone and the top
+accounts, one GROUPING SETS statement); when the set is empty a third gives the counts proving it empty.
+Tone is scored in SQL only for the counts; the page's quotes get the same rule in Python (`tone_of`).
+
+Ranking (all terms in [0, 1], computed in SQL):
+  score = 0.55 · relevance + 0.25 · recency + 0.20 · account value,
+  then divided by (1 + 0.5 · (k − 1)) for the k-th quote of the same account, so one chatty account does
+  not fill the page. Relevance is BM25 of the question normalised by the best match (1 when only a topic
+  is asked); recency halves every 30 days before the window's end; account value is the account's
+  latest ARR over the highest in the answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Float,
+    FromClause,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+
+from icp_mcp.archive.fts import bm25_score, has_fts_index
+from icp_mcp.archive.schema import (
+    CHANNELS,
+    CONTACT_ROLES,
+    accounts,
+    arr_snapshots,
+    contacts,
+    conversation_snippets,
+    conversations,
+    opportunity_contacts,
+)
+from icp_mcp.archive.topics import load_taxonomy
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
+from icp_mcp.engine.model.windows import Window
+
+TEXT_CAP = 500
+HALF_LIFE_DAYS = 30.0
+W_RELEVANCE, W_RECENCY, W_VALUE = 0.55, 0.25, 0.20
+TOP_ACCOUNTS = 10
+
+
+class Quote(BaseModel):
+    """One citable snippet."""
+
+    snippet_id: int
+    conversation_id: str
+    account_id: str
+    account_name: str
+    date: str = Field(description="ISO day the conversation happened")
+    channel: str
+    speaker: str | None = Field(description="customer / vendor / None when unknown")
+    contact_title: str | None = None
+    buying_role: str | None = Field(default=None, description="the contact's role on the account's deals")
+    topics: list[str]
+    tone: str
+    text: str
+    truncated: bool = Field(description="text was cut at 500 characters")
+    score: float = Field(description="ranking score (relevance, recency, account value)")
+
+
+class Count(BaseModel):
+    key: str
+    n: int
+
+
+class AccountCount(BaseModel):
+    account_id: str
+    account_name: str
+    n: int
+
+
+class EmptyEvidence(BaseModel):
+    """Counts proving an empty answer is really empty (not a failed query)."""
+
+    cohort_accounts: int = Field(description="accounts in the cohort")
+    snippets_in_window: int = Field(description="cohort snippets in the window, any topic")
+    snippets_matching_overall: int = Field(description="cohort snippets on the topic/question, any time")
+    snippets_overall: int = Field(description="cohort snippets, any topic, any time")
+
+
+class VoiceResult(BaseModel):
+    """Quotes plus the counts that let a person check them."""
+
+    total: int = Field(description="snippets matching every filter")
+    accounts: int = Field(description="distinct accounts among them")
+    quotes: list[Quote]
+    by_topic: list[Count]
+    by_tone: list[Count]
+    by_account: list[AccountCount] = Field(description=f"top {TOP_ACCOUNTS} accounts by snippets")
+    empty: EmptyEvidence | None = None
+    summary: str
+
+
+def value_selectable() -> Select:
+    """`account_id, value` for ranking: each account's ARR in the archive's latest ARR month.
+
+    A cheap proxy for engine/value.py's value score (one scan of the latest month, no percentile ranks).
+    """
+    latest = select(func.max(arr_snapshots.c.month)).scalar_subquery()
+    return select(arr_snapshots.c.account_id, arr_snapshots.c.arr.label("value")).where(
+        arr_snapshots.c.month == latest, arr_snapshots.c.arr > 0
+    )
+
+
+@lru_cache(maxsize=1)
+def _topic_ids() -> tuple[str, ...]:
+    return tuple(load_taxonomy().ids)
+
+
+def _clean(question: str | None) -> str | None:
+    """A free-text question without control characters (they carry no meaning for full-text search)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (question or ""))
+    return " ".join(text.split()) or None
+
+
+def known_topics() -> list[str]:
+    """Topic ids of the archive taxonomy (read once per process)."""
+    return list(_topic_ids())
+
+
+def check_topic(topic: str | None) -> str | None:
+    """Normalise a topic id or raise naming the allowed topics."""
+    if topic is None or not topic.strip():
+        return None
+    wanted = topic.strip().lower().replace(" ", "_").replace("-", "_")
+    ids = known_topics()
+    if wanted not in ids:
+        raise EngineError("topic", f"unknown topic {topic!r}", ids)
+    return wanted
+
+
+def check_channel(channel: str | None) -> str | None:
+    """Normalise a channel or raise naming the allowed channels."""
+    if channel is None or not channel.strip():
+        return None
+    wanted = channel.strip().lower()
+    if wanted not in CHANNELS:
+        raise EngineError("channel", f"unknown channel {channel!r}", list(CHANNELS))
+    return wanted
+
+
+def _persona_filter(persona: str) -> tuple[ColumnElement[bool], bool]:
+    """A contact matches a persona by buying role (exact) or by title / department / seniority (contains);
+    the flag says whether the condition reads `contacts` (it must then be joined)."""
+    wanted = persona.strip().lower().replace(" ", "_")
+    if wanted in CONTACT_ROLES:
+        in_role = select(opportunity_contacts.c.contact_id).where(opportunity_contacts.c.role == wanted)
+        # uncorrelated: one semi join, not a probe per row
+        return conversations.c.contact_id.in_(in_role), False
+    like = f"%{persona.strip().lower()}%"
+    return or_(
+        func.lower(contacts.c.title).like(like),
+        func.lower(contacts.c.department).like(like),
+        func.lower(contacts.c.seniority).like(like),
+    ), True
+
+
+def _not_vendor() -> ColumnElement[bool]:
+    """Snippets not spoken by the vendor (customer turns and unattributed text)."""
+    s = conversation_snippets.c
+    return or_(s.speaker.is_(None), s.speaker != "vendor")
+
+
+def _filtered(
+    cohort: Select | None,
+    window: Window,
+    topic: str | None,
+    channel: str | None,
+    persona: str | None,
+    include_vendor: bool,
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """WHERE conditions over snippets ⋈ conversations (⋈ contacts when `needs_contacts`)."""
+    s = conversation_snippets.c
+    conds: list[ColumnElement[bool]] = [window.contains(s.occurred_at, timestamps=True)]
+    if cohort is not None:
+        conds.append(s.account_id.in_(cohort))
+    if topic:
+        conds.append(s.topics.like(f"%,{topic},%"))
+    if channel:
+        conds.append(conversations.c.channel == channel)
+    if not include_vendor:
+        conds.append(_not_vendor())
+    needs_contacts = False
+    if persona:
+        cond, needs_contacts = _persona_filter(persona)
+        conds.append(cond)
+    return conds, needs_contacts
+
+
+def _joined(needs_conversations: bool, needs_contacts: bool) -> FromClause:
+    """Snippets, joined to conversations (and contacts) only when a filter needs them."""
+    if not (needs_conversations or needs_contacts):
+        return conversation_snippets
+    j = conversation_snippets.join(
+        conversations, conversations.c.conversation_id == conversation_snippets.c.conversation_id
+    )
+    if needs_contacts:
+        j = j.join(contacts, contacts.c.contact_id == conversations.c.contact_id)
+    return j
+
+
+def _epoch(col: ColumnElement) -> ColumnElement[float]:
+    return cast(extract("epoch", col), Float)
+
+
+def customer_voice(
+    conn: Connection,
+    *,
+    window: Window,
+    cohort: Select | None = None,
+    cohort_label: str = "all accounts",
+    topic: str | None = None,
+    question: str | None = None,
+    channel: str | None = None,
+    persona: str | None = None,
+    value: Select | None = None,
+    include_vendor: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> VoiceResult:
+    """Quotes and counts for a topic and/or free-text question from `cohort` (a select of account_ids).
+
+    `value` is an optional select of (account_id, value) used for ranking (account value); without it
+    accounts rank equally on that term.
+    """
+    topic = check_topic(topic)
+    channel = check_channel(channel)
+    question = _clean(question)
+    if question is None and topic is None:
+        raise EngineError("topic", "give a topic or a question", known_topics())
+    conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
+    s = conversation_snippets.c
+    use_fts = question is not None and (conn.dialect.name != "duckdb" or has_fts_index(conn))
+    bm25 = bm25_score(conn, question) if use_fts else None
+    if question is not None and not use_fts:  # no index: fall back to a plain substring filter
+        conds.append(func.lower(s.text).like(f"%{question.lower()}%"))
+    elif bm25 is not None and topic is None:
+        conds.append(bm25.is_not(None))
+
+    cols = [
+        s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
+        func.substr(s.text, 1, TEXT_CAP).label("text"),
+        (func.length(s.text) > TEXT_CAP).label("truncated"),
+        (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
+        s.text.label("full_text"),
+    ]
+    joined = _joined(bool(channel or persona), needs_contacts)
+    filtered = select(*cols).select_from(joined).where(and_(*conds))
+    with _once(conn, filtered, expensive=bm25 is not None) as base:
+        page = _page(conn, base, window, value, limit, offset, bm25 is not None)
+        counts = _counts(conn, _toned(base).subquery("voice_toned"))
+    total = counts["total"]
+    quotes = _quotes(conn, page)
+    empty = None
+    if total == 0:
+        empty = _empty_evidence(conn, cohort, window, topic, question, include_vendor)
+    summary = _summary(total, counts["accounts"], topic, question, cohort_label, window, empty)
+    return VoiceResult(
+        total=total,
+        accounts=counts["accounts"],
+        quotes=quotes,
+        by_topic=counts["by_topic"],
+        by_tone=counts["by_tone"],
+        by_account=counts["by_account"],
+        empty=empty,
+        summary=summary,
+    )
+
+
+@contextmanager
+def _once(conn: Connection, filtered: Select, *, expensive: bool) -> Iterator[FromClause]:
+    """The filtered snippets as a CTE, or — DuckDB fast path, when computing them is expensive (BM25) —
+    as a temporary table filled once and dropped after the answer (temporary tables pass the read-only
+    guard), so the page and the counts do not each score the full-text match. Values stay bound
+    parameters (SQLAlchemy's CREATE TABLE AS would inline them)."""
+    if not (expensive and conn.dialect.name == "duckdb" and conn.dialect.paramstyle == "numeric_dollar"):
+        yield filtered.cte("voice_base")
+        return
+    name = f"voice_base_{uuid.uuid4().hex[:12]}"
+    compiled = filtered.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    params = tuple(values[key] for key in (compiled.positiontup or ()))
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS {compiled.string}", params)
+    try:
+        yield Table(name, MetaData(), *(Column(c.name, c.type) for c in filtered.selected_columns))
+    finally:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _toned(filtered) -> Select:
+    """The filtered snippets with their tone, scored after the filters (three regex passes a row)."""
+    f = filtered.c
+    keep = [c for c in filtered.c if c.name != "full_text"]
+    scored = select(*keep, score_expression(f.full_text).label("tone_score")).subquery("voice_scored")
+    rest = [c for c in scored.c if c.name != "tone_score"]
+    return select(*rest, tone_of_score(scored.c.tone_score).label("tone"))
+
+
+def _page(
+    conn: Connection, base, window: Window, value: Select | None, limit: int, offset: int, ranked: bool
+) -> list[dict]:
+    b = base.c
+    if ranked:
+        best = func.max(b.bm25).over()
+        relevance = func.coalesce(b.bm25 / func.nullif(best, 0), 0.0)
+    else:
+        relevance = literal(1.0, Float)  # every snippet carries the topic
+    end_epoch = literal(window.end_at.replace(tzinfo=UTC).timestamp(), Float)
+    age_days = (end_epoch - _epoch(b.occurred_at)) / 86400.0
+    recency = func.pow(0.5, func.greatest(age_days, 0.0) / HALF_LIFE_DAYS)
+    src = base
+    value_term: ColumnElement[float] = literal(0.5, Float)
+    if value is not None:
+        only = value.where(value.selected_columns[0].in_(select(b.account_id)))  # the answer's accounts
+        v = only.subquery("acct_value")
+        key_col, vcol = list(v.c)[:2]
+        src = base.outerjoin(v, key_col == b.account_id)
+        value_term = func.coalesce(vcol / func.nullif(func.max(vcol).over(), 0), 0.0)
+    raw = (W_RELEVANCE * relevance + W_RECENCY * recency + W_VALUE * value_term).label("raw")
+    scored = select(*b, raw).select_from(src).subquery("scored")
+    k = func.row_number().over(
+        partition_by=scored.c.account_id, order_by=(scored.c.raw.desc(), scored.c.snippet_id)
+    )
+    final = (scored.c.raw / (1.0 + 0.5 * (k - 1))).label("score")
+    ranked_q = select(*scored.c, final).subquery("ranked")
+    order = (ranked_q.c.score.desc(), ranked_q.c.snippet_id)
+    stmt = select(ranked_q).order_by(*order).limit(limit).offset(offset)
+    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    names = account_names(conn, [r["account_id"] for r in rows])
+    for r in rows:
+        r["account_name"] = names.get(r["account_id"])
+    return rows
+
+
+def account_names(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
+    """account_id → name for the few accounts of one answer (a key lookup, not a join over all accounts)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    a = accounts.c
+    return dict(conn.execute(select(a.account_id, a.name).where(a.account_id.in_(wanted))).all())
+
+
+def _counts(conn: Connection, base) -> dict:
+    """Totals by topic and tone plus the top accounts in one statement (GROUPING SETS: per account, all)."""
+    b = base.c
+    topics = known_topics()
+    one, zero = literal_column("1"), literal_column("0")
+    sums = [
+        func.sum(case((b.topics.like(sql_constant(f"%,{t},%")), one), else_=zero)).label(f"t_{t}")
+        for t in topics
+    ] + [func.sum(case((b.tone == sql_constant(t), one), else_=zero)).label(f"tone_{t}") for t in TONES]
+    grouped = (
+        select(b.account_id, func.grouping(b.account_id).label("is_total"), func.count().label("n"), *sums)
+        .group_by(func.grouping_sets(tuple_(b.account_id), tuple_()))
+        .subquery("voice_counts")
+    )
+    g = grouped.c
+    ranked = select(
+        *g,
+        func.row_number().over(partition_by=g.is_total, order_by=(g.n.desc(), g.account_id)).label("rk"),
+        func.count().over(partition_by=g.is_total).label("groups"),
+    ).subquery("voice_ranked")
+    r = ranked.c
+    rows = conn.execute(
+        select(ranked).where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS)).order_by(r.is_total.desc(), r.rk)
+    ).mappings().all()
+    names = account_names(conn, [m["account_id"] for m in rows if m["is_total"] != 1])
+    total_row = next((m for m in rows if m["is_total"] == 1), None)
+    acct_rows = [m for m in rows if m["is_total"] != 1]
+    total = int(total_row["n"]) if total_row else 0
+    by_topic = sorted(
+        (Count(key=t, n=int(total_row[f"t_{t}"] or 0)) for t in topics if total_row and total_row[f"t_{t}"]),
+        key=lambda c: -c.n,
+    )
+    by_tone = [Count(key=t, n=int(total_row[f"tone_{t}"] or 0) if total_row else 0) for t in TONES]
+    by_account = [
+        AccountCount(account_id=m["account_id"], account_name=names.get(m["account_id"]) or m["account_id"],
+                     n=int(m["n"]))
+        for m in acct_rows
+    ]
+    accounts_n = int(acct_rows[0]["groups"]) if acct_rows else 0
+    return {"total": total, "accounts": accounts_n, "by_topic": by_topic, "by_tone": by_tone,
+            "by_account": by_account}
+
+
+def _roles(conn: Connection, contact_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """contact_id → (title, most frequent buying role) for the contacts on one page."""
+    ids = sorted({c for c in contact_ids if c})
+    if not ids:
+        return {}
+    titles = dict(
+        conn.execute(
+            select(contacts.c.contact_id, contacts.c.title).where(contacts.c.contact_id.in_(ids))
+        ).all()
+    )
+    counted = (
+        select(opportunity_contacts.c.contact_id, opportunity_contacts.c.role, func.count().label("n"))
+        .where(opportunity_contacts.c.contact_id.in_(ids))
+        .group_by(opportunity_contacts.c.contact_id, opportunity_contacts.c.role)
+        .order_by(opportunity_contacts.c.contact_id, func.count().desc(), opportunity_contacts.c.role)
+    )
+    roles: dict[str, str] = {}
+    for cid, role, _ in conn.execute(counted):
+        roles.setdefault(cid, role)
+    return {cid: (titles.get(cid), roles.get(cid)) for cid in ids}
+
+
+def _conversations(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """conversation_id → (channel, contact_id) for the conversations on one page."""
+    if not ids:
+        return {}
+    c = conversations.c
+    rows = conn.execute(select(c.conversation_id, c.channel, c.contact_id).where(c.conversation_id.in_(ids)))
+    return {cid: (channel, contact) for cid, channel, contact in rows}
+
+
+def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
+    convs = _conversations(conn, sorted({r["conversation_id"] for r in rows}))
+    for r in rows:
+        r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
+    people = _roles(conn, [r["contact_id"] for r in rows])
+    out = []
+    for r in rows:
+        title, role = people.get(r["contact_id"], (None, None))
+        when = r["occurred_at"]
+        out.append(
+            Quote(
+                snippet_id=int(r["snippet_id"]),
+                conversation_id=r["conversation_id"],
+                account_id=r["account_id"],
+                account_name=r["account_name"] or r["account_id"],
+                date=(when.date() if isinstance(when, datetime) else when).isoformat(),
+                channel=r["channel"],
+                speaker=r["speaker"],
+                contact_title=title,
+                buying_role=role,
+                topics=[t for t in (r["topics"] or "").split(",") if t],
+                tone=tone_of(r["full_text"] or ""),
+                text=r["text"],
+                truncated=bool(r["truncated"]),
+                score=round(float(r["score"]), 4),
+            )
+        )
+    return out
+
+
+def _empty_evidence(
+    conn: Connection, cohort: Select | None, window: Window, topic: str | None, question: str | None,
+    include_vendor: bool,
+) -> EmptyEvidence:
+    s = conversation_snippets.c
+    conds: list[ColumnElement[bool]] = []
+    if cohort is not None:
+        conds.append(s.account_id.in_(cohort))
+    if not include_vendor:
+        conds.append(_not_vendor())
+    in_window = window.contains(s.occurred_at, timestamps=True)
+    matching: ColumnElement[bool] = literal(True)
+    if topic:
+        matching = s.topics.like(f"%,{topic},%")
+    if question:
+        matching = and_(matching, func.lower(s.text).like(f"%{question.lower()}%"))
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((matching, 1), else_=0)), 0),
+            func.count(),
+        ).where(and_(literal(True), *conds))
+    ).one()
+    if cohort is not None:
+        n_accounts = conn.execute(select(func.count()).select_from(cohort.subquery())).scalar_one()
+    else:
+        n_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
+    return EmptyEvidence(
+        cohort_accounts=int(n_accounts),
+        snippets_in_window=int(row[0]),
+        snippets_matching_overall=int(row[1]),
+        snippets_overall=int(row[2]),
+    )
+
+
+def _summary(
+    total: int, n_accounts: int, topic: str | None, question: str | None, cohort_label: str, window: Window,
+    empty: EmptyEvidence | None,
+) -> str:
+    about = f"on {topic}" if topic else ""
+    if question:
+        about = f"{about} matching {question!r}".strip()
+    span = f"between {window.start.isoformat()} and {window.last_day.isoformat()}" if window.start else (
+        f"up to {window.last_day.isoformat()}"
+    )
+    if empty is None:
+        return f"{total} snippets {about} from {n_accounts} accounts of {cohort_label} {span}."
+    return (
+        f"0 snippets {about} from {empty.cohort_accounts} accounts ({cohort_label}) {span}; "
+        f"{empty.snippets_in_window} snippets on any topic in that window and "
+        f"{empty.snippets_matching_overall} {about} in the archive for these accounts overall "
+        f"({empty.snippets_overall} snippets in all)."
+    )

@@ -1,0 +1,263 @@
+"""Scoring one account or prospect in Python against the definition (same semantics as the SQL path)."""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import DateTime, Engine, String, cast, literal, null, select, union_all
+
+from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
+from icp_mcp.engine.sql.attributes import attribute_relation
+from icp_mcp.engine.sql.cache import cached
+from icp_mcp.engine.model.catalogue import (
+    CATEGORICAL,
+    EXTRA_PREFIX,
+    NUMERIC,
+    TECHNOLOGY,
+    TRIGGER,
+    allowed_attributes,
+    band_label,
+    bands,
+    kind_of,
+)
+from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.sql.lookup import find_account
+from icp_mcp.engine.model.profile import Condition, ICPDefinition
+from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore, Candidate, CriterionHit, DisqualifierHit, SimilarCustomer
+from icp_mcp.engine.scoring.tiers import ensure_tiers
+from icp_mcp.engine.sql.value_sql import best_ids_query
+
+Rows = dict[str, list[tuple[str | None, float | None]]]
+SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
+SIMILAR_POOL = 300
+
+
+def _band_of(attribute: str, x: float) -> str | None:
+    for lo, hi in bands(attribute):
+        if (lo is None or x >= lo) and (hi is None or x < hi):
+            return band_label(lo, hi)
+    return None
+
+
+def prospect_rows(attributes: dict) -> Rows:
+    """Validate raw prospect attributes and turn them into attribute rows."""
+    if not isinstance(attributes, dict) or not attributes:
+        raise EngineError("attributes", "give a non-empty object of attribute: value", allowed_attributes())
+    rows: Rows = defaultdict(list)
+    for key, raw in attributes.items():
+        kind = kind_of(key)
+        if kind is None:
+            raise EngineError("attributes", f"unknown attribute {key!r}", allowed_attributes())
+        if raw is None:
+            continue
+        items = raw if isinstance(raw, (list, tuple)) else [raw]
+        if kind not in ("technology", "trigger") and len(items) != 1:
+            raise EngineError(f"attributes.{key}", "takes one value, not a list")
+        for item in items:
+            if kind == "numeric":
+                try:
+                    x = float(item)
+                except (TypeError, ValueError):
+                    raise EngineError(f"attributes.{key}", f"must be a number, got {item!r}") from None
+                rows[key].append((_band_of(key, x), x))
+            else:
+                if isinstance(item, (dict, list)):
+                    raise EngineError(f"attributes.{key}", "must be text")
+                rows[key].append((str(item), None))
+    return rows
+
+
+def _text(v: object) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created: list, attributes: list[str],
+               window: int) -> Rows:
+    """Attribute rows of one account from its column values, technologies, signals and deal dates."""
+    rows: Rows = defaultdict(list)
+    extras = row["attributes"]
+    if isinstance(extras, str):
+        try:
+            extras = json.loads(extras)
+        except ValueError:
+            extras = None
+    for name in attributes:
+        kind = kind_of(name)
+        if kind == "categorical" and row[name] is not None:
+            rows[name].append((str(row[name]), None))
+        elif kind == "numeric" and row[name] is not None:
+            x = float(row[name])
+            rows[name].append((_band_of(name, x), x))
+        elif kind == "extra" and isinstance(extras, dict):
+            v = extras.get(name[len(EXTRA_PREFIX):])
+            if v is not None and not isinstance(v, (dict, list)):
+                rows[name].append((_text(v), None))
+        elif kind == "technology":
+            rows[name] += [(str(x), None) for x in techs]
+    if TRIGGER in attributes:
+        span = timedelta(days=window)
+        refs = [c if isinstance(c, datetime) else datetime.combine(c, time.min) for c in created]
+        refs = [max(refs)] if refs else []  # the latest opportunity, as in the SQL relation
+        refs.append(datetime.now())
+        kinds = {k for at, k in sigs if any(r - span <= at <= r for r in refs)}
+        rows[TRIGGER] += [(k, None) for k in sorted(kinds)]
+    return rows
+
+
+def account_rows(engine: Engine, account_id: str, attributes: list[str], window: int) -> Rows:
+    """One account's attribute rows from two keyed queries (same values as the SQL relation)."""
+    a, t, s, o = accounts, account_technologies, signals, opportunities
+    cols = [a.c[c] for c in (*CATEGORICAL, *NUMERIC)] + [a.c.attributes]
+    side = union_all(
+        select(literal("t").label("k"), cast(t.c.technology, String).label("v"),
+               cast(null(), DateTime).label("at")).where(t.c.account_id == account_id),
+        select(literal("s"), cast(s.c.kind, String), cast(s.c.occurred_at, DateTime)).where(
+            s.c.account_id == account_id),
+        select(literal("o"), cast(null(), String), cast(o.c.created_at, DateTime)).where(
+            o.c.account_id == account_id),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).where(a.c.account_id == account_id)).mappings().first()
+        extra = conn.execute(side).all()
+    if row is None:
+        return defaultdict(list)
+    techs = [v for k, v, _ in extra if k == "t"]
+    sigs = [(at, v) for k, v, at in extra if k == "s"]
+    created = [at for k, _, at in extra if k == "o"]
+    return _rows_from(row, techs, sigs, created, attributes, window)
+
+
+def _matches(cond: Condition, rows: Rows) -> tuple[bool, str | None]:
+    values = rows.get(cond.attribute, [])
+    for value, num in values:
+        if cond.matches(value, num):
+            return True, (f"{num:g}" if num is not None else value)
+    shown = ", ".join(f"{n:g}" if n is not None else str(v) for v, n in values[:5]) or None
+    return False, shown
+
+
+def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
+    """Points, met/missed criteria, disqualifier hits and segments of one account's rows."""
+    met, missed, hits, points = [], [], [], 0.0
+    for c in definition.criteria:
+        ok, shown = _matches(c, rows)
+        hit = CriterionHit(id=c.id or "", condition=c.describe(), attribute=c.attribute, account_value=shown,
+                           points=c.points, evidence=c.evidence)
+        (met if ok else missed).append(hit)
+        points += c.points if ok else 0
+    for d in definition.disqualifiers:
+        ok, _ = _matches(d, rows)
+        if ok:
+            hits.append(DisqualifierHit(id=d.id, condition=d.describe(), sentence=d.sentence, evidence=d.evidence))
+    segments = [s.id for s in definition.segments if all(_matches(c, rows)[0] for c in s.conditions)]
+    for seg in definition.segments:
+        if seg.points and seg.id in segments:
+            points += seg.points
+            met.append(CriterionHit(id=seg.id, condition=f"segment {seg.name}: " + " AND ".join(
+                c.describe() for c in seg.conditions), attribute="segment", points=seg.points, evidence=seg.evidence))
+    missed.sort(key=lambda h: -h.points)
+    return {"points": points, "met": met, "missed": [m for m in missed if m.points > 0] + [
+        m for m in missed if m.points <= 0], "disqualifiers": hits, "segments": segments}
+
+
+def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict]:
+    """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached."""
+
+    def build() -> tuple[list[str], list[str], dict]:
+        best = best_ids_query(None, definition.value_weights).subquery("best")
+        rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
+        with engine.connect() as conn:
+            names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
+                                      .join(best, best.c.account_id == accounts.c.account_id)).all())
+            ids = sorted(names)
+            index = {aid: i for i, aid in enumerate(ids)}
+            lists: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for aid, attr, value in conn.execute(
+                select(rel.c.account_id, rel.c.attribute, rel.c.value)
+                .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None))
+            ):
+                lists[(attr, value)].append(index[aid])
+        postings = {k: np.array(sorted(v), dtype=np.int32) for k, v in lists.items()}
+        return ids, [names[i] for i in ids], postings
+
+    return cached(engine, ("best_index", definition.value_weights.model_dump_json()), build)
+
+
+def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
+                 k: int = 3) -> list[SimilarCustomer]:
+    """The k best customers sharing the most attribute values (band for numbers) with the scored rows,
+    counted with one bincount over a cached inverted index of the best customers' attribute values."""
+    ids, names, postings = _best_index(engine, definition)
+    if not ids:
+        return []
+    mine = sorted({(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, []) if v is not None})
+    hits = [postings[p] for p in mine if p in postings]
+    if not hits:
+        return []
+    counts = np.bincount(np.concatenate(hits), minlength=len(ids))
+    if exclude is not None:
+        pos = bisect_left(ids, exclude)
+        if pos < len(ids) and ids[pos] == exclude:
+            counts[pos] = 0
+    order = np.argsort(-counts, kind="stable")[:k]
+    out = []
+    for i in order:
+        if counts[i] <= 0:
+            break
+        shared = [f"{a}={v}" for a, v in mine if (a, v) in postings and _has(postings[(a, v)], int(i))]
+        out.append(SimilarCustomer(account_id=ids[i], name=names[i], shared=int(counts[i]), shared_values=shared[:10]))
+    return out
+
+
+def _has(sorted_indices: np.ndarray, i: int) -> bool:
+    j = int(np.searchsorted(sorted_indices, i))
+    return j < len(sorted_indices) and int(sorted_indices[j]) == i
+
+
+def score_account(engine: Engine, definition: ICPDefinition, *, account: str | None = None,
+                  attributes: dict | None = None) -> AccountScore | AccountCandidates:
+    """Score one archived account or one prospect (exactly one of `account`, `attributes`)."""
+    if (account is None) == (attributes is None):
+        raise EngineError("account", "give exactly one of account (id, domain or name) or attributes")
+    definition = ensure_tiers(engine, definition)
+    info: dict = {}
+    if account is not None:
+        found, candidates = find_account(engine, account)
+        if found is None:
+            return AccountCandidates(
+                query=account, candidates=[Candidate(**c) for c in candidates],
+                message=f"{len(candidates)} accounts match {account!r}; ask again with one account_id",
+            )
+        info = found
+        wanted = sorted(set(SIMILAR_ATTRIBUTES) | set(definition.attributes_used()) | {TRIGGER})
+        rows = account_rows(engine, found["account_id"], wanted, definition.trigger_window_days)
+    else:
+        rows = prospect_rows(attributes or {})
+    result = evaluate(definition, rows)
+    disqualified = bool(result["disqualifiers"])
+    tier = definition.tiers.tier(result["points"], disqualified) if definition.tiers else "D"
+    probability = None
+    if disqualified:
+        win_rules = {d.id for d in definition.disqualifiers if d.metric == "win_rate"}
+        rates = [h.evidence.rate for h in result["disqualifiers"] if h.evidence is not None and h.id in win_rules]
+        probability = min(rates) if rates else None
+    if probability is None and definition.calibration is not None:
+        probability = definition.calibration.probability(result["points"])
+    shown = {a: [v if n is None else n for v, n in vals] for a, vals in rows.items()}
+    shown = {a: (v[0] if len(v) == 1 and kind_of(a) not in ("technology", "trigger") else v)
+             for a, v in shown.items()}
+    return AccountScore(
+        account_id=info.get("account_id"), name=info.get("name"), domain=info.get("domain"),
+        territory=info.get("territory"), icp_name=definition.name, points=result["points"],
+        fit_score=definition.fit_score(result["points"]), tier=tier,
+        win_probability=None if probability is None else round(probability, 4),
+        segments=result["segments"], met=result["met"], missed=result["missed"],
+        disqualifiers=result["disqualifiers"],
+        similar_best_customers=similar_best(engine, definition, rows, info.get("account_id")),
+        attributes=shown,
+    )

@@ -1,0 +1,63 @@
+"""Finding one account by id, domain or name (case-insensitive), with candidates when unsure."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from sqlalchemy import Engine, func, or_, select
+
+from icp_mcp.archive.schema import accounts
+from icp_mcp.engine.model.errors import EngineError, NotFound
+
+MAX_CANDIDATES = 10
+
+
+def _domain(text: str) -> str:
+    t = re.sub(r"^[a-z]+://", "", text.strip().lower())
+    t = t.split("/", 1)[0]
+    return t[4:] if t.startswith("www.") else t
+
+
+def _row(r) -> dict:
+    return {"account_id": r.account_id, "name": r.name, "domain": r.domain, "territory": r.territory}
+
+
+def find_account(engine: Engine, query: str) -> tuple[dict | None, list[dict]]:
+    """(the account, []) when one matches exactly; (None, candidates) when ambiguous or only approximate.
+
+    Raises NotFound (with the closest names) when nothing resembles the query.
+    """
+    q = (query or "").strip()
+    if not q:
+        raise EngineError("account", "give an account id, domain or name")
+    a = accounts
+    cols = (a.c.account_id, a.c.name, a.c.domain, a.c.territory)
+    low = q.lower()
+    with engine.connect() as conn:
+        hit = conn.execute(select(*cols).where(a.c.account_id == q)).first()
+        if hit:
+            return _row(hit), []
+        hits = conn.execute(select(*cols).where(func.lower(a.c.domain) == _domain(q)).limit(2)).all()
+        if len(hits) == 1:
+            return _row(hits[0]), []
+        hits = conn.execute(select(*cols).where(func.lower(a.c.name) == low).limit(MAX_CANDIDATES + 1)).all()
+        if len(hits) == 1:
+            return _row(hits[0]), []
+        if hits:
+            return None, [_row(r) for r in hits[:MAX_CANDIDATES]]
+        pattern = "%" + low.replace("%", "").replace("_", "") + "%"
+        hits = conn.execute(
+            select(*cols).where(or_(func.lower(a.c.name).like(pattern), func.lower(a.c.domain).like(pattern)))
+            .order_by(func.length(a.c.name)).limit(MAX_CANDIDATES)
+        ).all()
+        if hits:
+            return None, [_row(r) for r in hits]
+        tokens = [t for t in re.split(r"[^a-z0-9]+", low) if len(t) >= 3]
+        prefixes = {t[:3] for t in tokens} or {low[:3]}
+        near = conn.execute(
+            select(*cols).where(or_(*(func.lower(a.c.name).like(f"%{p}%") for p in prefixes))).limit(500)
+        ).all()
+    ranked = sorted(near, key=lambda r: -difflib.SequenceMatcher(None, low, (r.name or "").lower()).ratio())
+    raise NotFound("account", f"no account matches {q!r} by id, domain or name",
+                   [_row(r) for r in ranked[:MAX_CANDIDATES]])

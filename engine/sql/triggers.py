@@ -1,0 +1,57 @@
+"""Triggers are deal-level: a signal kind seen within the window before an opportunity was created.
+
+Derivation compares the win rate of closed deals with each trigger to the deal base rate; backtests and
+calibration score each deal with the triggers that preceded that deal (not the account's latest ones).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Engine, Select, and_, case, func, literal, select
+
+from icp_mcp.archive.schema import opportunities, signals
+from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.sql.matching import condition_table
+from icp_mcp.engine.model.profile import ICPDefinition
+
+
+def _deal_kinds(window_days: int) -> Select:
+    """DISTINCT (opportunity_id, kind) for signals within the window before each opportunity."""
+    o, s = opportunities, signals
+    window = literal(timedelta(days=window_days))
+    return (
+        select(o.c.opportunity_id, s.c.kind)
+        .select_from(o.join(s, and_(s.c.account_id == o.c.account_id, s.c.occurred_at <= o.c.created_at,
+                                    s.c.occurred_at >= o.c.created_at - window)))
+        .distinct()
+    )
+
+
+def trigger_counts(engine: Engine, closed_before: date | None, window_days: int
+                   ) -> tuple[int, int, list[tuple[str, int, int]]]:
+    """(closed deals, wins, [(kind, deals with it, wins with it)]) over closed deals before the cut."""
+    o = opportunities
+    where = closed_deals_where(closed_before)
+    dk = _deal_kinds(window_days).subquery("dk")
+    won = case((o.c.stage == "won", 1), else_=0)
+    with engine.connect() as conn:
+        n, w = conn.execute(select(func.count(), func.coalesce(func.sum(won), 0)).where(where)).one()
+        rows = conn.execute(
+            select(dk.c.kind, func.count(), func.sum(won))
+            .select_from(dk.join(o, o.c.opportunity_id == dk.c.opportunity_id)).where(where)
+            .group_by(dk.c.kind)
+        ).all()
+    return int(n), int(w), [(k, int(c), int(x or 0)) for k, c, x in rows]
+
+
+def deal_trigger_points_query(definition: ICPDefinition) -> Select:
+    """(opportunity_id, points) summed over the trigger criteria met by each deal."""
+    keyed = [(c.id, c, c.points) for c in definition.criteria if c.attribute == "trigger"]
+    if not keyed:
+        return select(literal("").label("opportunity_id"), literal(0.0).label("points")).where(literal(False))
+    dk = _deal_kinds(definition.trigger_window_days).subquery("dk")
+    conds = condition_table(keyed)
+    met = (select(dk.c.opportunity_id, conds.c.key, conds.c.points)
+           .select_from(dk.join(conds, func.lower(dk.c.kind) == conds.c.value)).distinct().subquery("met"))
+    return select(met.c.opportunity_id, func.sum(met.c.points).label("points")).group_by(met.c.opportunity_id)

@@ -1,0 +1,113 @@
+"""The server's one handle on the archive: a guarded reader for query tools and one writer path.
+
+DuckDB allows one writing process per file, so a server process opens exactly one SQLAlchemy engine:
+read-write by default (so `derive_icp` / `activate_icp` can store versions), or read-only
+(`--read-only`, several server processes may share the file; writes are refused).
+
+Read-only tools get `reader` — the same engine with an execution option that a `before_cursor_execute`
+hook checks: any statement that would change the archive (INSERT, UPDATE, CREATE TABLE, …) raises
+`ReadOnlyViolation` before it reaches the database. Writes go through `write()`, which serialises them
+behind one lock and runs them on the plain engine.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+
+from icp_mcp.archive.db import open_archive
+from icp_mcp.surface import audit_hook
+
+T = TypeVar("T")
+
+_READ_ONLY_OPTION = "icp_mcp_read_only"
+#: First keywords of statements that change the archive. Temporary objects are allowed (below).
+_WRITE_KEYWORDS = frozenset(
+    {"insert", "update", "delete", "merge", "upsert", "create", "drop", "alter", "truncate", "copy",
+     "attach", "detach", "checkpoint", "vacuum", "import", "export", "install", "comment", "grant", "revoke"}
+)
+_TEMP = re.compile(r"^\s*(create|drop)\s+(or\s+replace\s+)?(temp|temporary)\b|^\s*drop\s+table\s+if\s+exists\s+temp\.", re.I)
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A read-only tool tried to change the archive."""
+
+
+class ArchiveReadOnly(RuntimeError):
+    """A write was asked of an archive the server opened read-only."""
+
+
+def is_write_statement(sql: str) -> bool:
+    """True when `sql` would change the archive (temporary tables do not count)."""
+    text = sql.lstrip().lstrip("(").lstrip()
+    first = text.split(None, 1)[0].lower() if text else ""
+    if first == "with":
+        return bool(re.search(r"\b(insert|update|delete|merge)\b", text, re.I))
+    if first in ("create", "drop") and _TEMP.match(text):
+        return False
+    if first == "pragma":
+        return "create_fts_index" in text.lower() or "drop_fts_index" in text.lower()
+    return first in _WRITE_KEYWORDS
+
+
+def _guard(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    if conn.get_execution_options().get(_READ_ONLY_OPTION) and is_write_statement(statement):
+        raise ReadOnlyViolation(f"a read-only tool attempted to write: {statement.split(None, 3)[:3]}")
+
+
+class ArchiveHandle:
+    """One engine per process; `reader` for queries, `write()` for the single writer path."""
+
+    def __init__(self, target: str, *, read_only: bool = False, engine: Engine | None = None) -> None:
+        self.target = str(target)
+        self.read_only = read_only
+        self.engine: Engine = engine or open_archive(target, read_only=read_only)
+        event.listen(self.engine, "before_cursor_execute", _guard)
+        self.reader: Engine = self.engine.execution_options(**{_READ_ONLY_OPTION: True})
+        self._write_lock = threading.Lock()
+        self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
+        event.listen(self.engine, "checkout", self._on_checkout)
+        event.listen(self.engine, "checkin", self._on_checkin)
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        self._checked_out.setdefault(threading.get_ident(), []).append(dbapi_connection)
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        for thread, conns in list(self._checked_out.items()):
+            if dbapi_connection in conns:
+                conns.remove(dbapi_connection)
+                if not conns:
+                    self._checked_out.pop(thread, None)
+
+    def interrupt(self, thread_id: int | None) -> int:
+        """Interrupt the queries running on the connections `thread_id` holds (DuckDB); how many were told."""
+        told = 0
+        for conn in list(self._checked_out.get(thread_id or -1, [])):
+            raw = getattr(conn, "_ConnectionWrapper__c", conn)  # duckdb-sqlalchemy wraps the native connection
+            if hasattr(raw, "interrupt"):
+                raw.interrupt()
+                told += 1
+        return told
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(engine, *args, **kwargs)` as the only writer in this process.
+
+        The engine functions it calls (`save_version`, `activate`, …) open their own transaction with
+        `engine.begin()`, so a failure leaves the archive as it was.
+        """
+        if self.read_only:
+            raise ArchiveReadOnly(
+                "the server opened the archive read-only (--read-only); run the write from the CLI "
+                "(`icp-mcp icp derive` / `icp-mcp icp activate`) or serve without --read-only"
+            )
+        with self._write_lock:
+            return fn(self.engine, *args, **kwargs)
+
+    def close(self) -> None:
+        """Release the file (DuckDB keeps its lock while any connection is open)."""
+        audit_hook.flush()  # queued audit entries first: a write after dispose would reopen the file
+        self.engine.dispose()

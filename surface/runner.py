@@ -1,0 +1,406 @@
+"""The one runner every MCP tool goes through.
+
+`run_tool` does, in order: find the caller (`current_principal()`), ask `allowed(principal,
+"tool:<name>")`, run the engine call in a worker thread (read tools on the guarded read-only engine, with
+a timeout; writes through the archive's single writer), report progress, apply the result caps (lists
+≤ 200, text ≤ 500 characters, `truncated: true` when anything was cut), map engine errors onto tool errors
+that name the field and the allowed values, and record an audit entry. Tool modules stay thin: they
+declare their arguments and result model and hand a small `call` function to `run_tool`.
+
+Hooks for the permissions work (issue 6): `allowed` and `current_principal` come from
+`icp_mcp.surface.access`; the audit entry is written by `icp_mcp.server.audit.record` (see `audit_call`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import inspect
+import json
+import re
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+from sqlalchemy import Engine, select
+
+from icp_mcp.archive.schema import accounts
+from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
+from icp_mcp.engine.sql import versions
+from icp_mcp.surface.access import Principal, allowed, current_principal, denial_message
+from icp_mcp.surface import audit_hook
+from icp_mcp.surface.audit_hook import error_outcome
+from icp_mcp.surface.settings import MAX_LIMIT, MAX_TEXT, QUERY_TIMEOUT_S, WRITE_TIMEOUT_S
+from icp_mcp.surface.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation
+
+logger = logging.getLogger("icp_mcp.tools")
+
+M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+ProgressFn = Callable[[float, float | None, str], None]
+#: Error texts are cut here: they may echo an argument, and an argument may be 100k characters.
+MAX_ERROR_CHARS = 2000
+
+
+class ToolInputError(Exception):
+    """A bad argument caught by the tool layer itself (e.g. a stale cursor); names the field."""
+
+    def __init__(self, field: str, message: str, allowed_values: list[str] | None = None) -> None:
+        self.field = field
+        text = f"{field}: {message}"
+        if allowed_values:
+            text += f" (allowed: {', '.join(allowed_values)})"
+        super().__init__(text)
+
+
+class ToolRefusal(Exception):
+    """The tool declines to act (e.g. an unconfirmed activation); the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool's name, title and behaviour, from which its MCP annotations are derived."""
+
+    name: str
+    title: str
+    write: bool = False
+    destructive: bool = False
+    idempotent: bool = True
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        """MCP annotations: every icp-mcp tool is closed-world (it only reads the archive)."""
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=not self.write,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=False,
+        )
+
+
+
+def register_tool(server: MCPServer, spec: ToolSpec) -> Callable[[F], F]:
+    """Decorator: add `fn` as the MCP tool `spec.name`, its docstring (dedented) as the description."""
+
+    def decorator(fn: F) -> F:
+        description = inspect.cleandoc(fn.__doc__ or "")
+        server.add_tool(fn, name=spec.name, title=spec.title, description=description, annotations=spec.annotations)
+        return fn
+
+    return decorator
+
+
+@dataclass
+class ToolRun:
+    """What a tool's `call` function receives: the engine to query, the caller, progress and the writer."""
+
+    engine: Engine
+    principal: Principal
+    archive: ArchiveHandle
+    progress: ProgressFn
+
+    def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `fn(engine, ...)` through the archive's single writer path."""
+        return self.archive.write(fn, *args, **kwargs)
+
+
+# --- caps -------------------------------------------------------------------------------------------
+
+
+def cap_text(value: Any) -> tuple[Any, bool]:
+    """Cut strings to MAX_TEXT characters and lists to MAX_LIMIT items, recursively; say whether anything was cut."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            return value[: MAX_TEXT - 1] + "…", True
+        return value, False
+    if isinstance(value, BaseModel):
+        cut = False
+        for name in type(value).model_fields:
+            new, was_cut = cap_text(getattr(value, name))
+            if was_cut:
+                object.__setattr__(value, name, new)
+                cut = True
+        return value, cut
+    if isinstance(value, list):
+        cut = len(value) > MAX_LIMIT
+        items = []
+        for item in value[:MAX_LIMIT]:
+            new, was_cut = cap_text(item)
+            items.append(new)
+            cut = cut or was_cut
+        return (items if cut else value), cut
+    if isinstance(value, dict):
+        cut = False
+        out = {}
+        for key, item in value.items():
+            out[key], was_cut = cap_text(item)
+            cut = cut or was_cut
+        return (out if cut else value), cut
+    return value, False
+
+
+def apply_caps(result: M) -> M:
+    """Apply the caps to a result model and set its `truncated` flag when anything was cut."""
+    result, cut = cap_text(result)
+    if cut and "truncated" in type(result).model_fields:
+        object.__setattr__(result, "truncated", True)
+    return result
+
+
+# --- cursors ----------------------------------------------------------------------------------------
+
+
+def _args_key(tool: str, arguments: Mapping[str, Any]) -> str:
+    material = json.dumps({"tool": tool, "args": dict(arguments)}, sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+def encode_cursor(tool: str, arguments: Mapping[str, Any], offset: int) -> str:
+    """An opaque cursor for the page starting at `offset` of this exact query."""
+    raw = json.dumps({"o": offset, "k": _args_key(tool, arguments)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(tool: str, arguments: Mapping[str, Any], cursor: str | None) -> int:
+    """The offset a cursor points at; 0 without one. A cursor from another query is a `cursor` error."""
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        offset, key = int(data["o"]), str(data["k"])
+    except Exception as exc:
+        raise ToolInputError("cursor", "not a cursor this server issued; pass next_cursor from a previous page") from exc
+    if key != _args_key(tool, arguments) or offset < 0:
+        raise ToolInputError("cursor", "belongs to a different query; repeat the same arguments with next_cursor")
+    return offset
+
+
+def page_cursor(tool: str, arguments: Mapping[str, Any], offset: int, returned: int, limit: int, more: bool) -> str | None:
+    """`next_cursor` for a page: present only when more items follow."""
+    return encode_cursor(tool, arguments, offset + returned) if more and returned >= limit else None
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+
+def error_message(exc: BaseException) -> str:
+    """The text a caller sees for an anticipated failure: names the field, what is allowed, or candidates."""
+    if isinstance(exc, NotFound):
+        text = f"{exc.field}: {exc.message}"
+        if exc.candidates:
+            shown = []
+            for cand in exc.candidates[:10]:
+                if isinstance(cand, Mapping):
+                    shown.append(", ".join(f"{k}={v}" for k, v in cand.items() if v is not None))
+                else:
+                    shown.append(str(cand))
+            text += ". Candidates: " + "; ".join(shown)
+        elif exc.allowed:
+            text += f" (allowed: {', '.join(exc.allowed[:30])})"
+        return text
+    if isinstance(exc, NoActiveICP):
+        return f"no active ICP: {exc.message}"
+    return str(exc)
+
+
+def error_result(message: str, **details: Any) -> CallToolResult:
+    """A tool error result (isError) with a one-line message and, when given, machine-readable details."""
+    text = message if not details else message + "\n" + json.dumps(details, default=str, separators=(",", ":"))
+    if len(text) > MAX_ERROR_CHARS:  # an echoed oversize argument must not become an oversize answer
+        text = text[:MAX_ERROR_CHARS] + f"… [cut, {len(text) - MAX_ERROR_CHARS} more characters]"
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def success_result(result: BaseModel) -> CallToolResult:
+    """Structured content plus the same JSON, compact, as text for clients that read only text."""
+    data = result.model_dump(mode="json", by_alias=True)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _rows(result: BaseModel) -> int:
+    items = getattr(result, "items", None)
+    return len(items) if isinstance(items, list) else 1
+
+
+# --- audit ------------------------------------------------------------------------------------------
+
+
+def audit_call(
+    archive: ArchiveHandle, subject: str, tool: str, arguments: Mapping[str, Any], outcome: str, rows: int,
+    duration_ms: float,
+) -> None:
+    """Hand every call to the audit recorder the server installed (`audit_hook`); never fail the call."""
+    audit_hook.record(archive.engine, subject, tool, arguments, outcome, rows, duration_ms)
+
+
+# --- the runner -------------------------------------------------------------------------------------
+
+
+def _progress_bridge(ctx: Context | None) -> ProgressFn:
+    """A thread-safe progress callback that forwards to the client's progress token (if any)."""
+
+    def progress(done: float, total: float | None, message: str) -> None:
+        if ctx is None:
+            return
+        try:
+            anyio.from_thread.run(ctx.report_progress, done, total, message)
+        except Exception:  # no request context (direct call) or the client went away
+            logger.debug("progress not delivered", exc_info=True)
+
+    return progress
+
+
+async def run_tool(
+    ctx: Context | None,
+    archive: ArchiveHandle,
+    spec: ToolSpec,
+    arguments: Mapping[str, Any],
+    call: Callable[[ToolRun], BaseModel],
+) -> CallToolResult:
+    """Check permission, run `call` off the event loop, cap, map errors, audit. Never raises."""
+    principal = current_principal()
+    started = time.perf_counter()
+    outcome, rows = "ok", 0
+
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 2)
+
+    try:
+        if not allowed(principal, f"tool:{spec.name}"):
+            outcome = "denied"
+            return error_result(f"permission denied: {denial_message(principal, f'tool:{spec.name}')}")
+        run = ToolRun(
+            engine=archive.reader if not spec.write else archive.engine,
+            principal=principal,
+            archive=archive,
+            progress=_progress_bridge(ctx),
+        )
+        timeout = WRITE_TIMEOUT_S if spec.write else QUERY_TIMEOUT_S
+        result: BaseModel | None = None
+        worker: dict[str, int] = {}
+
+        def in_worker(run: ToolRun) -> BaseModel:
+            worker["thread"] = threading.get_ident()
+            return call(run)
+
+        with anyio.move_on_after(timeout):
+            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True)
+        if result is None:
+            archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
+            outcome = error_outcome("timeout")
+            return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
+        result = apply_caps(result)
+        rows = _rows(result)
+        return success_result(result)
+    except (ToolInputError, EngineError, ToolRefusal, ArchiveReadOnly) as exc:
+        outcome = error_outcome(exc)
+        if isinstance(exc, NotFound):  # row level: candidates only from the caller's territories
+            exc.candidates = visible_candidates(principal, exc.candidates)
+        details = exc.to_dict() if isinstance(exc, EngineError) else {}
+        return error_result(error_message(exc), **({"error": details} if details else {}))
+    except ReadOnlyViolation as exc:
+        outcome = error_outcome(exc)
+        logger.error("read-only violation in %s: %s", spec.name, exc)
+        return error_result(f"{spec.name} refused: {exc}")
+    except Exception as exc:
+        outcome = error_outcome(exc)
+        logger.exception("tool %s failed", spec.name)
+        return error_result(f"{spec.name} failed with an internal error (logged on the server); nothing was changed")
+    finally:
+        duration = elapsed()
+        await anyio.to_thread.run_sync(
+            audit_call, archive, principal.subject, spec.name, arguments, outcome, rows, duration
+        )
+
+
+# --- shared engine look-ups -------------------------------------------------------------------------
+
+
+def active_icp(engine: Engine) -> Any:
+    """The active ICPDefinition, or a NoActiveICP error telling the caller how to make one."""
+    return versions.get_version(engine, None).definition  # raises NoActiveICP itself
+
+
+def visible_candidates(principal: Principal, candidates: list[Any]) -> list[Any]:
+    """Row-level rule for candidate lists: drop accounts (items with a territory) the caller may not see."""
+
+    def territory_of(cand: Any) -> tuple[bool, str | None]:
+        if isinstance(cand, Mapping):
+            return "territory" in cand, cand.get("territory")
+        return hasattr(cand, "territory"), getattr(cand, "territory", None)
+
+    kept = []
+    for cand in candidates:
+        is_account, territory = territory_of(cand)
+        if not is_account or allowed(principal, "account", territory):
+            kept.append(cand)
+    return kept
+
+
+def account_territory(engine: Engine, account_id: str) -> str | None:
+    """The territory of one account (for the row-level check of tools that resolve accounts in the engine)."""
+    with engine.connect() as conn:
+        return conn.execute(select(accounts.c.territory).where(accounts.c.account_id == account_id)).scalar()
+
+
+def check_account_access(run: ToolRun, territory: str | None, account_id: str | None) -> None:
+    """Row-level rule: account detail only for accounts in the caller's territories (`allowed(…, "account", t)`)."""
+    if not allowed(run.principal, "account", territory):
+        raise ToolRefusal(f"permission denied: account {account_id}: {denial_message(run.principal, 'account', territory)}")
+
+
+# --- argument errors --------------------------------------------------------------------------------
+
+_PYDANTIC_ERROR = re.compile(
+    r"^(?P<field>[^\s].*)\n\s+(?P<message>.+?)(?: \[type=(?P<type>[^,\]]+)(?:, input_value=(?P<value>.*?))?(?:, input_type=[^\]]+)?\])?$",
+    re.M,
+)
+
+
+def tidy_validation_message(text: str) -> str | None:
+    """The SDK's argument-validation text as "field: message (got value)"; None when it is not one."""
+    head, sep, body = text.partition(" validation error")
+    if not sep or not head.startswith("Error executing tool "):
+        return None
+    parts = []
+    for match in _PYDANTIC_ERROR.finditer(body.split("\n", 1)[1] if "\n" in body else ""):
+        if match["field"].startswith("For further information"):
+            continue
+        field = match["field"].strip().split(".")[0]
+        got = f" (got {match['value']})" if match["value"] not in (None, "") and match["type"] != "missing" else ""
+        parts.append(f"{field}: {match['message'].strip()}{got}")
+    return "; ".join(parts) or None
+
+
+async def tidy_validation_errors(ctx: Any, call_next: Any) -> Any:
+    """SDK server middleware: argument-schema errors read "limit: Input should be … (got 500)"."""
+    result = await call_next(ctx)
+    if getattr(ctx, "method", None) != "tools/call" or result is None:
+        return result
+    as_dict = isinstance(result, dict)
+    if as_dict and not result.get("isError"):
+        return result  # successes and input_required rounds pass untouched
+    try:
+        model = CallToolResult.model_validate(result) if as_dict else result
+    except ValueError:
+        return result
+    if not isinstance(model, CallToolResult) or not model.is_error or not model.content:
+        return result
+    tidy = tidy_validation_message(getattr(model.content[0], "text", "") or "")
+    if tidy is None:
+        return result
+    fixed = model.model_copy(update={"content": [TextContent(type="text", text=tidy)]})
+    return fixed.model_dump(by_alias=True, exclude_none=True) if as_dict else fixed
