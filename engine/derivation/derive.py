@@ -21,7 +21,7 @@ from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
-from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, kind_of
+from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_numeric
 from icp_mcp.engine.sql.labels import closed_deals_where, labels_query, positives_rule
 from icp_mcp.engine.model.profile import (
     Condition,
@@ -112,8 +112,8 @@ def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights
 def _band_counts(counts: list[ValueCounts]) -> dict[str, list[ValueCounts | None]]:
     """Numeric values in band order (None for empty bands), with their ranges set."""
     out: dict[str, list[ValueCounts | None]] = {}
-    by_key = {(c.attribute, c.value): c for c in counts if kind_of(c.attribute) == "numeric"}
-    for attribute in {c.attribute for c in counts if kind_of(c.attribute) == "numeric"}:
+    by_key = {(c.attribute, c.value): c for c in counts if is_numeric(c.attribute)}
+    for attribute in {c.attribute for c in counts if is_numeric(c.attribute)}:
         seq: list[ValueCounts | None] = []
         for lo, hi in bands(attribute):
             c = by_key.get((attribute, band_label(lo, hi)))
@@ -144,7 +144,7 @@ def _merge_runs(seq: list[ValueCounts | None], flag: Callable[[ValueCounts], boo
 
 def _select(counts: list[ValueCounts], flag: Callable[[ValueCounts], bool]) -> list[ValueCounts]:
     """Flagged values: categorical ones as they are, numeric bands merged into ranges."""
-    chosen = [c for c in counts if kind_of(c.attribute) != "numeric" and flag(c)]
+    chosen = [c for c in counts if not is_numeric(c.attribute) and flag(c)]
     for seq in _band_counts(counts).values():
         chosen.extend(_merge_runs(seq, flag))
     return chosen

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Engine, case, func, literal, select
 
 from icp_mcp.archive.schema import accounts
 from icp_mcp.engine.model import stats
-from icp_mcp.engine.model.catalogue import kind_of
+from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
 from icp_mcp.engine.sql.labels import labels_query
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.model.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
@@ -44,7 +44,7 @@ def _short(cond: Condition) -> str:
 
 
 def _single_valued(attribute: str) -> bool:
-    return kind_of(attribute) in ("categorical", "numeric", "extra")
+    return kind_of(attribute) is not None and not is_multi_valued(attribute)
 
 
 def search_segments(engine: Engine, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
@@ -99,7 +99,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
         if not _single_valued(attr):
             return []
         out = [k for k, c in info.items() if c.attribute == attr and k not in keys]
-        if kind_of(attr) == "numeric":
+        if is_numeric(attr):
             lo = min(info[k].range.min if info[k].range.min is not None else -1e300 for k in keys)
             hi = max(info[k].range.max if info[k].range.max is not None else 1e300 for k in keys)
             out = [k for k in out if info[k].range.max == lo or info[k].range.min == hi]
@@ -160,7 +160,7 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
     """
 
     keys = list(conds)
-    multi = [(k, c) for k, c in conds.items() if kind_of(c.attribute) in ("technology", "trigger")]
+    multi = [(k, c) for k, c in conds.items() if is_multi_valued(c.attribute)]
     a = accounts
     source, flag_of = flagged_accounts(multi, None, 0)
     bits = [case((condition_test(conds[k], flag_of), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))

@@ -2,10 +2,13 @@
 
 Kept free of SQL so that the profile model can validate attribute names without touching an archive.
 Numeric attributes are banded for derivation; a criterion on them is a range `[min, max)`.
+`KINDS` is the one table of what each kind is (multi-valued, numeric, a column of `accounts`) and
+`row_value` its Python form; the SQL form of each kind is in `engine/sql/attributes.py`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["categorical", "numeric", "technology", "trigger", "extra"]
@@ -49,6 +52,77 @@ def kind_of(attribute: str) -> Kind | None:
         if key.replace("_", "").replace("-", "").isalnum():
             return "extra"
     return None
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What a kind of attribute is: how many values an account has, and how a value is tested."""
+
+    #: An account may have many values (one row per tool or signal kind); a single-valued one has at most one.
+    multi_valued: bool
+    #: A banded number: criteria on it are ranges `[min, max)`, its value is a band label plus the number.
+    numeric: bool
+    #: A column of `accounts` (an extra is a key of its `attributes` JSON; multi-valued ones have tables).
+    column: bool
+
+
+#: The one table of attribute kinds.
+KINDS: dict[Kind, KindInfo] = {
+    "categorical": KindInfo(multi_valued=False, numeric=False, column=True),
+    "numeric": KindInfo(multi_valued=False, numeric=True, column=True),
+    "extra": KindInfo(multi_valued=False, numeric=False, column=False),
+    "technology": KindInfo(multi_valued=True, numeric=False, column=False),
+    "trigger": KindInfo(multi_valued=True, numeric=False, column=False),
+}
+
+
+def kind_info(attribute: str) -> KindInfo:
+    """The `KINDS` entry of a known attribute (a KeyError names an unknown one)."""
+    kind = kind_of(attribute)
+    if kind is None:
+        raise KeyError(attribute)
+    return KINDS[kind]
+
+
+def is_multi_valued(attribute: str) -> bool:
+    """True for technology and trigger: an account may have several values of them."""
+    kind = kind_of(attribute)
+    return kind is not None and KINDS[kind].multi_valued
+
+
+def is_numeric(attribute: str) -> bool:
+    """True for the banded numeric columns (criteria on them are ranges)."""
+    kind = kind_of(attribute)
+    return kind is not None and KINDS[kind].numeric
+
+
+def is_column(attribute: str) -> bool:
+    """True for the categorical and numeric columns of `accounts` (an account may lack the value)."""
+    kind = kind_of(attribute)
+    return kind is not None and KINDS[kind].column
+
+
+def extra_key(attribute: str) -> str:
+    """The JSON key of an extra attribute: `attributes.plan` → `plan`."""
+    return attribute[len(EXTRA_PREFIX):]
+
+
+def band_of(attribute: str, x: float) -> str | None:
+    """The band label of a number of a numeric attribute (as the SQL `band_case` gives it)."""
+    for lo, hi in bands(attribute):
+        if (lo is None or x >= lo) and (hi is None or x < hi):
+            return band_label(lo, hi)
+    return None
+
+
+def row_value(attribute: str, raw: object) -> tuple[str | None, float | None]:
+    """One raw value as the attribute relation's `(value, num)` pair: a number gives its band label and
+    itself, anything else its text (booleans as JSON writes them). Raises ValueError/TypeError for a
+    numeric attribute given something that is not a number."""
+    if is_numeric(attribute):
+        x = float(raw)  # type: ignore[arg-type]
+        return band_of(attribute, x), x
+    return (("true" if raw else "false") if isinstance(raw, bool) else str(raw)), None
 
 
 def allowed_attributes() -> list[str]:

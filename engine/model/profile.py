@@ -14,7 +14,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, allowed_attributes, band_label, kind_of
+from icp_mcp.engine.model.catalogue import (
+    TRIGGER_WINDOW_DAYS,
+    allowed_attributes,
+    band_label,
+    is_multi_valued,
+    is_numeric,
+    kind_of,
+)
 
 Source = Literal["derived", "manual"]
 
@@ -90,7 +97,7 @@ class Condition(_Model):
         given = [x for x in (self.value, self.values, self.range) if x is not None]
         if len(given) != 1:
             raise ValueError(f"{self.attribute}: give exactly one of value, values or range")
-        numeric = kind_of(self.attribute) == "numeric"
+        numeric = is_numeric(self.attribute)
         if numeric and self.range is None:
             raise ValueError(f"{self.attribute} is numeric: give a range {{min, max}}")
         if not numeric and self.range is not None:
@@ -107,8 +114,8 @@ class Condition(_Model):
 
     def matches(self, value: str | None, number: float | None = None) -> bool:
         """Does one attribute value (text, or number for numeric attributes) satisfy the condition?"""
-        if self.range is not None:
-            return self.range.contains(number)
+        if is_numeric(self.attribute):
+            return self.range is not None and self.range.contains(number)
         if value is None:
             return False
         wanted = {v.casefold() for v in self.accepted()}
@@ -283,7 +290,7 @@ class ICPDefinition(_Model):
         per_attribute: dict[str, float] = {}
         multi = 0.0
         for c in self.criteria:
-            if kind_of(c.attribute) in ("technology", "trigger"):
+            if is_multi_valued(c.attribute):
                 multi += pick(c.points, 0)
             else:
                 per_attribute[c.attribute] = pick(per_attribute.get(c.attribute, 0.0), float(c.points))

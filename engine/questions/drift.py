@@ -42,8 +42,15 @@ from sqlalchemy import (
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
-from icp_mcp.engine.sql.attributes import band_case, json_text
-from icp_mcp.engine.model.catalogue import CATEGORICAL, EXTRA_PREFIX, NUMERIC, TECHNOLOGY, kind_of
+from icp_mcp.engine.sql.attributes import value_expr
+from icp_mcp.engine.model.catalogue import (
+    CATEGORICAL,
+    NUMERIC,
+    TECHNOLOGY,
+    TRIGGER,
+    is_column,
+    is_numeric,
+)
 from icp_mcp.engine.questions.cohorts import icp_ids, in_icp_selectable, segment_selectable
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import ICPDefinition
@@ -321,18 +328,6 @@ def _counts_by_group(
     return dict(out)
 
 
-def _account_value(attribute: str) -> ColumnElement | None:
-    """The value expression of a single-valued attribute over `accounts` (as in engine/attributes.py)."""
-    kind = kind_of(attribute)
-    if kind == "categorical":
-        return cast(accounts.c[attribute], String)
-    if kind == "numeric":
-        return band_case(attribute)
-    if kind == "extra":
-        return json_text(attribute[len(EXTRA_PREFIX):])
-    return None
-
-
 def _value_counts(
     engine: Engine, deals: Select, attributes: Iterable[str]
 ) -> dict[tuple[str, str, str, str], int]:
@@ -350,7 +345,7 @@ def _value_counts(
         .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
         .subquery("d_per_account")
     )
-    single = [(a, e) for a in dict.fromkeys(attributes) if (e := _account_value(a)) is not None]
+    single = [(a, e) for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None]
     wide = (
         select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
         .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
@@ -403,7 +398,7 @@ def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[i
 def _psi_for(attribute: str, base: dict[str, int], recent: dict[str, int], n_base: int, n_recent: int,
              in_icp: bool, alpha: float, deff: tuple[float, float] = (1.0, 1.0)) -> AttributePSI:
     values = set(base) | set(recent)
-    if kind_of(attribute) in ("categorical", "numeric"):  # single-valued: the missing share is a bin too
+    if is_column(attribute):  # an account column: the missing share is a bin too
         base = {**base, MISSING: max(0, n_base - sum(base.values()))}
         recent = {**recent, MISSING: max(0, n_recent - sum(recent.values()))}
         values.add(MISSING)
@@ -477,7 +472,7 @@ def check_drift(
         closed_deff=(deff.get(("baseline", "closed"), 1.0), deff.get(("recent", "closed"), 1.0)),
         icp_attrs=set(definition.attributes_used()),
     )
-    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if kind_of(a) != "trigger")]))
+    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if a != TRIGGER)]))
     values = _value_counts(engine, deals, attrs)
     icp_share, r1 = _check_icp_share(ctx)
     dist = _won_distribution(values)
@@ -581,7 +576,7 @@ def _check_emerging(
     moved too (PSI > 0.1, chi-square p < ALPHA_CONFIRM) the shift is confirmed: refresh."""
     rewarded = _icp_values(ctx.definition)
     candidates = [
-        (a, v) for (p, a), d in dist.items() if p == "recent" and kind_of(a) != "numeric" for v in d
+        (a, v) for (p, a), d in dist.items() if p == "recent" and not is_numeric(a) for v in d
     ]
     alpha = ALPHA / max(1, len(candidates))
     nb, nr = ctx.wins["baseline"], ctx.wins["recent"]

@@ -16,14 +16,16 @@ from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,
-    EXTRA_PREFIX,
     NUMERIC,
     TECHNOLOGY,
     TRIGGER,
     allowed_attributes,
-    band_label,
-    bands,
+    extra_key,
+    is_column,
+    is_multi_valued,
+    is_numeric,
     kind_of,
+    row_value,
 )
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.sql.lookup import find_account
@@ -37,43 +39,27 @@ SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
 SIMILAR_POOL = 300
 
 
-def _band_of(attribute: str, x: float) -> str | None:
-    for lo, hi in bands(attribute):
-        if (lo is None or x >= lo) and (hi is None or x < hi):
-            return band_label(lo, hi)
-    return None
-
-
 def prospect_rows(attributes: dict) -> Rows:
     """Validate raw prospect attributes and turn them into attribute rows."""
     if not isinstance(attributes, dict) or not attributes:
         raise EngineError("attributes", "give a non-empty object of attribute: value", allowed_attributes())
     rows: Rows = defaultdict(list)
     for key, raw in attributes.items():
-        kind = kind_of(key)
-        if kind is None:
+        if kind_of(key) is None:
             raise EngineError("attributes", f"unknown attribute {key!r}", allowed_attributes())
         if raw is None:
             continue
         items = raw if isinstance(raw, (list, tuple)) else [raw]
-        if kind not in ("technology", "trigger") and len(items) != 1:
+        if not is_multi_valued(key) and len(items) != 1:
             raise EngineError(f"attributes.{key}", "takes one value, not a list")
         for item in items:
-            if kind == "numeric":
-                try:
-                    x = float(item)
-                except (TypeError, ValueError):
-                    raise EngineError(f"attributes.{key}", f"must be a number, got {item!r}") from None
-                rows[key].append((_band_of(key, x), x))
-            else:
-                if isinstance(item, (dict, list)):
-                    raise EngineError(f"attributes.{key}", "must be text")
-                rows[key].append((str(item), None))
+            if not is_numeric(key) and isinstance(item, (dict, list)):
+                raise EngineError(f"attributes.{key}", "must be text")
+            try:
+                rows[key].append(row_value(key, item))
+            except (TypeError, ValueError):
+                raise EngineError(f"attributes.{key}", f"must be a number, got {item!r}") from None
     return rows
-
-
-def _text(v: object) -> str:
-    return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
 def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created: list, attributes: list[str],
@@ -87,18 +73,16 @@ def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created:
         except ValueError:
             extras = None
     for name in attributes:
-        kind = kind_of(name)
-        if kind == "categorical" and row[name] is not None:
-            rows[name].append((str(row[name]), None))
-        elif kind == "numeric" and row[name] is not None:
-            x = float(row[name])
-            rows[name].append((_band_of(name, x), x))
-        elif kind == "extra" and isinstance(extras, dict):
-            v = extras.get(name[len(EXTRA_PREFIX):])
-            if v is not None and not isinstance(v, (dict, list)):
-                rows[name].append((_text(v), None))
-        elif kind == "technology":
-            rows[name] += [(str(x), None) for x in techs]
+        if kind_of(name) is None or is_multi_valued(name):
+            continue
+        if is_column(name):
+            v = row[name]
+        else:
+            v = extras.get(extra_key(name)) if isinstance(extras, dict) else None
+        if v is not None and not isinstance(v, (dict, list)):
+            rows[name].append(row_value(name, v))
+    if TECHNOLOGY in attributes:
+        rows[TECHNOLOGY] += [row_value(TECHNOLOGY, x) for x in techs]
     if TRIGGER in attributes:
         span = timedelta(days=window)
         refs = [c if isinstance(c, datetime) else datetime.combine(c, time.min) for c in created]
@@ -249,7 +233,7 @@ def score_account(engine: Engine, definition: ICPDefinition, *, account: str | N
     if probability is None and definition.calibration is not None:
         probability = definition.calibration.probability(result["points"])
     shown = {a: [v if n is None else n for v, n in vals] for a, vals in rows.items()}
-    shown = {a: (v[0] if len(v) == 1 and kind_of(a) not in ("technology", "trigger") else v)
+    shown = {a: (v[0] if len(v) == 1 and not is_multi_valued(a) else v)
              for a, v in shown.items()}
     return AccountScore(
         account_id=info.get("account_id"), name=info.get("name"), domain=info.get("domain"),

@@ -5,6 +5,10 @@ Categorical columns give their value; numeric columns give a band label in `valu
 row per signal kind seen within the trigger window before one of the account's opportunities (or, when
 scoring, before today); extras give `accounts.attributes` JSON keys as text.
 Derivation, scoring, segments and disqualifiers all read this one relation.
+
+This module is the one SQL form of the attribute kinds (`catalogue.KINDS`): `account_expr` / `value_expr` /
+`num_expr` for single-valued attributes on an `accounts` row, `_MULTI_PARTS` for the multi-valued ones.
+Points, drift, matching and the relation all build on them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import (
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
 from icp_mcp.engine.model.catalogue import (
+    ATTRIBUTES,
     CATEGORICAL,
     EXTRA_PREFIX,
     NUMERIC_BANDS,
@@ -40,6 +45,10 @@ from icp_mcp.engine.model.catalogue import (
     TRIGGER_WINDOW_DAYS,
     band_label,
     bands,
+    extra_key,
+    is_column,
+    is_multi_valued,
+    is_numeric,
     kind_of,
 )
 
@@ -68,6 +77,24 @@ def band_case(attribute: str) -> ColumnElement:
             conds.append(col < hi)
         whens.append((and_(*conds), literal(band_label(lo, hi), String)))
     return case(*whens, else_=null())
+
+
+def account_expr(attribute: str) -> ColumnElement:
+    """The raw value of a single-valued attribute on an `accounts` row: its column, or its JSON key as text."""
+    return accounts.c[attribute] if is_column(attribute) else json_text(extra_key(attribute))
+
+
+def value_expr(attribute: str) -> ColumnElement | None:
+    """The relation's `value` of a single-valued attribute on an `accounts` row (a band label for a number,
+    text otherwise); None for a multi-valued (or unknown) attribute: its values are rows of their own table."""
+    if kind_of(attribute) is None or is_multi_valued(attribute):
+        return None
+    return band_case(attribute) if is_numeric(attribute) else cast(account_expr(attribute), String)
+
+
+def num_expr(attribute: str) -> ColumnElement:
+    """The relation's `num`: the number of a numeric attribute, NULL for every other kind."""
+    return cast(accounts.c[attribute], Float) if is_numeric(attribute) else cast(null(), Float)
 
 
 def discover_extras(engine: Engine) -> list[str]:
@@ -118,39 +145,32 @@ def attribute_relation(
     parts: list[Select] = []
     a = accounts
     for name in dict.fromkeys(attributes):
-        kind = kind_of(name)
-        if kind == "categorical":
-            col = a.c[name]
-            parts.append(_account_filter(
-                select(a.c.account_id, literal(name, String).label("attribute"),
-                       cast(col, String).label("value"), cast(null(), Float).label("num"))
-                .where(col.is_not(None)), a.c.account_id, account_ids))
-        elif kind == "numeric":
-            col = a.c[name]
-            parts.append(_account_filter(
-                select(a.c.account_id, literal(name, String).label("attribute"),
-                       band_case(name).label("value"), cast(col, Float).label("num"))
-                .where(col.is_not(None)), a.c.account_id, account_ids))
-        elif kind == "extra":
-            expr = json_text(name[len(EXTRA_PREFIX):])
-            parts.append(_account_filter(
-                select(a.c.account_id, literal(name, String).label("attribute"),
-                       cast(expr, String).label("value"), cast(null(), Float).label("num"))
-                .where(expr.is_not(None)), a.c.account_id, account_ids))
-        elif kind == "technology":
-            t = account_technologies
-            parts.append(_account_filter(
-                select(t.c.account_id, literal(TECHNOLOGY, String).label("attribute"),
-                       cast(t.c.technology, String).label("value"), cast(null(), Float).label("num")),
-                t.c.account_id, account_ids))
-        elif kind == "trigger":
-            parts.append(_trigger_part(closed_before, as_of, trigger_window_days, account_ids))
+        if kind_of(name) is None:
+            continue
+        if is_multi_valued(name):
+            parts.append(_MULTI_PARTS[name](closed_before, as_of, trigger_window_days, account_ids))
+            continue
+        parts.append(_account_filter(
+            select(a.c.account_id, literal(name, String).label("attribute"),
+                   value_expr(name).label("value"), num_expr(name).label("num"))
+            .where(account_expr(name).is_not(None)), a.c.account_id, account_ids))
     if not parts:
         return select(literal("", String).label("account_id"), literal("", String).label("attribute"),
                       literal("", String).label("value"), cast(null(), Float).label("num")).where(literal(False))
     if len(parts) == 1:
         return parts[0]
     return union_all(*parts).subquery("attr_union").select()
+
+
+def _technology_part(
+    closed_before: date | None, as_of: datetime | None, window_days: int, account_ids: Sequence[str] | None
+) -> Select:
+    """One row per tool an account uses (not dated: the cut and window do not apply)."""
+    t = account_technologies
+    return _account_filter(
+        select(t.c.account_id, literal(TECHNOLOGY, String).label("attribute"),
+               cast(t.c.technology, String).label("value"), cast(null(), Float).label("num")),
+        t.c.account_id, account_ids)
 
 
 def _trigger_part(
@@ -177,6 +197,10 @@ def _trigger_part(
     return _account_filter(stmt, s.c.account_id, account_ids)
 
 
+#: The relation part of each multi-valued attribute, all called as (closed_before, as_of, window, account_ids).
+_MULTI_PARTS = {TECHNOLOGY: _technology_part, TRIGGER: _trigger_part}
+
+
 def catalogue_attributes(engine: Engine) -> list[str]:
     """Every attribute derivation considers on this archive: the fixed catalogue plus discovered extras."""
-    return list(CATEGORICAL) + list(NUMERIC_BANDS) + [TECHNOLOGY, TRIGGER] + discover_extras(engine)
+    return list(ATTRIBUTES) + discover_extras(engine)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
-    String,
     and_,
     case,
     cast,
@@ -25,8 +24,8 @@ from sqlalchemy import (
 )
 
 from icp_mcp.archive.schema import accounts, opportunities
-from icp_mcp.engine.sql.attributes import json_text
-from icp_mcp.engine.model.catalogue import EXTRA_PREFIX, kind_of
+from icp_mcp.engine.sql.attributes import account_expr, value_expr
+from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric
 from icp_mcp.engine.sql.labels import closed_deals_where
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Condition, ICPDefinition, Tiers
@@ -53,16 +52,14 @@ def flagged_accounts(keyed: list[tuple[str, Condition]], as_of: datetime | None,
 
 def condition_test(cond: Condition, flag_of: dict[int, ColumnElement]) -> ColumnElement:
     """The condition as a boolean SQL expression on one accounts row (or its multi-valued flag)."""
-    kind = kind_of(cond.attribute)
-    if kind in ("technology", "trigger"):
+    if is_multi_valued(cond.attribute):
         return flag_of[id(cond)] == 1
-    if kind == "numeric":
-        col = accounts.c[cond.attribute]
+    if is_numeric(cond.attribute):
+        col = account_expr(cond.attribute)
         tests = ([col >= cond.range.min] if cond.range.min is not None else []) + (
             [col < cond.range.max] if cond.range.max is not None else [])
         return and_(*tests)
-    col = accounts.c[cond.attribute] if kind == "categorical" else json_text(cond.attribute[len(EXTRA_PREFIX):])
-    return func.lower(cast(col, String)).in_([v.lower() for v in cond.accepted()])
+    return func.lower(value_expr(cond.attribute)).in_([v.lower() for v in cond.accepted()])
 
 
 def points_query(definition: ICPDefinition, *, as_of: datetime | None = None,
@@ -78,7 +75,7 @@ def points_query(definition: ICPDefinition, *, as_of: datetime | None = None,
     lines = [c for c in definition.criteria if include_triggers or c.attribute != "trigger"]
     bonuses = [s for s in definition.segments if s.points]
     every = [*lines, *definition.disqualifiers, *(c for s in bonuses for c in s.conditions)]
-    multi = [c for c in every if kind_of(c.attribute) in ("technology", "trigger")]
+    multi = [c for c in every if is_multi_valued(c.attribute)]
     a = accounts
     source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], as_of, window)
     terms = [case((condition_test(c, flag_of), float(c.points)), else_=0.0) for c in lines if c.points]
