@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from icp_mcp.archive.domains import normalise_domain_sql
 from icp_mcp.archive.mappings import quote_ident, sql_str
 from icp_mcp.archive.schema import CHANNELS, CONTACT_ROLES, OPPORTUNITY_STAGES, metadata
 from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Integer
@@ -156,12 +157,6 @@ def reason_fragments(check: ColumnCheck, v: str, p: str) -> list[str]:
     return out
 
 
-def normalise_domain(v: str) -> str:
-    """Domain as a bare host: lower case, no scheme, no `www.`, no path, port or trailing dot."""
-    host = f"regexp_replace(regexp_replace(lower({v}), '^[a-z][a-z0-9+.-]*://', ''), '^www\\.', '')"
-    return f"nullif(trim(regexp_replace(regexp_replace({host}, '[/?#:@].*$', ''), '\\.$', '')), '')"
-
-
 def checked_select(table: str, stage: str) -> str:
     """SELECT over `stage` giving _rid, _line, _raw, every typed column and `_reason` (NULL when valid).
 
@@ -173,7 +168,7 @@ def checked_select(table: str, stage: str) -> str:
     fragments: list[str] = []
     for check in column_checks(table):
         raw = quote_ident(check.name)
-        cleaned = normalise_domain(raw) if (table, check.name) == ("accounts", "domain") else raw
+        cleaned = normalise_domain_sql(raw) if (table, check.name) == ("accounts", "domain") else raw
         v, p = quote_ident(f"_v_{check.name}"), quote_ident(f"_p_{check.name}")
         inner.append(f"{cleaned} AS {v}")
         inner.append(f"{parsed_expr(check, cleaned)} AS {p}")

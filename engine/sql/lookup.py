@@ -7,16 +7,11 @@ import re
 
 from sqlalchemy import Engine, func, or_, select
 
+from icp_mcp.archive.domains import normalise_domain
 from icp_mcp.archive.schema import accounts
 from icp_mcp.engine.model.errors import EngineError, NotFound
 
 MAX_CANDIDATES = 10
-
-
-def _domain(text: str) -> str:
-    t = re.sub(r"^[a-z]+://", "", text.strip().lower())
-    t = t.split("/", 1)[0]
-    return t[4:] if t.startswith("www.") else t
 
 
 def _row(r) -> dict:
@@ -38,7 +33,9 @@ def find_account(engine: Engine, query: str) -> tuple[dict | None, list[dict]]:
         hit = conn.execute(select(*cols).where(a.c.account_id == q)).first()
         if hit:
             return _row(hit), []
-        hits = conn.execute(select(*cols).where(func.lower(a.c.domain) == _domain(q)).limit(2)).all()
+        domain = normalise_domain(q)
+        hits = [] if domain is None else conn.execute(
+            select(*cols).where(func.lower(a.c.domain) == domain).limit(2)).all()
         if len(hits) == 1:
             return _row(hits[0]), []
         hits = conn.execute(select(*cols).where(func.lower(a.c.name) == low).limit(MAX_CANDIDATES + 1)).all()
