@@ -6,11 +6,11 @@ rows) and on PostgreSQL (where the checked rows arrive by COPY into temporary ta
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from typing import Any
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.mappings import quote_ident, sql_str
 from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.staging import good_and_bad_sql
@@ -132,6 +132,6 @@ def record_rejects(conn: Connection, table: str, source: str) -> int:
             "WHERE NOT EXISTS (SELECT 1 FROM ingest_rejects r WHERE r.table_name = CAST(:table AS VARCHAR) "
             "AND r.source = CAST(:source AS VARCHAR) AND r.line = b._line AND r.raw = b._raw)"
         ),
-        {"at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **params},
+        {"at": utc_now(), **params},
     )
     return int(conn.execute(count, params).scalar_one()) - before

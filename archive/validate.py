@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from icp_mcp.archive.clock import today, utc_now
 from icp_mcp.archive.domains import normalise_domain_sql
 from icp_mcp.archive.mappings import quote_ident, sql_str
 from icp_mcp.archive.schema import CHANNELS, CONTACT_ROLES, OPPORTUNITY_STAGES, metadata
@@ -113,6 +114,11 @@ def typed_expr(check: ColumnCheck, p: str) -> str:
     }.get(check.kind, p)
 
 
+def _now_sql() -> str:
+    """The clock's now as a DuckDB TIMESTAMP literal (UTC, as stored; not the session's local time)."""
+    return f"TIMESTAMP '{utc_now():%Y-%m-%d %H:%M:%S}'"
+
+
 def reason_fragments(check: ColumnCheck, v: str, p: str) -> list[str]:
     """SQL expressions, each NULL or one reason fragment for this column."""
     c = check.name
@@ -134,14 +140,14 @@ def reason_fragments(check: ColumnCheck, v: str, p: str) -> list[str]:
         out.append(f"CASE WHEN {p} < 0 THEN '{c}: ' || {_shown(v)} || ' is negative' END")
     if c == "founded_year":
         out.append(
-            f"CASE WHEN {p} > year(current_date) THEN '{c}: ' || {_shown(v)} || ' is in the future' "
+            f"CASE WHEN {p} > {today().year} THEN '{c}: ' || {_shown(v)} || ' is in the future' "
             f"WHEN {p} < {EARLIEST_YEAR} THEN '{c}: ' || {_shown(v)} || ' is before {EARLIEST_YEAR}' END"
         )
     if check.kind in ("date", "timestamp"):
         late = (
-            f"WHEN {p} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY THEN '{c}: ' || {_shown(v)} || ' is in the future'"
+            f"WHEN {p} > {_now_sql()} + INTERVAL 1 DAY THEN '{c}: ' || {_shown(v)} || ' is in the future'"
             if check.past_only else
-            f"WHEN {p} > current_timestamp::TIMESTAMP + INTERVAL {FUTURE_YEARS} YEAR "
+            f"WHEN {p} > {_now_sql()} + INTERVAL {FUTURE_YEARS} YEAR "
             f"THEN '{c}: ' || {_shown(v)} || ' is more than {FUTURE_YEARS} years ahead'"
         )
         out.append(

@@ -16,12 +16,13 @@ import queue
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, desc, insert, select
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log
 from icp_mcp.server.redact import redact_arguments
 from icp_mcp.surface.audit_hook import error_outcome  # noqa: F401  (re-exported for callers of server.audit)
@@ -58,7 +59,7 @@ def record(
     for a commit. `flush()` (called by `tail` and at exit) waits for the queue. Never raises.
     """
     entry = {
-        "at": datetime.now(UTC).replace(tzinfo=None),
+        "at": utc_now(),
         "subject": str(subject)[:200],
         "tool": str(tool)[:200],
         "arguments": redact_arguments(arguments if arguments is not None else {}),

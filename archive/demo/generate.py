@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import numpy as np
+from icp_mcp.archive.clock import today as today_utc
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.demo import load
 from icp_mcp.archive.demo.accounts import (
@@ -37,10 +38,6 @@ STREAMS = (
 )
 Progress = Callable[[float, float | None, str], None]
 STEPS = 13
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()
 
 
 def build_demo(

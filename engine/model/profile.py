@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.engine.model.catalogue import (
     TRIGGER_WINDOW_DAYS,
     allowed_attributes,
@@ -245,7 +246,7 @@ class ICPDefinition(_Model):
     schema_version: int = 1
     name: str = Field(min_length=1)
     description: str | None = None
-    derived_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+    derived_at: datetime = Field(default_factory=utc_now)
     closed_from: date | None = Field(default=None, description="first close date in the derivation window")
     closed_to: date | None = Field(default=None, description="last close date in the derivation window")
     base_rate: float | None = Field(default=None, ge=0, le=1, description="best customers / worked accounts")

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_
 
+from icp_mcp.archive.clock import today
 from icp_mcp.engine.model.errors import EngineError
 
 PERIODS: tuple[str, ...] = (
@@ -74,15 +75,10 @@ class Window:
         return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
 
 
-def today_utc() -> date:
-    """Today's date in UTC."""
-    return datetime.now(UTC).date()
-
-
 def parse_as_of(value: str | date | datetime | None, field: str = "as_of") -> date:
     """The reference day: a date / datetime / ISO string, or today (UTC) when None."""
     if value is None or value == "":
-        return today_utc()
+        return today()
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import Engine, Select, func, select
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.engine.model.profile import TIERS, ICPDefinition
 from icp_mcp.engine.scoring.results import ScoreSummary
 from icp_mcp.engine.scoring.tiers import ensure_tiers
@@ -16,7 +15,7 @@ def account_scores_query(definition: ICPDefinition, engine: Engine | None = None
     """SELECT account_id, points, disqualified, fit_score, tier over every account (for drift, voice and
     adoption). A definition without tier cut-offs needs `engine` to compute them."""
     definition = ensure_tiers(engine, definition)
-    p = points_query(definition, as_of=datetime.now()).subquery("p")
+    p = points_query(definition, as_of=utc_now()).subquery("p")
     return select(
         p.c.account_id, p.c.points, p.c.disqualified,
         fit_case(definition, p.c.points).label("fit_score"),

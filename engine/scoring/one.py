@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import DateTime, Engine, String, cast, literal, null, select, union_all
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
 from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql.cache import cached
@@ -87,7 +88,7 @@ def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created:
         span = timedelta(days=window)
         refs = [c if isinstance(c, datetime) else datetime.combine(c, time.min) for c in created]
         refs = [max(refs)] if refs else []  # the latest opportunity, as in the SQL relation
-        refs.append(datetime.now())
+        refs.append(utc_now())
         kinds = {k for at, k in sigs if any(r - span <= at <= r for r in refs)}
         rows[TRIGGER] += [(k, None) for k in sorted(kinds)]
     return rows

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Engine, func, select
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import Calibration, ICPDefinition, Tiers
@@ -16,7 +17,7 @@ from icp_mcp.engine.sql.points import deal_groups_query, points_query
 
 def points_histogram(engine: Engine, definition: ICPDefinition) -> list[tuple[float, int, int]]:
     """(points, disqualified, accounts) over every account."""
-    p = points_query(definition, as_of=datetime.now()).subquery("p")
+    p = points_query(definition, as_of=utc_now()).subquery("p")
     with engine.connect() as conn:
         rows = conn.execute(
             select(p.c.points, p.c.disqualified, func.count()).group_by(p.c.points, p.c.disqualified)

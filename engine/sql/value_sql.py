@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Boolean, Float, Select, and_, case, cast, func, literal, null, select, true
 
+from icp_mcp.archive.clock import today
 from icp_mcp.archive.schema import arr_snapshots, conversations, feature_usage, opportunities
 from icp_mcp.engine.model.profile import ValueWeights
 
@@ -25,7 +26,7 @@ def customer_values_query(closed_before: date | None = None, weights: ValueWeigh
     """Customers (accounts with a won deal closed before the cut) with value components and value_score."""
     w = weights or ValueWeights()
     o, s, u, cv = opportunities, arr_snapshots, feature_usage, conversations
-    ref = literal(closed_before or date.today())
+    ref = literal(closed_before or today())
 
     won = (
         select(o.c.account_id, func.min(o.c.closed_at).label("first_won_at"),

@@ -7,7 +7,7 @@ At most one version is active. Every activation is recorded in `audit_log` (tool
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 import yaml
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log, icp_versions
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
 from icp_mcp.engine.model.profile import ICPDefinition
@@ -37,10 +38,6 @@ class VersionInfo(BaseModel):
 
 class StoredVersion(VersionInfo):
     definition: ICPDefinition
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _load(raw: object) -> dict:
@@ -70,7 +67,7 @@ def save_version(
             previous = _active_number(conn)
             _retire_active(conn)
         conn.execute(insert(icp_versions).values(
-            version=version, created_at=_now(), created_by=created_by, status=status, definition=payload,
+            version=version, created_at=utc_now(), created_by=created_by, status=status, definition=payload,
             evidence={"base_rate": definition.base_rate, "population": definition.population,
                       "positives": definition.positives},
             note=note,
@@ -130,7 +127,7 @@ def _active_number(conn) -> int | None:
 
 def _record(conn, by: str, version: int, previous: int | None, rollback: bool) -> None:
     conn.execute(insert(audit_log).values(
-        at=_now(), subject=by, tool=ACTIVATE_TOOL,
+        at=utc_now(), subject=by, tool=ACTIVATE_TOOL,
         arguments={"version": version, "previous": previous, "rollback": rollback}, outcome="ok", rows=1,
     ))
 
