@@ -230,6 +230,12 @@ def success_result(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
+def retype(cls: type[M], found: BaseModel, **changes: Any) -> M:
+    """`found` (an engine result) as its tool's thin subclass `cls`, with `changes` (caller-specific fields such
+    as `next_cursor`) applied; nested values are kept as they are (already validated by the engine)."""
+    return cls.model_construct(**{**dict(found), **changes})
+
+
 def _rows(result: BaseModel) -> int:
     items = getattr(result, "items", None)
     return len(items) if isinstance(items, list) else 1

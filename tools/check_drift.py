@@ -6,38 +6,23 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from icp_mcp.engine.questions import drift
-from icp_mcp.engine.questions.drift import AttributePSI, EmergingValue, NullRateChange, Reason, SegmentMove, ShareChange
+from icp_mcp.engine.questions.drift import EmergingValue, Reason, SegmentMove
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.access import allowed
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.runner import ToolRun, ToolSpec, active_icp, register_tool, run_tool
+from icp_mcp.surface.arguments import AsOf, recent_window
+from icp_mcp.surface.runner import ToolRun, ToolSpec, active_icp, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
 DEFAULT_WINDOW = "90d"
-#: Compact by default: the attributes with the largest PSI (all are counted).
-MAX_PSI = 8
+Window = recent_window(DEFAULT_WINDOW)
 
 
-class CheckDriftResult(BaseModel):
+class CheckDriftResult(drift.DriftReport):
     """Verdict (stable / watch / refresh / insufficient_data) with the evidence behind it."""
-
-    verdict: str = Field(description="stable, watch, refresh or insufficient_data")
-    summary: str
-    reasons: list[Reason] = Field(description="why, naming attributes and values (refresh reasons first)")
-    recent_window: str
-    baseline_window: str = Field(description="the active ICP's derivation window (cut at the recent window)")
-    recent_wins: int
-    baseline_wins: int
-    in_icp_share: ShareChange | None = Field(description="share of wins inside the ICP (tiers A/B)")
-    psi: list[AttributePSI] = Field(description=f"the {MAX_PSI} attributes with the largest PSI")
-    attributes_checked: int
-    segments: list[SegmentMove] = Field(description="win rate per ICP segment and inside / outside the ICP")
-    emerging: list[EmergingValue] = Field(description="values outside the ICP gaining share of wins")
-    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed")
-    truncated: bool = False
 
 
 def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | None) -> CheckDriftResult:
@@ -45,13 +30,7 @@ def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | 
     recent = resolve_window(window or DEFAULT_WINDOW, None, as_of, fields=("window", "until"))
     report = drift.check_drift(run.engine, active_icp(run.engine), recent=recent, baseline=baseline)
     segments, emerging, reasons, summary = _suppress_small(run, report)
-    return CheckDriftResult(
-        verdict=report.verdict, summary=summary, reasons=reasons,
-        recent_window=report.recent_window, baseline_window=report.baseline_window,
-        recent_wins=report.recent_wins, baseline_wins=report.baseline_wins, in_icp_share=report.in_icp_share,
-        psi=report.psi[:MAX_PSI], attributes_checked=len(report.psi), segments=segments,
-        emerging=emerging, data_quality=report.data_quality,
-    )
+    return retype(CheckDriftResult, report, summary=summary, reasons=reasons, segments=segments, emerging=emerging)
 
 
 def _suppress_small(run: ToolRun, report: drift.DriftReport
@@ -90,13 +69,11 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def check_drift(
         ctx: Context,
-        window: Annotated[str | None, Field(
-            description="recent window: 90d (default), 30d, last_quarter, YYYY-MM-DD…")] = None,
+        window: Window = None,
         baseline: Annotated[str | None, Field(
             description="derivation (default: the active ICP's derivation window) or "
                         "YYYY-MM-DD..YYYY-MM-DD")] = None,
-        as_of: Annotated[str | None, Field(
-            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+        as_of: AsOf = None,
     ) -> CheckDriftResult:
         """Has our ICP drifted? Compares recent closed deals with the active ICP's derivation window:
         share of wins inside the ICP then vs now (with intervals and a test), PSI per attribute, segments

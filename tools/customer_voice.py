@@ -7,37 +7,27 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from icp_mcp.engine.questions import voice
 from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.sql.versions import active_definition
-from icp_mcp.engine.questions.voice import AccountCount, Count, EmptyEvidence, Quote
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.access import allowed, denial_message
-from icp_mcp.surface.runner import ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+from icp_mcp.surface.arguments import AsOf, Until, since as since_arg
+from icp_mcp.surface.runner import (
+    ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool,
+)
 
 SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
 DEFAULT_SINCE = "90d"
+Since = since_arg(DEFAULT_SINCE)
 
 
-class CustomerVoiceResult(BaseModel):
+class CustomerVoiceResult(voice.VoiceResult):
     """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
-
-    summary: str = Field(description="one sentence with the counts (or the proof that nothing matched)")
-    cohort: str = Field(description="who the quotes come from")
-    window: str = Field(description="inclusive days searched")
-    total: int = Field(description="snippets matching every filter")
-    accounts: int = Field(description="distinct accounts among them")
-    quotes: list[Quote]
-    by_topic: list[Count]
-    by_tone: list[Count] = Field(description="positive / negative / neutral from a phrase lexicon")
-    by_account: list[AccountCount]
-    empty: EmptyEvidence | None = Field(None, description="counts proving an empty answer is empty")
-    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of quotes")
-    truncated: bool = False
 
 
 def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
@@ -65,12 +55,8 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
         raise ToolRefusal(f"customer_voice {denial_message(run.principal, 'aggregate', str(behind))}; "
                           "widen the cohort or the window")
     more = offset + len(found.quotes) < found.total
-    return CustomerVoiceResult(
-        summary=found.summary, cohort=cohort.label, window=window.describe(), total=found.total,
-        accounts=found.accounts, quotes=found.quotes, by_topic=found.by_topic, by_tone=found.by_tone,
-        by_account=found.by_account, empty=found.empty,
-        next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more),
-    )
+    return retype(CustomerVoiceResult, found,
+                  next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more))
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
@@ -87,11 +73,8 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
         cohort: Annotated[str | list[str] | None, Field(
             description="whose voice: all, customers, best, best:N, icp, tier:A, segment:<id>, "
                         "or a list of account ids")] = "all",
-        since: Annotated[str | None, Field(
-            description="start: YYYY-MM-DD, 30d, 12w, last_month, last_quarter, this_month… (default 90d)"
-        )] = None,
-        until: Annotated[str | None, Field(
-            description="end (inclusive): YYYY-MM-DD, today, 7d, last_month…")] = None,
+        since: Since = None,
+        until: Until = None,
         persona: Annotated[str | None, Field(
             description="buying role (champion, economic_buyer, technical_evaluator, user, blocker) "
                         "or a title word (CFO, RevOps)")] = None,
@@ -99,8 +82,7 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
             description="call, meeting, email, ticket, note or survey")] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="quotes per page")] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
-        as_of: Annotated[str | None, Field(
-            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+        as_of: AsOf = None,
     ) -> CustomerVoiceResult:
         """What did these customers say? Quotes snippets on a topic and/or free-text question from a cohort
         (e.g. best:20) in a time window (e.g. last_month), ranked by relevance, recency and account value.

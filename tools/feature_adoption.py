@@ -6,36 +6,25 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from icp_mcp.engine.questions import adoption
-from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS, AdoptionGroup
+from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS
 from icp_mcp.engine.sql.versions import active_definition
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.access import allowed
 from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.runner import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, run_tool
+from icp_mcp.surface.arguments import AsOf, since as since_arg
+from icp_mcp.surface.runner import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="feature_adoption", title="Feature adoption by segment")
 DEFAULT_SINCE = "365d"
+Since = since_arg(DEFAULT_SINCE, "usage window start: YYYY-MM-DD, 90d, last_quarter…")
 
 
-class FeatureAdoptionResult(BaseModel):
+class FeatureAdoptionResult(adoption.AdoptionResult):
     """Adoption per group with Wilson intervals, depth, and retention of adopters vs non-adopters."""
-
-    summary: str
-    feature: str
-    by: str
-    window: str = Field(description="usage window (inclusive days)")
-    retention_months: tuple[str, str] | None = Field(description="ARR month a year ago, latest ARR month")
-    overall: AdoptionGroup
-    groups: list[AdoptionGroup] = Field(description="highest adoption first")
-    total_groups: int
-    highest: str | None = Field(description="highest adoption among groups of at least k accounts")
-    suppressed_groups: int = Field(0, description="groups whose figures were withheld (under k accounts)")
-    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of groups")
-    truncated: bool = False
 
 
 def answer(run: ToolRun, args: dict, cursor: str | None) -> FeatureAdoptionResult:
@@ -55,12 +44,8 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> FeatureAdoptionResul
             group.suppress()
             hidden += 1
     more = offset + len(found.groups) < found.total_groups
-    return FeatureAdoptionResult(
-        summary=found.summary, feature=found.feature, by=found.by, window=found.window,
-        retention_months=found.retention_months, overall=found.overall, groups=found.groups,
-        total_groups=found.total_groups, highest=found.highest, suppressed_groups=hidden,
-        next_cursor=page_cursor(SPEC.name, args, offset, len(found.groups), limit, more),
-    )
+    return retype(FeatureAdoptionResult, found, suppressed_groups=hidden,
+                  next_cursor=page_cursor(SPEC.name, args, offset, len(found.groups), limit, more))
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
@@ -73,12 +58,10 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
         by: Annotated[str | None, Field(
             description=f"grouping: {', '.join(BY_OPTIONS)} ({', '.join(BY_ICP)} use the active ICP; "
                         "default segment, or industry without an ICP)")] = None,
-        since: Annotated[str | None, Field(
-            description="usage window start: YYYY-MM-DD, 90d, last_quarter… (default 365d)")] = None,
+        since: Since = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="groups per page")] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
-        as_of: Annotated[str | None, Field(
-            description="reference day for relative windows (YYYY-MM-DD; default today UTC)")] = None,
+        as_of: AsOf = None,
     ) -> FeatureAdoptionResult:
         """Which customers use a feature? Per group: adopters over eligible customers with a Wilson 95%
         interval, depth (events and active users per adopter), and retention of adopters vs non-adopters

@@ -83,15 +83,20 @@ class AdoptionGroup(BaseModel):
 
 
 class AdoptionResult(BaseModel):
+    """Adoption per group with Wilson intervals, depth, and retention of adopters vs non-adopters."""
+
+    summary: str
     feature: str
     by: str
-    window: str = Field(description="the usage window (inclusive days)")
+    window: str = Field(description="usage window (inclusive days)")
     retention_months: tuple[str, str] | None = Field(description="ARR month a year ago, latest ARR month")
     overall: AdoptionGroup
-    groups: list[AdoptionGroup] = Field(description="sorted by adoption rate, highest first")
+    groups: list[AdoptionGroup] = Field(description="highest adoption first")
     total_groups: int
-    highest: str | None = Field(description="the group with the highest adoption among groups of at least k")
-    summary: str
+    highest: str | None = Field(description="highest adoption among groups of at least k accounts")
+    suppressed_groups: int = Field(0, description="groups whose figures were withheld (under k accounts)")
+    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of groups")
+    truncated: bool = False
 
 
 def known_features(conn: Connection) -> list[str]:

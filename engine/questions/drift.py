@@ -70,6 +70,8 @@ MIN_RATE_MOVE = 0.10
 MIN_EMERGING_WINS = 5
 MIN_NULL_MOVE = 0.10
 MIN_BIN_EXPECTED = 5.0
+#: Reports are compact: the attributes with the largest PSI (all are tested and counted).
+MAX_PSI = 8
 MISSING = "(missing)"
 OTHER = "(other)"
 TOP_VALUES = 3
@@ -143,18 +145,22 @@ class Reason(BaseModel):
 
 
 class DriftReport(BaseModel):
-    verdict: Verdict
-    reasons: list[Reason]
+    """Verdict (stable / watch / refresh / insufficient_data) with the evidence behind it."""
+
+    verdict: str = Field(description="stable, watch, refresh or insufficient_data")
+    summary: str
+    reasons: list[Reason] = Field(description="why, naming attributes and values (refresh reasons first)")
     recent_window: str
-    baseline_window: str
+    baseline_window: str = Field(description="the active ICP's derivation window (cut at the recent window)")
     recent_wins: int
     baseline_wins: int
-    in_icp_share: ShareChange | None
-    psi: list[AttributePSI] = Field(description="per attribute, largest first")
+    in_icp_share: ShareChange | None = Field(description="share of wins inside the ICP (tiers A/B)")
+    psi: list[AttributePSI] = Field(description=f"the {MAX_PSI} attributes with the largest PSI")
+    attributes_checked: int
     segments: list[SegmentMove] = Field(description="win rate per ICP segment and inside / outside the ICP")
-    emerging: list[EmergingValue]
-    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed significantly")
-    summary: str
+    emerging: list[EmergingValue] = Field(description="values outside the ICP gaining share of wins")
+    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed")
+    truncated: bool = False
 
 
 # --- statistics on counts -----------------------------------------------------------------------------
@@ -460,7 +466,8 @@ def check_drift(
     if wins["recent"] < MIN_WINS or wins["baseline"] < MIN_WINS:
         short = "recent" if wins["recent"] < MIN_WINS else "baseline"
         return DriftReport(
-            verdict="insufficient_data", reasons=[], in_icp_share=None, psi=[], segments=[], emerging=[],
+            verdict="insufficient_data", reasons=[], in_icp_share=None, psi=[], attributes_checked=0,
+            segments=[], emerging=[],
             data_quality=[], **report,
             summary=f"insufficient data: {wins[short]} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
@@ -484,7 +491,8 @@ def check_drift(
     verdict: Verdict = "refresh" if any(r.severity == "refresh" for r in reasons) else (
         "watch" if reasons else "stable")
     reasons.sort(key=lambda r: r.severity != "refresh")
-    return DriftReport(verdict=verdict, reasons=reasons, in_icp_share=icp_share, psi=psis, segments=segments,
+    return DriftReport(verdict=verdict, reasons=reasons, in_icp_share=icp_share, psi=psis[:MAX_PSI],
+                       attributes_checked=len(psis), segments=segments,
                        emerging=emerging, data_quality=quality, summary=_summary(verdict, reasons, report),
                        **report)
 

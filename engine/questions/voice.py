@@ -105,16 +105,20 @@ class EmptyEvidence(BaseModel):
 
 
 class VoiceResult(BaseModel):
-    """Quotes plus the counts that let a person check them."""
+    """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
 
+    summary: str = Field(description="one sentence with the counts (or the proof that nothing matched)")
+    cohort: str = Field(description="who the quotes come from")
+    window: str = Field(description="inclusive days searched")
     total: int = Field(description="snippets matching every filter")
     accounts: int = Field(description="distinct accounts among them")
     quotes: list[Quote]
     by_topic: list[Count]
-    by_tone: list[Count]
-    by_account: list[AccountCount] = Field(description=f"top {TOP_ACCOUNTS} accounts by snippets")
-    empty: EmptyEvidence | None = None
-    summary: str
+    by_tone: list[Count] = Field(description="positive / negative / neutral from a phrase lexicon")
+    by_account: list[AccountCount]  # the top TOP_ACCOUNTS accounts by snippets
+    empty: EmptyEvidence | None = Field(None, description="counts proving an empty answer is empty")
+    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of quotes")
+    truncated: bool = False
 
 
 def value_selectable() -> Select:
@@ -282,6 +286,8 @@ def customer_voice(
         empty = _empty_evidence(conn, cohort, window, topic, question, include_vendor)
     summary = _summary(total, counts["accounts"], topic, question, cohort_label, window, empty)
     return VoiceResult(
+        cohort=cohort_label,
+        window=window.describe(),
         total=total,
         accounts=counts["accounts"],
         quotes=quotes,
