@@ -16,7 +16,7 @@ def qualify_account(account: str) -> str:
         "its evidence (n, rate, interval).\n"
         "3. If any disqualifier fired, call explain_disqualifier with that rule_id and say whether recent "
         "data still supports it.\n"
-        "4. Read icp://personas and recommend which roles and titles to engage and what they care about.\n"
+        "4. Recommend whom to engage (the buying roles and contacts in the answer; icp://personas for more).\n"
         "Cite tool names and counts for every claim."
     )
 
@@ -44,8 +44,39 @@ def voice_of_customer(topic: str, cohort: str = "best") -> str:
     )
 
 
+def feature_adoption_review(feature: str) -> str:
+    """Product: which segments use a feature, and do adopters retain better?"""
+    return (
+        f"Which segments use '{feature}', and do they retain better?\n"
+        f"Call feature_adoption with feature='{feature}' and report adoption per segment (by name) with its "
+        "interval, and NRR and churn of adopters vs non-adopters with n. Say where groups are too small."
+    )
+
+
+def disqualifier_review(rule_id: str) -> str:
+    """RevOps: why is something a disqualifier, and does recent data still support it?"""
+    return (
+        f"Why is '{rule_id}' a disqualifier, and does recent data still support it?\n"
+        f"Call explain_disqualifier with rule_id='{rule_id}' and report the rule, its evidence against the "
+        "base rate, the won exceptions and the recent test, citing the counts."
+    )
+
+
+def segment_review(segment: str) -> str:
+    """Marketing: who the best customers of one ICP segment are and what they say."""
+    return (
+        f"Review ICP segment '{segment}'.\n"
+        f"1. Call best_customers with segment='{segment}' and name the top accounts with their value.\n"
+        f"2. Call customer_voice with cohort='segment:{segment}' and a topic I care about (ask me), and quote "
+        "snippets with their ids. Cite counts."
+    )
+
+
 def register(server: MCPServer) -> None:
     """Add the journey prompts."""
+    server.prompt(name="feature_adoption_review", title="Feature adoption review")(feature_adoption_review)
+    server.prompt(name="disqualifier_review", title="Disqualifier review")(disqualifier_review)
+    server.prompt(name="segment_review", title="Segment review")(segment_review)
     server.prompt(name="qualify_account", title="Qualify an account")(qualify_account)
     server.prompt(name="quarterly_icp_review", title="Quarterly ICP review")(quarterly_icp_review)
     server.prompt(name="voice_of_customer", title="Voice of the customer")(voice_of_customer)

@@ -11,7 +11,7 @@ from typing import Any
 
 from mcp.server import MCPServer
 
-from icp_mcp.resources import icp_current, personas, prompts, schema, versions
+from icp_mcp.resources import completions, icp_current, personas, prompts, schema, versions
 from icp_mcp.server import audit
 from icp_mcp.surface import audit_hook
 from icp_mcp.surface.access import filter_listings
@@ -102,6 +102,7 @@ def build_server(
     for module in (icp_current, personas, versions, schema):
         module.register(server, handle)
     prompts.register(server)
+    completions.register(server, handle)  # completion/complete for prompt arguments and template variables
     server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
     return server
 

@@ -1,34 +1,28 @@
-"""Server instructions: what an assistant reads on connect to pick the right tool for a question."""
+"""Server instructions: what an assistant reads on connect to pick the right tool for a question.
+
+Kept under 400 tokens (tests/test_surface_size.py): each journey is one tool call, so the text only maps
+questions to tools and says how to read and cite the evidence.
+"""
 
 from __future__ import annotations
 
 INSTRUCTIONS = """\
-icp-mcp answers Ideal Customer Profile (ICP) questions from this company's own buyer archive (accounts,
-deals, revenue, contacts, conversations, product usage). Every answer carries evidence (counts n, rates,
-intervals, snippet ids): quote it, and cite the tool and the ids you used. Never invent numbers.
+icp-mcp answers Ideal Customer Profile questions from this company's buyer archive (accounts, deals,
+revenue, contacts, conversations, product usage). Answers carry their evidence: n, rates (0-1) with Wilson
+95% intervals, ids. Quote them, cite the tool and ids, never invent numbers.
 
-Which tool answers which question:
-- "Does <account> fit our ICP?", "Should we pursue <company>?", "Score this prospect" -> score_account
-  (account id, domain or name; or raw attributes for a prospect not in the archive). Unknown names return
-  candidates: pick one and call again.
-- "Why is <account> disqualified?", "What does rule <id> mean, is it still true?" -> explain_disqualifier
-  (rule_id, or account to explain that account's hits).
-- "Who are our best customers?", "Top 20 customers in <segment>" -> best_customers (paginate with
-  cursor = next_cursor).
-- "Who should I talk to there?", "Which roles and titles win deals?" -> resource icp://personas.
-- "What is our ICP?", "Summarise the current ICP" -> resource icp://current (markdown) or icp://current.json.
-- "Which ICP versions exist / what changed?" -> resources icp://versions and icp://versions/{version}.
-- "What data is in the archive?" -> resource archive://schema.
-- "What did our best customers say about <topic> last month?" -> customer_voice (topic or question, cohort
-  such as best / best:20 / icp / tier:A / segment:<id>, since/until such as last_month or 30d, persona);
-  quote snippets with their snippet_id, account and date.
-- "Which segments use <feature>, and do they retain better?" -> feature_adoption (feature, by).
-- "Has our ICP drifted? Should we refresh it?" -> check_drift (verdict stable / watch / refresh with
-  reasons), then derive_icp if it says refresh.
-- "Refresh / re-derive the ICP" -> derive_icp (writes a DRAFT version only; progress is reported).
-  Then activate_icp with that version; activation asks the user to confirm. Only activate when the user
-  explicitly asked for it.
+One call per question:
+- Does <account> fit, why, whom to talk to? -> score_account (id, domain or name; or a prospect's
+  attributes). Candidates come back for an unclear name: pick one and call again.
+- Why is <value> a disqualifier, does it still hold? -> explain_disqualifier (rule id, value or phrase).
+- Best customers -> best_customers. What did they say about <topic>? -> customer_voice (cohort best:20,
+  since last_month).
+- Which segments use <feature>, do they retain better? -> feature_adoption.
+- Has the ICP drifted? -> check_drift; on refresh, derive_icp (a draft), then activate_icp only when the
+  user asks (it confirms with them).
+- The ICP itself: icp://current; versions: icp://versions; buying roles: icp://personas; data:
+  archive://schema.
 
-Lists are capped (default 20, max 200) and text is cut at 500 characters; `truncated: true` says so.
-Errors name the bad field and the allowed values: correct the call rather than guessing.
+Answers are compact; detail=true or a higher limit gives more, next_cursor the next page. Errors name the
+field and the allowed values: fix the call.
 """

@@ -309,16 +309,15 @@ def redact_for(principal: Any, result: Any, engine: Any = None) -> Any:
 def redaction_middleware(engine: Any = None) -> Any:
     """SDK server middleware: every ``tools/call`` result is passed through `redact_for` for the caller.
 
-    One place for every tool, present and future: structured content is redacted and the JSON text
-    content rebuilt from it. `engine` (the archive's reader) lets PII masking look up contact names.
+    One place for every tool, present and future: structured content is redacted and the text
+    content rebuilt from it (`surface.text_render.result_text`). `engine` (the archive's reader) lets PII masking look up contact names.
     """
-    import json as _json
-
     import anyio.to_thread
     from mcp.types import CallToolResult, TextContent
     from mcp.types.methods import is_input_required
 
     from icp_mcp.surface.access import allowed, current_principal
+    from icp_mcp.surface.text_render import result_text
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
         result = await call_next(ctx)
@@ -334,7 +333,7 @@ def redaction_middleware(engine: Any = None) -> Any:
         data = await anyio.to_thread.run_sync(redact_for, principal, model.structured_content, engine)
         if data == model.structured_content:
             return result
-        text = _json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+        text = result_text(data)
         redacted = model.model_copy(update={"structured_content": data,
                                             "content": [TextContent(type="text", text=text)]})
         return redacted.model_dump(by_alias=True, exclude_none=True) if as_dict else redacted

@@ -40,6 +40,8 @@ from icp_mcp.engine.sql import versions
 from icp_mcp.surface.access import Principal, allowed, current_principal, denial_message
 from icp_mcp.surface import audit_hook
 from icp_mcp.surface.audit_hook import error_outcome
+from icp_mcp.surface.lean_schema import lean
+from icp_mcp.surface.text_render import result_text
 from icp_mcp.surface.settings import MAX_LIMIT, MAX_TEXT, QUERY_TIMEOUT_S, WRITE_TIMEOUT_S
 from icp_mcp.surface.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation
 
@@ -96,9 +98,27 @@ def register_tool(server: MCPServer, spec: ToolSpec) -> Callable[[F], F]:
     def decorator(fn: F) -> F:
         description = inspect.cleandoc(fn.__doc__ or "")
         server.add_tool(fn, name=spec.name, title=spec.title, description=description, annotations=spec.annotations)
+        lean_tool_schemas(server, spec.name)
         return fn
 
     return decorator
+
+
+def lean_tool_schemas(server: MCPServer, name: str) -> None:
+    """Publish the tool's input and output schemas in their lean form (`surface.lean_schema`).
+
+    The SDK keeps the registered tool in its tool manager and reads `parameters` / `fn_metadata.output_schema`
+    live when listing; arguments are still validated by the tool's pydantic argument model.
+    """
+    tool = server._tool_manager.get_tool(name)  # the SDK has no public accessor for a registered tool
+    if tool is None:
+        return
+    tool.parameters = lean(tool.parameters)
+    if tool.fn_metadata.output_schema is not None:
+        schema = lean(tool.fn_metadata.output_schema, output=True)
+        schema.pop("description", None)  # the result model's docstring: the tool's description says it
+        tool.fn_metadata.output_schema = schema
+        tool.__dict__.pop("output_schema", None)  # a cached_property on the SDK's Tool
 
 
 @dataclass
@@ -223,11 +243,12 @@ def error_result(message: str, **details: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
-def success_result(result: BaseModel) -> CallToolResult:
-    """Structured content plus the same JSON, compact, as text for clients that read only text."""
-    data = result.model_dump(mode="json", by_alias=True)
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+def success_result(result: BaseModel, exclude: Any = None) -> CallToolResult:
+    """Structured content plus the same facts as short markdown text (`surface.text_render`), which is what the
+    model reads and costs fewer tokens than the JSON. `exclude` (a pydantic exclude spec) leaves out what a
+    tool's brief answer does not carry."""
+    data = result.model_dump(mode="json", by_alias=True, exclude=exclude)
+    return CallToolResult(content=[TextContent(type="text", text=result_text(data))], structured_content=data)
 
 
 def retype(cls: type[M], found: BaseModel, **changes: Any) -> M:
@@ -275,8 +296,12 @@ async def run_tool(
     spec: ToolSpec,
     arguments: Mapping[str, Any],
     call: Callable[[ToolRun], BaseModel],
+    *,
+    exclude: Any = None,
 ) -> CallToolResult:
-    """Check permission, run `call` off the event loop, cap, map errors, audit. Never raises."""
+    """Check permission, run `call` off the event loop, cap, map errors, audit. Never raises.
+
+    `exclude`: fields the answer leaves out (a tool's brief form; `detail=true` passes None)."""
     principal = current_principal()
     started = time.perf_counter()
     outcome, rows = "ok", 0
@@ -310,7 +335,7 @@ async def run_tool(
             return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
         result = apply_caps(result)
         rows = _rows(result)
-        return success_result(result)
+        return success_result(result, exclude)
     except (ToolInputError, EngineError, ToolRefusal, ArchiveReadOnly) as exc:
         outcome = error_outcome(exc)
         if isinstance(exc, NotFound):  # row level: candidates only from the caller's territories

@@ -77,5 +77,6 @@ async def test_every_tool_is_in_the_access_table_and_money_is_nullable(icp_demo)
     for tool in tools:
         schema = tool.output_schema or {}
         for where, prop in _money_properties(schema, schema.get("$defs", {})):
-            types = {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}
+            kinds = prop.get("type")
+            types = set(kinds if isinstance(kinds, list) else [kinds]) | {o.get("type") for o in prop.get("anyOf", [])}
             assert "null" in types, f"{tool.name}{where} must be nullable: revenue redaction nulls it"

@@ -9,6 +9,7 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitResult
 
+from icp_mcp.surface.text_render import result_text
 from icp_mcp.server.app import archive_of, build_server
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,8 @@ async def test_score_account_by_id_has_fit_tier_probability_and_evidence(server,
     assert score["win_probability"] is None or 0 <= score["win_probability"] <= 1
     assert score["met"], "a best customer meets some criteria"
     assert all(hit["evidence"] is None or hit["evidence"]["n"] >= 0 for hit in score["met"] + score["missed"])
-    assert json.loads(text_of(result)) == data, "text content mirrors the structured content"
+    assert text_of(result) == result_text(data), "text content renders the structured content"
+    assert f"score.fit_score: {score['fit_score']:g}" in text_of(result) and score["met"][0]["id"] in text_of(result)
 
 
 async def test_planted_disqualifier_forces_tier_d_with_rule_id_and_evidence(server, icp_demo):

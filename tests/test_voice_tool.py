@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from mcp import Client
 
+from icp_mcp.surface.text_render import result_text
 from icp_mcp.surface.access import Principal, acting_as
 from icp_mcp.server.app import archive_of, build_server
 from test_voice_engine import AS_OF, _build
@@ -40,7 +40,8 @@ async def test_quotes_with_citations_and_counts(server) -> None:
                 "truncated", "contact_title", "buying_role", "tone"):
         assert key in quote
     assert {c["key"] for c in data["by_tone"]} == {"positive", "negative", "neutral"}
-    assert json.loads(text_of(res)) == data
+    assert text_of(res) == result_text(data)
+    assert all(str(q["snippet_id"]) in text_of(res) for q in data["quotes"]), "every citation reaches the text"
 
 
 async def test_cursor_pages_through_quotes(server) -> None:

@@ -79,13 +79,12 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def activate_icp(
         ctx: Context,
-        version: Annotated[int, Field(ge=1, description="the version to activate (see icp://versions)")],
+        version: Annotated[int, Field(ge=1, description="see icp://versions")],
         answer: Annotated[ElicitationResult[ConfirmActivation], Resolve(_confirmation)],
-        confirm: Annotated[bool, Field(description="set true only when the user explicitly confirmed and the "
-                                                   "client cannot ask (no elicitation)")] = False,
+        confirm: Annotated[bool, Field(description="true only after the user confirmed")] = False,
     ) -> ActivateResult:
-        """Make a stored ICP version (usually a draft from derive_icp) the active ICP. Asks the user to
-        confirm (elicitation); clients without elicitation must pass confirm=true after the user agreed."""
+        """Make a stored ICP version the active one, only when the user asked. Asks the user to confirm;
+        without elicitation pass confirm=true after they agreed."""
         args = {"version": version, "confirm": confirm}
         call = refuse(f"activate_icp: version {version} was not activated; the user did not confirm")
         if isinstance(answer, AcceptedElicitation):

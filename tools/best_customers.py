@@ -13,7 +13,8 @@ from icp_mcp.engine.questions import value
 from icp_mcp.engine.sql import versions
 from icp_mcp.engine.questions.value import BestCustomer
 from icp_mcp.surface.access import allowed
-from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.surface.arguments import Cursor, Limit
+from icp_mcp.surface.settings import DEFAULT_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.runner import register_tool, ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
 
@@ -23,15 +24,15 @@ SPEC = ToolSpec(name="best_customers", title="Best customers by value")
 class BestCustomersResult(BaseModel):
     """One page of the best-customer cohort and how the cohort was chosen."""
 
-    rule: str = Field(description="how the cohort was chosen, e.g. 'smallest set holding 80% of revenue'")
+    rule: str = Field(description="how the cohort was chosen")
     segment: str | None = None
-    n_customers: int = Field(description="customers (accounts with a won deal) considered")
-    n: int = Field(description="customers in the best cohort")
-    cohort_revenue: float | None = Field(None, description="null without revenue:read")
-    total_revenue: float | None = Field(None, description="null without revenue:read")
+    n_customers: int = Field(description="customers considered")
+    n: int = Field(description="customers in the cohort")
+    cohort_revenue: float | None = None
+    total_revenue: float | None = None
     revenue_share: float | None = None
     items: list[BestCustomer]
-    next_cursor: str | None = Field(None, description="pass as cursor to get the next page")
+    next_cursor: str | None = None
     redacted: list[str] = Field(default_factory=list, description="fields withheld (revenue needs revenue:read)")
     truncated: bool = False
 
@@ -41,6 +42,9 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
     """Fetch the page the cursor points at and build the next cursor."""
     offset = decode_cursor(SPEC.name, args, cursor)
     definition = versions.active_definition(run.engine)  # segments come from the active ICP (None: no segments)
+    if segment is not None and definition is not None:  # a segment's name works as well as its id
+        segment = next((s.id for s in definition.segments if segment.strip().casefold() in
+                        (s.id.casefold(), s.name.casefold())), segment)
     found = value.best_customers(run.engine, definition=definition, top_n=top_n, segment=segment, limit=limit, offset=offset,
                                  closed_before=closed_before)
     more = found.next_offset is not None or offset + len(found.items) < found.n
@@ -63,16 +67,15 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def best_customers(
         ctx: Context,
-        segment: Annotated[str | None, Field(description="an ICP segment id (see icp://current) to rank within")] = None,
-        top_n: Annotated[int | None, Field(ge=1, le=100000, description="cohort = the top N by value "
-                                           "(default: the smallest set holding 80% of revenue)")] = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
-        closed_before: Annotated[date | None, Field(description="only deals closed before this date (YYYY-MM-DD)")] = None,
+        segment: Annotated[str | None, Field(description="ICP segment id or name")] = None,
+        top_n: Annotated[int | None, Field(ge=1, le=100000, description="cohort = top N by value "
+                                           "(default: smallest set with 80% of revenue)")] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        closed_before: Annotated[date | None, Field(description="only deals closed before this day")] = None,
     ) -> BestCustomersResult:
-        """Rank the best customers by value score (ARR, lifetime revenue, net revenue retention, retention,
-        time to value, support load) with each component, optionally within one ICP segment. Paginated:
-        pass next_cursor back as cursor."""
+        """Who are the best customers: ranked by value score (ARR, revenue, retention, time to value,
+        support load) with each component, optionally within an ICP segment."""
         args = {"segment": segment, "top_n": top_n, "limit": limit, "closed_before": closed_before}
         return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
                               lambda run: page(run, args, segment, top_n, limit, cursor, closed_before))

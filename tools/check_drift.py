@@ -13,7 +13,7 @@ from icp_mcp.engine.questions.drift import EmergingValue, Reason, SegmentMove
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.access import allowed
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.arguments import AsOf, recent_window
+from icp_mcp.surface.arguments import AsOf, Detail, recent_window
 from icp_mcp.surface.runner import ToolRun, ToolSpec, active_icp, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
@@ -25,12 +25,17 @@ class CheckDriftResult(drift.DriftReport):
     """Verdict (stable / watch / refresh / insufficient_data) with the evidence behind it."""
 
 
-def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | None) -> CheckDriftResult:
-    """Resolve the windows and compare against the active ICP."""
+def answer(run: ToolRun, window: str | None, baseline: str | None, as_of: str | None,
+           detail: bool = False) -> CheckDriftResult:
+    """Resolve the windows and compare against the active ICP. The compact default lists the values behind
+    the PSI only for attributes that moved (level watch or shift); `detail` lists them for all."""
     recent = resolve_window(window or DEFAULT_WINDOW, None, as_of, fields=("window", "until"))
     report = drift.check_drift(run.engine, active_icp(run.engine), recent=recent, baseline=baseline)
     segments, emerging, reasons, summary = _suppress_small(run, report)
-    return retype(CheckDriftResult, report, summary=summary, reasons=reasons, segments=segments, emerging=emerging)
+    psi = report.psi if detail else [p if p.level != "stable" else p.model_copy(update={"top_values": []})
+                                     for p in report.psi]
+    return retype(CheckDriftResult, report, summary=summary, reasons=reasons, segments=segments, emerging=emerging,
+                  psi=psi)
 
 
 def _suppress_small(run: ToolRun, report: drift.DriftReport
@@ -71,14 +76,12 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
         ctx: Context,
         window: Window = None,
         baseline: Annotated[str | None, Field(
-            description="derivation (default: the active ICP's derivation window) or "
-                        "YYYY-MM-DD..YYYY-MM-DD")] = None,
+            description="YYYY-MM-DD..YYYY-MM-DD (default: the ICP's derivation window)")] = None,
         as_of: AsOf = None,
+        detail: Detail = False,
     ) -> CheckDriftResult:
-        """Has our ICP drifted? Compares recent closed deals with the active ICP's derivation window:
-        share of wins inside the ICP then vs now (with intervals and a test), PSI per attribute, segments
-        whose win rate moved, emerging values outside the ICP, and data-quality drift (null rates).
-        Verdict: stable, watch, refresh (re-derive the ICP) or insufficient_data (under 20 recent wins),
-        with reasons that name the attributes and values."""
+        """Has the ICP drifted: recent wins vs the ICP's derivation window (in-ICP share, PSI per
+        attribute, segments, emerging values, null rates). Verdict stable, watch or refresh with reasons."""
         args = {"window": window, "baseline": baseline, "as_of": as_of}
-        return await run_tool(ctx, archive, SPEC, args, lambda run: answer(run, window, baseline, as_of))
+        return await run_tool(ctx, archive, SPEC, {**args, "detail": detail},
+                              lambda run: answer(run, window, baseline, as_of, detail))

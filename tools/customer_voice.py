@@ -13,16 +13,20 @@ from icp_mcp.engine.questions import voice
 from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.sql.versions import active_definition
 from icp_mcp.engine.model.windows import resolve_window
-from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.access import allowed, denial_message
-from icp_mcp.surface.arguments import AsOf, Until, since as since_arg
+from icp_mcp.surface.arguments import AsOf, Cursor, Detail, Limit, Until, since as since_arg
 from icp_mcp.surface.runner import (
     ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool,
 )
 
 SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
 DEFAULT_SINCE = "90d"
+#: Quotes per page by default: ten cited quotes plus the counts fit a compact answer (issue 15).
+QUOTES = 10
+#: What the compact default leaves out of each quote (`detail=true` keeps it): the ranking score and the
+#: speaker side (vendor turns are never quoted; the contact's title and role say who spoke).
+BRIEF = {"quotes": {"__all__": {"score", "speaker"}}}
 Since = since_arg(DEFAULT_SINCE)
 
 
@@ -66,30 +70,24 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     async def customer_voice(
         ctx: Context,
         topic: Annotated[str | None, Field(
-            description="topic id: pricing, security_compliance, integrations, onboarding, support, "
-                        "competitors, roi_value, product_gaps")] = None,
-        question: Annotated[str | None, Field(
-            description="free-text question or keywords, ranked by full-text relevance (BM25)")] = None,
+            description="pricing, security_compliance, integrations, onboarding, support, competitors, "
+                        "roi_value or product_gaps")] = None,
+        question: Annotated[str | None, Field(description="free-text keywords")] = None,
         cohort: Annotated[str | list[str] | None, Field(
-            description="whose voice: all, customers, best, best:N, icp, tier:A, segment:<id>, "
-                        "or a list of account ids")] = "all",
+            description="all, customers, best, best:N, icp, tier:A, segment:<id>, or account ids")] = "all",
         since: Since = None,
         until: Until = None,
         persona: Annotated[str | None, Field(
-            description="buying role (champion, economic_buyer, technical_evaluator, user, blocker) "
-                        "or a title word (CFO, RevOps)")] = None,
-        channel: Annotated[str | None, Field(
-            description="call, meeting, email, ticket, note or survey")] = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="quotes per page")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+            description="buying role (champion, economic_buyer, …) or title word (CFO)")] = None,
+        channel: Annotated[str | None, Field(description="call, meeting, email, ticket, note or survey")] = None,
+        limit: Limit = QUOTES,
+        cursor: Cursor = None,
         as_of: AsOf = None,
+        detail: Detail = False,
     ) -> CustomerVoiceResult:
-        """What did these customers say? Quotes snippets on a topic and/or free-text question from a cohort
-        (e.g. best:20) in a time window (e.g. last_month), ranked by relevance, recency and account value.
-        Each quote cites account, date, channel, speaker title and buying role, conversation and snippet
-        ids. Counts by topic, tone and account come with it; an empty answer carries the counts proving
-        it is empty. Paginated: pass next_cursor back as cursor."""
+        """What did customers say on a topic or question: cited quotes (snippet, account, date, role)
+        from a cohort in a window, with counts by topic, tone and account."""
         args = {"topic": topic, "question": question, "cohort": cohort, "since": since, "until": until,
                 "persona": persona, "channel": channel, "limit": limit, "as_of": as_of}
-        return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
-                              lambda run: answer(run, args, cursor))
+        return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor, "detail": detail},
+                              lambda run: answer(run, args, cursor), exclude=None if detail else BRIEF)

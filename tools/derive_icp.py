@@ -30,10 +30,10 @@ class DeriveResult(BaseModel):
     population: int | None = Field(None, description="worked accounts (n)")
     positives: int | None = Field(None, description="best customers among them")
     base_rate: float | None = None
-    criteria: list[str] = Field(description="strongest criteria with points, e.g. 'industry = Healthcare (+18)'")
+    criteria: list[str] = Field(description="strongest, with points")
     n_criteria: int
     segments: list[str]
-    disqualifiers: list[str] = Field(description="'id: condition'")
+    disqualifiers: list[str] = Field()
     unsupported: list[str] = Field(description="claims the data does not support")
     next_step: str
     truncated: bool = False
@@ -69,13 +69,12 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def derive_icp(
         ctx: Context,
-        closed_before: Annotated[date | None, Field(description="derive from deals closed before this date")] = None,
-        best_top_n: Annotated[int | None, Field(ge=1, le=100000, description="best customers = top N by value "
-                                                "(default: the smallest set holding 80% of revenue)")] = None,
-        note: Annotated[str | None, Field(max_length=500, description="a note stored with the version")] = None,
+        closed_before: Annotated[date | None, Field(description="only deals closed before this day")] = None,
+        best_top_n: Annotated[int | None, Field(ge=1, le=100000, description="positives = top N by value")] = None,
+        note: Annotated[str | None, Field(max_length=500)] = None,
     ) -> DeriveResult:
-        """Derive a new ICP from current data (best customers vs the worked population) and store it as a
-        DRAFT version; the active ICP does not change. Reports progress. Activate it with activate_icp."""
+        """Re-derive the ICP from current data and store it as a DRAFT version (the active ICP stays);
+        use when check_drift says refresh or the user asks. Then activate_icp."""
         args = {"closed_before": closed_before, "best_top_n": best_top_n, "note": note}
         return await run_tool(ctx, archive, SPEC, args,
                               lambda run: derive_draft(run, closed_before, best_top_n, note))

@@ -13,14 +13,14 @@ from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS
 from icp_mcp.engine.sql.versions import active_definition
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.access import allowed
-from icp_mcp.surface.settings import DEFAULT_LIMIT, MAX_LIMIT
+from icp_mcp.surface.settings import DEFAULT_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.arguments import AsOf, since as since_arg
+from icp_mcp.surface.arguments import AsOf, Cursor, Limit, since as since_arg
 from icp_mcp.surface.runner import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="feature_adoption", title="Feature adoption by segment")
 DEFAULT_SINCE = "365d"
-Since = since_arg(DEFAULT_SINCE, "usage window start: YYYY-MM-DD, 90d, last_quarter…")
+Since = since_arg(DEFAULT_SINCE)
 
 
 class FeatureAdoptionResult(adoption.AdoptionResult):
@@ -54,20 +54,16 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def feature_adoption(
         ctx: Context,
-        feature: Annotated[str, Field(description="feature name as in the usage data, e.g. sso")],
+        feature: Annotated[str, Field(description="e.g. sso")],
         by: Annotated[str | None, Field(
-            description=f"grouping: {', '.join(BY_OPTIONS)} ({', '.join(BY_ICP)} use the active ICP; "
-                        "default segment, or industry without an ICP)")] = None,
+            description=f"{', '.join(BY_OPTIONS)} (default segment)")] = None,
         since: Since = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="groups per page")] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
         as_of: AsOf = None,
     ) -> FeatureAdoptionResult:
-        """Which customers use a feature? Per group: adopters over eligible customers with a Wilson 95%
-        interval, depth (events and active users per adopter), and retention of adopters vs non-adopters
-        (net revenue retention and churn over the last 12 months, with n). Groups with fewer than k
-        accounts are flagged (and withheld for callers without account-level access). An unknown feature
-        returns the known features."""
+        """Which segments (or groups) use a feature and do adopters retain better: adoption with intervals,
+        depth, and NRR and churn of adopters vs non-adopters."""
         args = {"feature": feature, "by": by, "since": since, "limit": limit, "as_of": as_of}
         return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor},
                               lambda run: answer(run, args, cursor))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine.scoring import one as score_engine
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
 from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.arguments import Detail
 from icp_mcp.surface.runner import (
     ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, register_tool, run_tool, visible_candidates,
 )
@@ -22,13 +23,19 @@ MAX_MISSED = 8
 MAX_SIMILAR = 3
 
 
+#: What the compact default leaves out (`detail=true` returns it): the scored attribute values (the criteria
+#: lines show the account's value where it matters) and which values a similar customer shares.
+BRIEF = {"score": {"attributes": True, "similar_best_customers": {"__all__": {"shared_values"}}}}
+
+
 class ScoreAccountResult(BaseModel):
     """A score (fit_score, tier, win_probability, criteria met/missed, disqualifiers) or candidates."""
 
     status: Literal["scored", "candidates"]
     score: AccountScore | None = None
     candidates: AccountCandidates | None = None
-    missed_not_shown: int = Field(0, description="missed criteria left out to keep the answer compact")
+    segment_names: dict[str, str] = Field(default_factory=dict)
+    missed_not_shown: int = Field(0, description="missed criteria left out")
     truncated: bool = False
 
 
@@ -46,14 +53,16 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
         raise ToolInputError("account", "give exactly one of account (id, domain or name) or attributes (a prospect)")
     if account is not None and not account.strip():
         raise ToolInputError("account", "must not be empty")
-    result = score_engine.score_account(run.engine, active_icp(run.engine), account=account, attributes=attributes)
+    definition = active_icp(run.engine)
+    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes)
     if isinstance(result, AccountCandidates):
         result.candidates = visible_candidates(run.principal, result.candidates)
         return ScoreAccountResult(status="candidates", candidates=result)
     if result.account_id is not None:
         check_account_access(run, result.territory, result.account_id)
     result, hidden = _compact(result)
-    return ScoreAccountResult(status="scored", score=result, missed_not_shown=hidden)
+    names = {seg.id: seg.name for seg in definition.segments if seg.id in result.segments}
+    return ScoreAccountResult(status="scored", score=result, segment_names=names, missed_not_shown=hidden)
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:
@@ -62,15 +71,13 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
     @register_tool(server, SPEC)
     async def score_account(
         ctx: Context,
-        account: Annotated[str | None, Field(description="account id, web domain or company name")] = None,
-        attributes: Annotated[
-            dict[str, Any] | None,
-            Field(description="a prospect's attributes instead of an account, e.g. "
-                              '{"industry": "Healthcare", "employees": 800, "technology": ["Snowflake"]}'),
-        ] = None,
+        account: Annotated[str | None, Field(description="account id, domain or name")] = None,
+        attributes: Annotated[dict[str, Any] | None, Field(
+            description='a prospect instead, e.g. {"industry": "Healthcare", "employees": 800}')] = None,
+        detail: Detail = False,
     ) -> ScoreAccountResult:
-        """Score one account against the active ICP: fit_score (0-100), tier (A-D), win_probability, the
-        criteria it meets and misses with their evidence, any disqualifier (forces tier D, with its id), and
-        similar best customers. An ambiguous or unknown name returns candidates to choose from."""
+        """Does an account or prospect fit the ICP, and why: fit score, tier, win probability, criteria met
+        and missed with evidence, disqualifiers, similar best customers. An unclear name returns candidates."""
         args = {"account": account, "attributes": attributes}
-        return await run_tool(ctx, archive, SPEC, args, lambda run: score_one(run, account, attributes))
+        return await run_tool(ctx, archive, SPEC, {**args, "detail": detail},
+                              lambda run: score_one(run, account, attributes), exclude=None if detail else BRIEF)

@@ -88,14 +88,15 @@ class AdoptionResult(BaseModel):
     summary: str
     feature: str
     by: str
-    window: str = Field(description="usage window (inclusive days)")
-    retention_months: tuple[str, str] | None = Field(description="ARR month a year ago, latest ARR month")
+    window: str
+    retention_months: tuple[str, str] | None = Field(description="retention from, to (ARR months)")
     overall: AdoptionGroup
-    groups: list[AdoptionGroup] = Field(description="highest adoption first")
+    groups: list[AdoptionGroup]
     total_groups: int
-    highest: str | None = Field(description="highest adoption among groups of at least k accounts")
-    suppressed_groups: int = Field(0, description="groups whose figures were withheld (under k accounts)")
-    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of groups")
+    highest: str | None = Field(description="among groups of at least k accounts")
+    segment_names: dict[str, str] = Field(default_factory=dict)
+    suppressed_groups: int = Field(0, description="groups withheld (under k accounts)")
+    next_cursor: str | None = None
     truncated: bool = False
 
 

@@ -147,19 +147,19 @@ class Reason(BaseModel):
 class DriftReport(BaseModel):
     """Verdict (stable / watch / refresh / insufficient_data) with the evidence behind it."""
 
-    verdict: str = Field(description="stable, watch, refresh or insufficient_data")
+    verdict: Verdict
     summary: str
-    reasons: list[Reason] = Field(description="why, naming attributes and values (refresh reasons first)")
+    reasons: list[Reason]
     recent_window: str
-    baseline_window: str = Field(description="the active ICP's derivation window (cut at the recent window)")
+    baseline_window: str = Field(description="the ICP's derivation window")
     recent_wins: int
     baseline_wins: int
-    in_icp_share: ShareChange | None = Field(description="share of wins inside the ICP (tiers A/B)")
-    psi: list[AttributePSI] = Field(description=f"the {MAX_PSI} attributes with the largest PSI")
+    in_icp_share: ShareChange | None = Field(description="share of wins in tiers A/B")
+    psi: list[AttributePSI] = Field(description=f"the {MAX_PSI} largest")
     attributes_checked: int
-    segments: list[SegmentMove] = Field(description="win rate per ICP segment and inside / outside the ICP")
-    emerging: list[EmergingValue] = Field(description="values outside the ICP gaining share of wins")
-    data_quality: list[NullRateChange] = Field(description="attributes whose null rate changed")
+    segments: list[SegmentMove] = Field(description="win rate per segment and in / out of the ICP")
+    emerging: list[EmergingValue] = Field(description="values outside the ICP gaining wins")
+    data_quality: list[NullRateChange] = Field(description="null rates that changed")
     truncated: bool = False
 
 

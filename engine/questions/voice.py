@@ -74,14 +74,14 @@ class Quote(BaseModel):
     account_name: str
     date: str = Field(description="ISO day the conversation happened")
     channel: str
-    speaker: str | None = Field(description="customer / vendor / None when unknown")
+    speaker: str | None = Field(None, description="customer / vendor / None when unknown")
     contact_title: str | None = None
     buying_role: str | None = Field(default=None, description="the contact's role on the account's deals")
     topics: list[str]
     tone: str
     text: str
     truncated: bool = Field(description="text was cut at 500 characters")
-    score: float = Field(description="ranking score (relevance, recency, account value)")
+    score: float | None = Field(None, description="ranking score (relevance, recency, account value)")
 
 
 class Count(BaseModel):
@@ -107,17 +107,17 @@ class EmptyEvidence(BaseModel):
 class VoiceResult(BaseModel):
     """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
 
-    summary: str = Field(description="one sentence with the counts (or the proof that nothing matched)")
-    cohort: str = Field(description="who the quotes come from")
-    window: str = Field(description="inclusive days searched")
-    total: int = Field(description="snippets matching every filter")
-    accounts: int = Field(description="distinct accounts among them")
+    summary: str
+    cohort: str
+    window: str
+    total: int = Field(description="matching snippets")
+    accounts: int
     quotes: list[Quote]
     by_topic: list[Count]
-    by_tone: list[Count] = Field(description="positive / negative / neutral from a phrase lexicon")
+    by_tone: list[Count]
     by_account: list[AccountCount]  # the top TOP_ACCOUNTS accounts by snippets
     empty: EmptyEvidence | None = Field(None, description="counts proving an empty answer is empty")
-    next_cursor: str | None = Field(None, description="pass as cursor to get the next page of quotes")
+    next_cursor: str | None = None
     truncated: bool = False
 
 

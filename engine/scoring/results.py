@@ -29,7 +29,7 @@ class SimilarCustomer(BaseModel):
     account_id: str
     name: str
     shared: int = Field(description="attribute values shared with the scored account")
-    shared_values: list[str]
+    shared_values: list[str] = Field(default_factory=list)
 
 
 class AccountScore(BaseModel):

@@ -58,3 +58,25 @@ def find_account(engine: Engine, query: str) -> tuple[dict | None, list[dict]]:
     ranked = sorted(near, key=lambda r: -difflib.SequenceMatcher(None, low, (r.name or "").lower()).ratio())
     raise NotFound("account", f"no account matches {q!r} by id, domain or name",
                    [_row(r) for r in ranked[:MAX_CANDIDATES]])
+
+
+def complete_accounts(engine: Engine, prefix: str, territories: frozenset[str] | set[str] | None,
+                      limit: int = 100) -> tuple[list[str], int]:
+    """Account ids, names and domains starting with `prefix` (case-insensitive) among accounts in
+    `territories` (None: all), for argument completion; (values, total matches)."""
+    a = accounts
+    low = (prefix or "").strip().lower().replace("%", "").replace("_", r"\_")
+    pattern = f"{low}%"
+    picked = []
+    with engine.connect() as conn:
+        for col in (a.c.account_id, a.c.name, a.c.domain):
+            cond = func.lower(col).like(pattern, escape="\\")
+            if territories is not None:
+                cond = cond & a.c.territory.in_(sorted(territories))
+            total = conn.execute(select(func.count()).where(cond)).scalar() or 0
+            if total:
+                values = conn.execute(select(col).where(cond).order_by(col).limit(limit)).scalars().all()
+                picked.append((total, [v for v in values if v]))
+    total = sum(t for t, _ in picked)
+    values = list(dict.fromkeys(v for _, vs in picked for v in vs))
+    return values[:limit], total
