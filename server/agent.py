@@ -35,6 +35,40 @@ class MissingAPIKey(RuntimeError):
     """ANTHROPIC_API_KEY is not set."""
 
 
+class AgentFailure(RuntimeError):
+    """The Messages API could not answer (rejected key, unreachable, rate limit, overloaded): one line."""
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups — the SDK's task groups wrap the real cause."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def describe_failure(exc: BaseException, base_url: str | None = None) -> str | None:
+    """One line naming the cause of a Messages API failure, or None when `exc` is not one."""
+    import anthropic
+
+    where = base_url or os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+    for leaf in _leaves(exc):
+        status = getattr(leaf, "status_code", None)
+        if isinstance(leaf, anthropic.AuthenticationError):
+            return "the Anthropic API rejected the key (401): check ANTHROPIC_API_KEY"
+        if isinstance(leaf, anthropic.PermissionDeniedError):
+            return "the Anthropic API refused this key access (403): check its permissions"
+        if isinstance(leaf, anthropic.RateLimitError):
+            return "the Anthropic API rate limit was hit (429): wait a minute and ask again"
+        if isinstance(leaf, anthropic.OverloadedError) or status == 529:
+            return "the Anthropic API is overloaded (529): try again shortly"
+        if isinstance(leaf, anthropic.APIConnectionError):  # includes timeouts
+            return f"cannot reach the Anthropic API at {where}: check the network or ANTHROPIC_BASE_URL"
+        if isinstance(leaf, anthropic.APIStatusError):
+            message = getattr(leaf, "message", "") or str(leaf)
+            return f"the Anthropic API failed ({status}): {message.splitlines()[0][:200]}"
+    return None
+
+
 @dataclass
 class ToolCall:
     """One tool call the agent made (for the citation trail)."""
@@ -72,10 +106,25 @@ async def ask(server: MCPServer, question: str, *, model: str = DEFAULT_MODEL, m
               max_turns: int = MAX_TURNS) -> Answer:
     """Answer `question` with Claude using the server's tools through an in-memory MCP client."""
     from anthropic import AsyncAnthropic
-    from anthropic.lib.tools.mcp import async_mcp_tool
 
     api_key = require_api_key()
     client = AsyncAnthropic(api_key=api_key, max_retries=1)
+    try:
+        return await _run(client, server, question, model=model, max_tokens=max_tokens, max_turns=max_turns)
+    except BaseException as exc:
+        cause = describe_failure(exc, str(client.base_url))
+        if cause is None:
+            raise
+        raise AgentFailure(cause) from None
+    finally:
+        await client.close()
+
+
+async def _run(client: Any, server: MCPServer, question: str, *, model: str, max_tokens: int,
+               max_turns: int) -> Answer:
+    """The tool-runner loop of `ask`."""
+    from anthropic.lib.tools.mcp import async_mcp_tool
+
     answer = Answer(text="")
     async with Client(server) as mcp_client:
         listed = await mcp_client.list_tools()
@@ -99,5 +148,4 @@ async def ask(server: MCPServer, question: str, *, model: str = DEFAULT_MODEL, m
                     answer.calls.append(ToolCall(name=block.name, arguments=dict(block.input or {})))
         if last is not None:
             answer.text = "".join(getattr(b, "text", "") for b in last.content if getattr(b, "type", None) == "text")
-    await client.close()
     return answer

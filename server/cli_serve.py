@@ -173,7 +173,7 @@ def ask_command(
     policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
 ) -> None:
     """Ask Claude a question; it answers with the server's tools and cites them (needs ANTHROPIC_API_KEY)."""
-    from icp_mcp.server.agent import MissingAPIKey, ask, require_api_key
+    from icp_mcp.server.agent import AgentFailure, MissingAPIKey, ask, require_api_key
     from icp_mcp.server.app import archive_of, build_server
 
     try:
@@ -186,8 +186,12 @@ def ask_command(
         raise _fail(str(exc)) from exc
     try:
         answer = anyio.run(lambda: ask(server, question, model=model, max_turns=max_turns))
-    except Exception as exc:  # API errors (auth, network, rate limit): one line, no traceback
-        raise _fail(f"{type(exc).__name__}: {str(exc)[:300]}", code=1) from exc
+    except AgentFailure as exc:  # rejected key, unreachable API, rate limit, overloaded: the cause in one line
+        raise _fail(f"ask: {exc}") from None
+    except Exception as exc:  # anything else: still one line, no traceback
+        first = next(iter(exc.exceptions), exc) if isinstance(exc, BaseExceptionGroup) else exc
+        raise _fail(f"ask failed: {type(first).__name__}: {str(first).splitlines()[0][:300] if str(first) else ''}",
+                    code=1) from None
     finally:
         archive_of(server).close()
     print(answer.text.strip())

@@ -69,6 +69,8 @@ class FakeAnthropic:
                     fake.errors.append(f"step check failed: {exc}")
                     return self._send(400, {"type": "error", "error": {"type": "invalid_request_error",
                                                                          "message": str(exc)}})
+                if isinstance(reply, tuple):  # (status, error body): a scripted API failure
+                    return self._send(*reply)
                 return self._send(200, reply)
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
