@@ -67,8 +67,7 @@ def resolve_rule(definition: ICPDefinition, query: str) -> tuple[str, str | None
             len(ranked) == 1 or ranked[0][0] - ranked[1][0] >= MIN_MARGIN):
         best = ranked[0][1]
         return best.id, f"{query!r} read as {best.id} ({best.describe()})"
-    candidates = [{"rule_id": d.id, "condition": d.describe()} for score, d in ranked if score >= 0.3] or [
-        {"rule_id": d.id, "condition": d.describe()} for d in rules]
+    candidates = [{"rule_id": d.id, "condition": d.describe()} for _, d in ranked]  # closest first
     raise NotFound("rule_id", f"no disqualifier clearly matches {query!r}", candidates)
 
 

@@ -320,8 +320,10 @@ def feature_adoption(
     span = window.describe()
     share = f"{(overall.rate or 0):.0%}"
     summary = f"{feature}: {overall.adopters} of {overall.n} customers adopted ({share}) in {span}"
+    names = {seg.id: seg.name for seg in definition.segments} if by == "segment" and definition else {}
     if ranked:
-        summary += f"; highest adoption in {by} {highest} ({ranked[0].rate or 0:.0%}, n = {ranked[0].n})"
+        label = f"{highest} ({names[highest]})" if highest in names else highest
+        summary += f"; highest adoption in {by} {label} ({ranked[0].rate or 0:.0%}, n = {ranked[0].n})"
     summary += "."
     return AdoptionResult(
         feature=feature,
@@ -332,6 +334,7 @@ def feature_adoption(
         groups=groups[offset: offset + limit],
         total_groups=len(groups),
         highest=highest,
+        segment_names=names,
         summary=summary,
     )
 
