@@ -2,8 +2,9 @@
 
 A model reads the text content; JSON repeats every key in every list item. This renders the same facts —
 every number, id and string of the structured content — as `key: value` lines and one markdown table per
-list of objects (keys once, in the header). Nulls, empty lists and `false` flags are left out: they carry no
-fact the schema does not already imply. Measured on the five journeys (docs/ARCHITECTURE.md, issue 15).
+list of objects (keys once, in the header; a value shared by every row once, above it). Nulls, empty
+lists and false caution flags (`truncated`, `suppressed`, `small`) are left out: they carry no fact the
+schema does not already imply. Measured on the five journeys (docs/ARCHITECTURE.md, issue 15).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+#: Caution flags: shown when set, left out when false (their absence says "no").
+FLAGS = frozenset({"truncated", "suppressed", "small"})
+
+
 def _kept(value: Any) -> bool:
     return value is not None and value != [] and value != {} and value != ""
 
@@ -45,6 +50,8 @@ def _flat(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         name = f"{prefix}{key}"
+        if key in FLAGS and value is False:
+            continue
         if isinstance(value, dict) and value:
             out.update(_flat(value, f"{name}."))
         else:
@@ -77,13 +84,19 @@ def _header(key: str, values: list[Any]) -> str:
 
 
 def _table(rows: list[dict[str, Any]]) -> list[str]:
+    """A markdown table; a column with one value in every row (of three or more) is said once above it."""
     keys, cells = _records(rows)
     if not keys:
         return []
     flat = [_flat(r) for r in rows]
-    header = [_header(k, [row.get(k) for row in flat]) for k in keys]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    same = [i for i in range(len(keys)) if len(rows) >= 3 and len({row[i] for row in cells}) == 1]
+    lines = [f"every row: {'; '.join(f'{keys[i]} {cells[0][i]}' for i in same)}"] if same else []
+    kept = [i for i in range(len(keys)) if i not in same]
+    if not kept:
+        return lines
+    header = [_header(keys[i], [row.get(keys[i]) for row in flat]) for i in kept]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(kept)]
+    lines += ["| " + " | ".join(row[i] for i in kept) + " |" for row in cells]
     return lines
 
 
@@ -92,7 +105,7 @@ def _lines(obj: dict[str, Any], prefix: str = "") -> list[str]:
     later: list[str] = []
     for key, value in obj.items():
         name = f"{prefix}{key}"
-        if not _kept(value):
+        if not _kept(value) or (key in FLAGS and value is False):
             continue
         if isinstance(value, dict):
             if all(_is_scalar(v) or _is_numbers(v) for v in value.values()):

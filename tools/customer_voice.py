@@ -27,6 +27,7 @@ QUOTES = 10
 #: What the compact default leaves out of each quote (`detail=true` keeps it): the ranking score and the
 #: speaker side (vendor turns are never quoted; the contact's title and role say who spoke).
 BRIEF = {"quotes": {"__all__": {"score", "speaker"}}}
+BRIEF_ACCOUNTS = 5
 Since = since_arg(DEFAULT_SINCE)
 
 
@@ -34,7 +35,7 @@ class CustomerVoiceResult(voice.VoiceResult):
     """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
 
 
-def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
+def answer(run: ToolRun, args: dict, cursor: str | None, detail: bool = False) -> CustomerVoiceResult:
     """Resolve window and cohort, ask the engine for one page, apply the small-aggregate rule, build the next
     cursor. Contact PII in quote text is masked later, by the server's redaction middleware."""
     offset = decode_cursor(SPEC.name, args, cursor)
@@ -59,6 +60,8 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> CustomerVoiceResult:
         raise ToolRefusal(f"customer_voice {denial_message(run.principal, 'aggregate', str(behind))}; "
                           "widen the cohort or the window")
     more = offset + len(found.quotes) < found.total
+    if not detail:  # compact: the five accounts with most snippets (detail=true: the top ten)
+        found.by_account = found.by_account[:BRIEF_ACCOUNTS]
     return retype(CustomerVoiceResult, found,
                   next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more))
 
@@ -90,4 +93,4 @@ def register(server: MCPServer, archive: ArchiveHandle) -> None:
         args = {"topic": topic, "question": question, "cohort": cohort, "since": since, "until": until,
                 "persona": persona, "channel": channel, "limit": limit, "as_of": as_of}
         return await run_tool(ctx, archive, SPEC, {**args, "cursor": cursor, "detail": detail},
-                              lambda run: answer(run, args, cursor), exclude=None if detail else BRIEF)
+                              lambda run: answer(run, args, cursor, detail), exclude=None if detail else BRIEF)
