@@ -72,7 +72,9 @@ def fields_of_type(schema: dict[str, Any], kind: str) -> list[str]:
     """Argument names whose JSON schema admits `kind` (directly or in an anyOf)."""
     out = []
     for name, prop in schema.get("properties", {}).items():
-        if kind in {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}:
+        direct = prop.get("type")  # lean schemas write a nullable string as {"type": ["string", "null"]}
+        kinds = set(direct if isinstance(direct, list) else [direct]) | {o.get("type") for o in prop.get("anyOf", [])}
+        if kind in kinds:
             out.append(name)
     return out
 
