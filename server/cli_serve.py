@@ -63,8 +63,8 @@ def _parse_value(raw: str, schema: dict[str, Any] | None) -> Any:
     types: set[str] = set()
     if schema:
         for option in schema.get("anyOf", [schema]):
-            if "type" in option:
-                types.add(option["type"])
+            kind = option.get("type")  # a string, or a list such as ["string", "null"] (lean schemas)
+            types.update(kind if isinstance(kind, list) else [kind] if kind else [])
     if types and types <= {"string", "null"}:
         return raw
     try:
