@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from icp_mcp.archive.db import ArchiveError, open_archive
-from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.errors import EngineError, InsufficientData
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
 icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
@@ -90,17 +90,26 @@ def derive(
     by: str | None = typer.Option(None, help="Who derives (recorded with the version)."),
     note: str | None = typer.Option(None, help="A note stored with the version."),
 ) -> None:
-    """Derive a new ICP from the archive and store it as a draft version (or active with --activate)."""
+    """Derive a new ICP from the archive and store it as a draft version (or active with --activate).
+
+    Exits with code 3, storing nothing, when the archive has fewer closed deals than a derivation needs."""
     from icp_mcp.engine.derivation.derive import derive_icp
     from icp_mcp.engine.sql.versions import save_version
 
     with _errors(), _archive(archive) as engine:
         bar, report = _progress()
-        with bar:
-            definition = derive_icp(engine, closed_before=_date(closed_before, "closed_before"),
-                                    best_top_n=best_top_n, positives=positives, name=name, progress=report)
+        try:
+            with bar:
+                definition = derive_icp(engine, closed_before=_date(closed_before, "closed_before"),
+                                        best_top_n=best_top_n, positives=positives, name=name, progress=report)
+        except InsufficientData as exc:
+            err.print(f"[red]refused:[/red] {exc.message}; no version stored")
+            raise typer.Exit(3) from None
         version = save_version(engine, definition, _who(by), status="active" if activate else "draft", note=note)
-    out.print(f"ICP version {version} ({'active' if activate else 'draft'}): {len(definition.criteria)} criteria, "
+    shown = [c for c in definition.criteria if not c.minor]
+    minor = len(definition.criteria) - len(shown)
+    out.print(f"ICP version {version} ({'active' if activate else 'draft'}): {len(shown)} criteria"
+              f"{f' (+{minor} minor)' if minor else ''}, "
               f"{len(definition.segments)} segments, {len(definition.disqualifiers)} disqualifiers, "
               f"{len(definition.unsupported)} unsupported statements")
     if not activate:

@@ -8,8 +8,10 @@ import pytest
 from test_engine_synth import synthetic_archive
 
 from icp_mcp.engine.derivation.derive import derive_icp
-from icp_mcp.engine.model.profile import Criterion
-from icp_mcp.engine.sql.versions import save_version
+from icp_mcp.engine.model.errors import EngineError, InsufficientData, NoActiveICP
+from icp_mcp.engine.model.profile import Criterion, ICPDefinition
+from icp_mcp.engine.sql.labels import MIN_LOST_DEALS, MIN_WON_DEALS
+from icp_mcp.engine.sql.versions import activate, get_version, save_version
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +91,32 @@ def test_thirty_won_deals_give_honest_wide_intervals(tmp_path):
     save_version(engine, d, "test")
 
 
-def test_empty_archive_derives_an_empty_honest_definition(archive_path):
+def test_empty_archive_is_refused_with_the_counts(archive_path):
     from icp_mcp.archive.db import open_archive
 
-    d = derive_icp(open_archive(archive_path))
-    assert d.criteria == [] and d.population == 0
-    assert d.unsupported and "n = 0" in d.unsupported[0]
+    with pytest.raises(InsufficientData) as refused:
+        derive_icp(open_archive(archive_path))
+    assert (refused.value.won, refused.value.lost) == (0, 0)
+    assert "found 0 won and 0 lost" in str(refused.value)
+
+
+def test_ten_won_deals_are_refused_and_nothing_is_stored(tmp_path):
+    engine, manifest = synthetic_archive(tmp_path / "ten.duckdb", n_accounts=160, seed=5, won_cap=10)
+    assert manifest["won"] == 10
+    with pytest.raises(InsufficientData) as refused:
+        derive_icp(engine)
+    e = refused.value
+    assert e.won == 10 and e.lost > MIN_LOST_DEALS and MIN_WON_DEALS == 30
+    assert f"found 10 won and {e.lost} lost, need at least 30 won and 30 lost" in e.message
+    with pytest.raises(NoActiveICP) as none:  # tools on such an archive say the same in one line
+        get_version(engine)
+    assert "found 10 won" in none.value.message and "\n" not in none.value.message
+
+
+def test_an_empty_definition_is_never_activated(synth):
+    empty = ICPDefinition(name="empty")
+    with pytest.raises(EngineError, match="tier D"):
+        save_version(synth[0], empty, "test", status="active")
+    version = save_version(synth[0], empty, "test")
+    with pytest.raises(EngineError, match="tier D"):
+        activate(synth[0], version, "test")

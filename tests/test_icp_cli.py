@@ -75,3 +75,16 @@ def test_bad_yaml_import_names_the_field(archive, tmp_path):
     bad.write_text("name: x\ncriteria:\n  - attribute: industry\n    value: A\n    points: lots\n")
     result = runner.invoke(app, ["icp", "import", str(bad), "--archive", archive])
     assert result.exit_code == 2 and "criteria.0.points" in result.output
+
+
+def test_derive_with_ten_won_deals_exits_3_with_the_counts_and_stores_nothing(tmp_path):
+    path = tmp_path / "ten.duckdb"
+    engine, manifest = synthetic_archive(path, n_accounts=160, seed=5, won_cap=10)
+    engine.dispose()
+    assert manifest["won"] == 10
+    result = runner.invoke(app, ["icp", "derive", "--archive", str(path), "--activate"])
+    assert result.exit_code == 3, result.output
+    assert "found 10 won and" in result.output and "need at least 30 won and 30 lost" in result.output
+    assert "Traceback" not in result.output
+    listing = runner.invoke(app, ["icp", "list", "--archive", str(path)])
+    assert "active" not in listing.output and "draft" not in listing.output

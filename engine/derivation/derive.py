@@ -12,17 +12,29 @@ Many values are tested at once, so the keep decision uses a Bonferroni-adjusted 
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
-from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_numeric
-from icp_mcp.engine.sql.labels import closed_deals_where, labels_query, positives_rule
+from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_multi_valued, is_numeric
+from icp_mcp.engine.sql.labels import (
+    MIN_LOST_DEALS,
+    MIN_WON_DEALS,
+    closed_deal_counts,
+    closed_deals_where,
+    insufficiency,
+    labels_query,
+    positives_rule,
+)
+from icp_mcp.engine.sql.matching import matches_query
+from icp_mcp.engine.model.errors import InsufficientData
+from icp_mcp.engine.derivation.binning import Item, optimal_bins, order_categories
 from icp_mcp.engine.model.profile import (
     Condition,
     Criterion,
@@ -33,7 +45,7 @@ from icp_mcp.engine.model.profile import (
     Trigger,
     ValueWeights,
 )
-from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses
+from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses, segment_shares
 from icp_mcp.engine.derivation.personas import derive_personas
 from icp_mcp.engine.scoring.tiers import fit_tiers_and_calibration
 from icp_mcp.engine.sql.versions import active_definition_or_none
@@ -47,6 +59,8 @@ DQ_FACTOR = 0.5      # "far below": win rate at most half the base (or churn at 
 FAMILY_ALPHA = 0.05
 UNSUPPORTED_LIFT = 1.5
 MAX_UNSUPPORTED = 25
+MIN_POINTS = 5       # a criterion must matter in practice: |points| >= 5 (odds x 1.19)
+MAX_SHOWN = 12       # criteria shown on the card; the rest are kept as `minor` (still scored)
 STEPS = 7
 
 
@@ -62,13 +76,19 @@ class ValueCounts:
     won: int
     customers: int
     retained: int
+    values: list[str] | None = None  # a bin of several categorical values (then `value` is None)
 
     def condition(self) -> dict:
-        return {"attribute": self.attribute, "range": self.range} if self.range else {
-            "attribute": self.attribute, "value": self.value}
+        if self.range:
+            return {"attribute": self.attribute, "range": self.range}
+        if self.values:
+            return {"attribute": self.attribute, "values": self.values}
+        return {"attribute": self.attribute, "value": self.value}
 
     def label(self) -> str:
-        return f"{self.attribute} {self.range.label()}" if self.range else f"{self.attribute}={self.value}"
+        if self.range:
+            return f"{self.attribute} {self.range.label()}"
+        return f"{self.attribute}={'|'.join(self.values) if self.values else self.value}"
 
 
 @dataclass
@@ -83,8 +103,9 @@ class Totals:
 
 
 def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-               window: int, positives: str = "retained") -> tuple[Totals, list[ValueCounts]]:
-    labels = labels_query(closed_before, weights, top_n, positives).subquery("labels")
+               window: int, positives: str = "retained", exclude: Select | None = None
+               ) -> tuple[Totals, list[ValueCounts]]:
+    labels = labels_query(closed_before, weights, top_n, positives, exclude).subquery("labels")
     o = opportunities
     with engine.connect() as conn:
         t = conn.execute(select(
@@ -133,11 +154,7 @@ def _merge_runs(seq: list[ValueCounts | None], flag: Callable[[ValueCounts], boo
             run.append(c)
             continue
         if run:
-            first, last = run[0], run[-1]
-            merged.append(ValueCounts(
-                first.attribute, None, Range(min=first.range.min, max=last.range.max),
-                *(sum(getattr(x, f) for x in run) for f in ("n", "best", "won", "customers", "retained")),
-            ))
+            merged.append(_merged(run))
             run = []
     return merged
 
@@ -178,18 +195,84 @@ def derive_icp(
     weights = previous.value_weights if previous else ValueWeights()
     window = previous.trigger_window_days if previous else TRIGGER_WINDOW_DAYS
 
-    step(0, STEPS, "labelling the worked population and best customers")
+    step(0, STEPS, "counting closed deals")
     positives = positives or ("best" if best_top_n is not None else "retained")
-    totals, counts = _aggregate(  # labels_query refuses an unknown `positives` before any query runs
-        engine, closed_before, weights, best_top_n, window, positives)
-    step(1, STEPS, f"aggregated {len(counts)} attribute values over {totals.n} worked accounts")
+    labels_query(closed_before, weights, best_top_n, positives)  # refuses an unknown `positives` first
+    won_deals, lost_deals = closed_deal_counts(engine, closed_before)
+    problem = insufficiency(won_deals, lost_deals)
+    if problem:
+        raise InsufficientData(problem, won=won_deals, lost=lost_deals)
+    step(0.5, STEPS, "labelling the worked population and best customers")
+    everyone, all_counts = _aggregate(engine, closed_before, weights, best_top_n, window, positives)
+    step(1, STEPS, f"aggregated {len(all_counts)} attribute values over {everyone.n} worked accounts")
 
-    base = totals.best / totals.n if totals.n else 0.0
-    tested = [c for c in counts if c.n >= MIN_N]
+    tested = [c for c in all_counts if c.n >= MIN_N]
     z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
-    n_values = {a: len({c.value for c in counts if c.attribute == a}) for a in {c.attribute for c in counts}}
 
-    # Disqualifiers first, so that their values do not also appear as negative scorecard lines.
+    step(2, STEPS, "testing values against the base rate")
+    disqualifiers = _disqualifiers(all_counts, everyone, z_keep)
+
+    # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
+    # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
+    exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
+    totals, counts = (_aggregate(engine, closed_before, weights, best_top_n, window, positives, exclude)
+                      if exclude is not None else (everyone, all_counts))
+    base = totals.best / totals.n if totals.n else 0.0
+    criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
+                      *_trigger_criteria(engine, closed_before, window, z_keep)])
+    unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base, totals)
+    step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
+
+    segments = search_segments(engine, counts, base, totals.best, totals.n, z_keep, closed_before=closed_before,
+                               weights=weights, top_n=best_top_n, evidence=evidence, positives=positives,
+                               exclude=exclude)
+    step(4, STEPS, f"{len(segments)} candidate segments")
+
+    if previous is not None:
+        taken = {c.id for c in criteria}
+        for c in previous.criteria:
+            if c.source == "manual":
+                cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
+                taken.add(cid)
+                criteria.append(c.model_copy(update={"id": cid}))
+        rule_ids = {d.id for d in disqualifiers}
+        disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
+
+    personas = derive_personas(engine, closed_before=closed_before)
+    step(5, STEPS, f"{len(personas)} personas")
+
+    triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
+                for c in criteria if c.attribute == "trigger" and c.value]
+    definition = ICPDefinition(
+        name=name or (previous.name if previous else "Derived ICP"),
+        description=previous.description if previous else None,
+        closed_from=everyone.closed_from, closed_to=everyone.closed_to,
+        base_rate=round(everyone.best / everyone.n, 4), population=everyone.n, positives=everyone.best,
+        best_rule=positives_rule(positives, best_top_n),
+        segments=[], criteria=criteria, disqualifiers=disqualifiers, personas=personas,
+        triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
+        method={
+            "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
+            "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
+            "closed_before": closed_before.isoformat() if closed_before else "",
+            "win_rate": round(everyone.won / everyone.n, 4), "positives": positives,
+            "criteria_population": totals.n, "criteria_base_rate": round(base, 4), "min_points": MIN_POINTS,
+            "max_shown": MAX_SHOWN, "binning": "optimal (max IV, min bin 5%, consecutive bins differ p<0.05)",
+            "min_won_deals": MIN_WON_DEALS, "min_lost_deals": MIN_LOST_DEALS,
+        },
+    )
+    step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
+    definition = segment_bonuses(engine, definition, segments, positives=totals.best,
+                                 negatives=totals.n - totals.best)
+    definition = segment_shares(engine, definition, closed_before=closed_before)
+    definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
+    step(STEPS, STEPS, "done")
+    return definition
+
+
+def _disqualifiers(counts: list[ValueCounts], totals: Totals, z_keep: float) -> list[Disqualifier]:
+    """Values (numeric bands merged into ranges) whose win rate is at most half the base, or whose churn is
+    at least double, with n >= DQ_MIN_N and the adjusted interval on the far side of the base."""
     win_base = totals.won / totals.n if totals.n else 0.0
     ret_base = totals.retained / totals.customers if totals.customers else None
 
@@ -203,7 +286,6 @@ def derive_icp(
         churn, base_churn = 1 - c.retained / c.customers, 1 - ret_base
         return churn >= min(1.0, base_churn / DQ_FACTOR) and stats.wilson(c.retained, c.customers, z_keep)[1] < ret_base
 
-    step(2, STEPS, "testing values against the base rate")
     disqualifiers: list[Disqualifier] = []
     dq_labels: set[str] = set()
     for metric, flag in (("win_rate", dq_win), ("retention", dq_ret)):
@@ -225,88 +307,89 @@ def derive_icp(
             disqualifiers.append(Disqualifier(id=rid, metric=metric, evidence=ev, sentence=sentence,
                                               source="derived", **c.condition()))
             dq_labels.add(c.label())
+    return disqualifiers
 
-    # Values of an attribute are compared with the accounts that attribute does not disqualify: once
-    # Pre-seed is a disqualifier, "Series A" should not earn points merely for not being Pre-seed.
-    excluded: dict[str, list[int]] = {}
-    for c in counts:
-        if any(d.attribute == c.attribute and d.matches(c.value, c.range.min if c.range else None)
-               for d in disqualifiers):
-            excluded.setdefault(c.attribute, [0, 0])
-            excluded[c.attribute][0] += c.n
-            excluded[c.attribute][1] += c.best
 
-    def base_of(attribute: str) -> tuple[float, int, int]:
-        ex_n, ex_best = excluded.get(attribute, (0, 0))
-        n, p = totals.n - ex_n, totals.best - ex_best
-        return (p / n if n else base), p, n - p
+def _disqualified_ids(disqualifiers: list[Disqualifier], closed_before: date | None) -> Select:
+    """account_id of every account some disqualifier hits."""
+    m = matches_query([(d.id, d, 0) for d in disqualifiers], closed_before=closed_before).subquery("dq_hits")
+    return select(m.c.account_id).distinct()
 
-    def up(c: ValueCounts) -> bool:
-        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[0] > base_of(c.attribute)[0]
 
-    def down(c: ValueCounts) -> bool:
-        return c.n >= MIN_N and totals.best > 0 and stats.wilson(c.best, c.n, z_keep)[1] < base_of(c.attribute)[0]
+def _merged(items: list[ValueCounts]) -> ValueCounts:
+    """One bin's counts: its values as a list (categorical) or its bands as one range (numeric)."""
+    first, last = items[0], items[-1]
+    sums = [sum(getattr(x, f) for x in items) for f in ("n", "best", "won", "customers", "retained")]
+    if first.range is not None:
+        return ValueCounts(first.attribute, None, Range(min=first.range.min, max=last.range.max), *sums)
+    if len(items) == 1:
+        return ValueCounts(first.attribute, first.value, None, *sums)
+    biggest_first = sorted(items, key=lambda x: (-x.n, str(x.value)))
+    return ValueCounts(first.attribute, None, None, *sums, values=[str(x.value) for x in biggest_first])
 
-    criteria: list[Criterion] = []
-    for c in [*_select(counts, up), *_select(counts, down)]:
-        if c.label() in dq_labels:
-            continue
-        b, pos, neg = base_of(c.attribute)
-        w = stats.woe(c.best, c.n - c.best, pos, neg, n_values.get(c.attribute, 1))
-        pts = stats.points(w)
-        pts = max(pts, 1) if c.best / c.n > b else min(pts, -1)
-        criteria.append(Criterion(points=pts, evidence=evidence(c.best, c.n, b, w), source="derived",
-                                  **c.condition()))
-    criteria += _trigger_criteria(engine, closed_before, window, z_keep)
-    criteria.sort(key=lambda c: (-c.points, c.attribute))
+
+def _binned_criteria(counts: list[ValueCounts], totals: Totals, base: float, z_keep: float
+                     ) -> list[tuple[float, Criterion]]:
+    """(information value, criterion) for every bin that clears the base and earns |points| >= MIN_POINTS.
+
+    Single-valued attributes are binned optimally (`binning.optimal_bins`): numeric bands in order,
+    categories by rate; a technology is its own yes/no value."""
+    if totals.best == 0 or totals.best == totals.n:
+        return []
+    pos, neg = totals.best, totals.n - totals.best
+    bands_of = _band_counts(counts)
+    out: list[tuple[float, Criterion]] = []
+    for attribute in sorted({c.attribute for c in counts}):
+        values = [c for c in counts if c.attribute == attribute]
+        if is_multi_valued(attribute):
+            bins = [[c] for c in values]
+        else:
+            ordered = ([c for c in bands_of[attribute] if c is not None] if is_numeric(attribute)
+                       else [i.key for i in order_categories([Item(c, c.n, c.best) for c in values], base)])
+            a_n, a_p = sum(c.n for c in ordered), sum(c.best for c in ordered)
+            chosen = optimal_bins([Item(c, c.n, c.best) for c in ordered], a_p, a_n - a_p)
+            bins = [[i.key for i in b.items] for b in chosen]
+            if len(bins) < 2:
+                continue  # one bin holding every value says nothing about the attribute
+            if is_numeric(attribute):  # the outer bins reach to the open ends
+                bins[0][0] = _open(bins[0][0], low=True)
+                bins[-1][-1] = _open(bins[-1][-1], low=False)
+        for group in bins:
+            c = _merged(group)
+            if c.n < MIN_N:
+                continue
+            lo, hi = stats.wilson(c.best, c.n, z_keep)
+            if lo <= base <= hi:
+                continue
+            w = stats.woe(c.best, c.n - c.best, pos, neg, max(len(bins), 2))
+            pts = stats.points(w)
+            if abs(pts) < MIN_POINTS or (pts > 0) != (c.best / c.n > base):
+                continue
+            iv = abs((c.best / pos - (c.n - c.best) / neg) * w)
+            out.append((iv, Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
+                                      **c.condition())))
+    return out
+
+
+def _open(c: ValueCounts, *, low: bool) -> ValueCounts:
+    """A copy of a band's counts whose range is open below (`low`) or above."""
+    r = Range(min=None, max=c.range.max) if low else Range(min=c.range.min, max=None)
+    return dataclasses.replace(c, range=r)
+
+
+def _rank(scored: list[tuple[float, Criterion]]) -> list[Criterion]:
+    """The MAX_SHOWN criteria of most information value are shown, the rest kept as minor; strongest first."""
+    by_iv = sorted(scored, key=lambda x: -x[0])
+    minor = {id(c) for _, c in by_iv[MAX_SHOWN:]}
+    criteria = [c.model_copy(update={"minor": id(c) in minor}) for _, c in by_iv]
+    criteria.sort(key=lambda c: (c.minor, -c.points, c.attribute))
     for i, c in enumerate(criteria):
         c.id = f"c{i + 1}"
-
-    unsupported = _unsupported(counts, tested, criteria, disqualifiers, base, totals)
-    step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
-
-    segments = search_segments(engine, counts, base, totals.best, totals.n, z_keep, closed_before=closed_before,
-                               weights=weights, top_n=best_top_n, evidence=evidence, positives=positives)
-    step(4, STEPS, f"{len(segments)} segments")
-
-    if previous is not None:
-        taken = {c.id for c in criteria}
-        for c in previous.criteria:
-            if c.source == "manual":
-                cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
-                taken.add(cid)
-                criteria.append(c.model_copy(update={"id": cid}))
-        rule_ids = {d.id for d in disqualifiers}
-        disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
-
-    personas = derive_personas(engine, closed_before=closed_before)
-    step(5, STEPS, f"{len(personas)} personas")
-
-    triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
-                for c in criteria if c.attribute == "trigger" and c.value]
-    definition = ICPDefinition(
-        name=name or (previous.name if previous else "Derived ICP"),
-        description=previous.description if previous else None,
-        closed_from=totals.closed_from, closed_to=totals.closed_to,
-        base_rate=round(base, 4), population=totals.n, positives=totals.best,
-        best_rule=positives_rule(positives, best_top_n),
-        segments=segments, criteria=criteria, disqualifiers=disqualifiers, personas=personas,
-        triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
-        method={
-            "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
-            "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
-            "closed_before": closed_before.isoformat() if closed_before else "",
-            "win_rate": round(win_base, 4), "positives": positives,
-        },
-    )
-    step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
-    definition = segment_bonuses(engine, definition, closed_before=closed_before)
-    definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
-    step(STEPS, STEPS, "done")
-    return definition
+    return criteria
 
 
-def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z_keep: float) -> list[Criterion]:
+def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z_keep: float
+                      ) -> list[tuple[float, Criterion]]:
     """Signal kinds whose deals (signal within the window before creation) win clearly more or less often."""
 
     n, wins, rows = trigger_counts(engine, closed_before, window)
@@ -322,9 +405,11 @@ def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z
             continue
         woe = stats.woe(w, k - w, wins, n - wins, len(rows))
         pts = stats.points(woe)
-        pts = max(pts, 1) if lo > base else min(pts, -1)
-        out.append(Criterion(attribute="trigger", value=kind, points=pts, evidence=evidence(w, k, base, woe),
-                             source="derived"))
+        if abs(pts) < MIN_POINTS or (pts > 0) != (lo > base):
+            continue
+        iv = abs((w / wins - (k - w) / (n - wins)) * woe)
+        out.append((iv, Criterion(attribute="trigger", value=kind, points=pts, evidence=evidence(w, k, base, woe),
+                                  source="derived")))
     return out
 
 
@@ -339,7 +424,7 @@ def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria:
     if not criteria:
         out.append(f"no criterion clears the base rate ({base:.0%} best customers among n = {totals.n} "
                    f"worked accounts, {len(tested)} values tested)")
-    kept = {(c.attribute, c.value) for c in criteria} | {(d.attribute, d.value) for d in disqualifiers}
+    kept = {(c.attribute, v) for c in [*criteria, *disqualifiers] for v in c.accepted()}
     kept_ranges = [(c.attribute, c.range) for c in [*criteria, *disqualifiers] if c.range]
     notable = []
     for c in tested:

@@ -1,26 +1,30 @@
-"""Segment search: a shallow, greedy rule search for up to 3 conjunctions of two conditions.
+"""Segment search: a shallow, greedy rule search for conjunctions of two conditions; up to 3 are kept.
 
 Candidates are the attribute values with the most positives (kept as criteria or not: a conjunction can
 win where neither part does alone). One SQL self-join of
 their memberships counts every pair; a pair qualifies when its adjusted interval clears the base rate and
 it does better than either part. The best pair (by excess positives: support × (rate − rate of the better
 part alone), i.e. lift over the parts weighted by support) is widened with sibling values
-of single-valued attributes while that improves lift × support, then the next pair not reusing a value.
-A segment's bonus points are the interaction its criteria do not already pay for.
+of single-valued attributes while that improves lift × support, then the next pair not reusing a value
+whose members overlap no chosen segment's by more than half (so one group of accounts is not described twice,
+once by employees and once by revenue). A segment's bonus points are the interaction its criteria do not
+already pay for; candidates worth no points are dropped. Names are in business words, and each kept segment
+carries its share of accounts, won deals and revenue.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, case, func, literal, select
+from sqlalchemy import BigInteger, Engine, and_, case, func, literal, select
 
-from icp_mcp.archive.schema import accounts
+from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
-from icp_mcp.engine.sql.labels import labels_query
-from icp_mcp.engine.sql.matching import members_query
+from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
+from icp_mcp.engine.sql.value_sql import customer_values_query
 from icp_mcp.engine.model.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
@@ -29,18 +33,74 @@ POOL = 60
 MIN_SEGMENT_N = 20
 FAMILY_ALPHA = 0.05
 MAX_SEGMENTS = 3
+MAX_CANDIDATES = 6  # candidates searched; those whose bonus comes to 0 points are dropped, 3 kept
+MIN_BONUS = 1  # a segment is shown only when it is worth points of its own
+MAX_OVERLAP = 0.5
+NEAR_TIE = 0.98  # candidates within 2% of the best excess count as equally valuable  # two segments share at most half of the smaller one's worked accounts
 ADDS_VALUE = 1.25  # each condition must lift the rate within the other by at least 25%
 WIDEN_TOP = 12  # widen this many of the best pairs before choosing one
 WIDEN_RATE = 0.8  # a sibling value joins a segment only if its own rate there is at least 80% of the segment's
 
 
-def _short(cond: Condition) -> str:
-    if cond.range is not None:
-        unit = {"employees": " employees", "annual_revenue": " revenue", "founded_year": " founded"}
-        return f"{cond.range.label()}{unit.get(cond.attribute, '')}"
-    if cond.attribute == "technology":
-        return f"uses {cond.value}"
-    return " or ".join(cond.accepted())
+def _values_text(cond: Condition, universe: dict[str, set[str]]) -> str:
+    """'Software/Fintech', or 'non-Pre-seed' when the condition accepts all but one or two known values."""
+    accepted = cond.accepted()
+    rest = sorted(universe.get(cond.attribute, set()) - set(accepted))
+    if len(accepted) > 3 and 0 < len(rest) <= 2:
+        return "non-" + "/".join(rest)
+    return "/".join(accepted)
+
+
+def _size_word(cond: Condition) -> str:
+    """A company-size word for an employees or revenue range."""
+    lo = cond.range.min if cond.range and cond.range.min is not None else 0.0
+    hi = cond.range.max if cond.range and cond.range.max is not None else math.inf
+    small, large = SIZE_EDGES[cond.attribute]
+    if hi <= small:
+        return "Small-business"
+    if lo >= large:
+        return "Enterprise"
+    if lo >= small * 0.99 or hi <= large:
+        return "Mid-market"
+    return ""
+
+
+#: (small, large): below `small` is a small business, from `large` on an enterprise (employees, revenue).
+SIZE_EDGES = {"employees": (200.0, 1000.0), "annual_revenue": (5e7, 1e9)}
+
+
+def business_name(conds: list[Condition], universe: dict[str, set[str]] | None = None) -> str:
+    """A segment's name in business words: 'Mid-market (200–999 employees) Software/Fintech',
+    'Software/Fintech using Snowflake', 'Enterprise accounts in EMEA'."""
+    universe = universe or {}
+    by = {c.attribute: c for c in conds}
+    prefix: list[str] = []
+    qualifiers: list[str] = []
+    sized = by.get("employees") or by.get("annual_revenue")
+    if sized is not None and sized.range is not None:
+        word = _size_word(sized)
+        unit = "employees" if sized.attribute == "employees" else "revenue"
+        band = f"{sized.range.label()} {unit}"
+        prefix.append(f"{word} ({band})" if word else band)
+    if "business_model" in by:
+        prefix.append(_values_text(by["business_model"], universe))
+    noun = _values_text(by["industry"], universe) if "industry" in by else "accounts"
+    for c in conds:
+        if c.attribute in ("industry", "business_model") or c is sized:
+            continue
+        if c.range is not None:
+            what = {"annual_revenue": "revenue", "employees": "employees", "founded_year": "founded"}
+            qualifiers.append(f"with {c.range.label()} {what.get(c.attribute, c.attribute)}"
+                              if c.attribute != "founded_year" else f"founded {c.range.label()}")
+        elif c.attribute == "technology":
+            qualifiers.append(f"using {_values_text(c, universe)}")
+        elif c.attribute in ("region", "country", "territory"):
+            qualifiers.append(f"in {_values_text(c, universe)}")
+        elif c.attribute == "funding_stage":
+            qualifiers.append(f"at {_values_text(c, universe)}")
+        else:
+            qualifiers.append(f"{c.attribute.removeprefix('attributes.')} {_values_text(c, universe)}")
+    return " ".join([*prefix, noun, *qualifiers])
 
 
 def _single_valued(attribute: str) -> bool:
@@ -49,8 +109,10 @@ def _single_valued(attribute: str) -> bool:
 
 def search_segments(engine: Engine, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
                     *, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-                    evidence, positives: str = "retained") -> list[Segment]:
-    """Up to 3 segments from the value counts (`counts` are derive.ValueCounts with band ranges set)."""
+                    evidence, positives: str = "retained", exclude=None) -> list[Segment]:
+    """Up to MAX_CANDIDATES candidate segments, pairwise overlapping at most MAX_OVERLAP, from the value
+    counts (`counts` are derive.ValueCounts with band ranges set); `exclude` leaves accounts out (the
+    disqualified ones)."""
     if not base or totals_best == 0:
         return []
     # Marginal lift is not required: a conjunction can win where neither part does on its own.
@@ -59,9 +121,25 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
     pool = pool[:POOL]
     if len(pool) < 2:
         return []
+    universe: dict[str, set[str]] = {}
+    for c in counts:
+        if c.value is not None:
+            universe.setdefault(c.attribute, set()).add(c.value)
     conds = {f"p{i}": Condition(**c.condition()) for i, c in enumerate(pool)}
     info = {f"p{i}": c for i, c in enumerate(pool)}
-    pair = _pair_counts(engine, conds, labels_query(closed_before, weights, top_n, positives), closed_before)
+    pair, groups = _pair_counts(engine, conds, labels_query(closed_before, weights, top_n, positives, exclude),
+                                closed_before)
+    index = {k: i for i, k in enumerate(conds)}
+
+    def members(left: list[str], right: list[str]):
+        """Per mask group: does it hold members of (any of `left`) and (any of `right`)?"""
+        member = groups[0]
+        return member[[index[k] for k in left]].any(axis=0) & member[[index[k] for k in right]].any(axis=0)
+
+    def overlap(x, y) -> float:
+        n = groups[1]
+        small = min(n[x].sum(), n[y].sum())
+        return float(n[x & y].sum() / small) if small else 0.0
     z_keep = max(z_keep, stats.z_for(1 - FAMILY_ALPHA / max(len(pair), 1)))  # many pairs are tested too
 
     def counts_of(left: list[str], right: list[str]) -> tuple[int, int]:
@@ -130,14 +208,23 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
     chosen: list[tuple[list[str], list[str]]] = []
     seeds = [(v, a, b) for v, a, b in ((value_of([a], [b]), a, b) for a, b in (tuple(sorted(k)) for k in pair)
              if info[a].attribute != info[b].attribute) if v is not None]
-    while seeds and len(chosen) < MAX_SEGMENTS:
+    chosen_members: list = []
+    while seeds and len(chosen) < MAX_CANDIDATES:
         seeds = [x for x in seeds if not (x[1] in used and x[2] in used) and (x[1], x[2]) not in taken]
         seeds.sort(key=lambda x: -x[0])
-        widened = [widen(a, b, v, used) for v, a, b in seeds[:WIDEN_TOP]]
+        top = seeds[:WIDEN_TOP]
+        widened = _sharpest_first([widen(a, b, v, used) for v, a, b in top], counts_of)
         if not widened:
             break
-        _, left, right = max(widened, key=lambda w: w[0])
+        pick = next(((left, right, m) for _, left, right in widened
+                     for m in [members(left, right)] if all(overlap(m, o) <= MAX_OVERLAP for o in chosen_members)),
+                    None)
+        if pick is None:  # all of these repeat a chosen segment's accounts: try the next seeds
+            taken |= {(a, b) for _, a, b in top}
+            continue
+        left, right, m = pick
         chosen.append((left, right))
+        chosen_members.append(m)
         used |= set(left) | set(right)
         taken |= {(a, b) for a in left for b in right} | {(b, a) for a in left for b in right}
 
@@ -145,18 +232,35 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
     for i, (left, right) in enumerate(chosen):
         cs = [_merge([info[k] for k in side]) for side in (left, right)]
         n, p = counts_of(left, right)
-        segments.append(Segment(id=f"s{i + 1}", name=" · ".join(_short(c) for c in cs), conditions=cs,
+        segments.append(Segment(id=f"s{i + 1}", name=business_name(cs, universe), conditions=cs,
                                 evidence=evidence(p, n, base)))
     return segments
 
 
+def _sharpest_first(widened: list[tuple[float, list[str], list[str]]], counts_of) -> list:
+    """Candidates by excess positives; those within NEAR_TIE of the best come first, the sharpest (highest
+    lower bound of the rate) first among them: two descriptions worth the same, the more specific one wins."""
+    if not widened:
+        return []
+    top = max(w[0] for w in widened)
+
+    def key(w):
+        if w[0] >= NEAR_TIE * top:
+            n, p = counts_of(w[1], w[2])
+            return (0, -stats.wilson(p, n)[0])
+        return (1, -w[0])
+
+    return sorted(widened, key=key)
+
+
 def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_before: date | None
-                 ) -> dict[frozenset, tuple[int, int]]:
+                 ) -> tuple[dict[frozenset, tuple[int, int]], tuple[np.ndarray, np.ndarray]]:
     """(accounts, positives) for every pair of pool values, from one GROUP BY over membership bitmasks.
 
     One scan of `accounts` turns each account's pool memberships into one BIGINT (bit i = value i; CASE
     expressions, technologies from a flags subquery); SQL groups the worked accounts by mask and numpy
-    counts every pair over the distinct masks.
+    counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
+    group, accounts per group) so that any segment's members can be counted without another query.
     """
 
     keys = list(conds)
@@ -175,7 +279,7 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
             .group_by(masks.c.mask)
         ).all()
     if not rows:
-        return {}
+        return {}, (np.zeros((len(keys), 0), dtype=bool), np.zeros(0))
     mask_np = np.array([int(r[0]) for r in rows], dtype=np.uint64)
     n = np.array([int(r[1]) for r in rows], dtype=np.float64)
     p = np.array([int(r[2] or 0) for r in rows], dtype=np.float64)
@@ -187,7 +291,7 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
         for j in range(i + 1, len(keys)):
             if both_n[i, j]:
                 out[frozenset((keys[i], keys[j]))] = (int(both_n[i, j]), int(both_p[i, j]))
-    return out
+    return out, (member.astype(bool), n)
 
 
 def _merge(items: list) -> Condition:
@@ -203,27 +307,61 @@ def _merge(items: list) -> Condition:
                                                                                        values=values)
 
 
-def segment_bonuses(engine: Engine, definition: ICPDefinition, *, closed_before: date | None) -> ICPDefinition:
-    """Give each segment the bonus points its members' criteria do not already pay: the segment's WoE in
-    points minus the mean criteria points of its members (never negative)."""
+def segment_bonuses(engine: Engine, definition: ICPDefinition, candidates: list[Segment], *,
+                    positives: int, negatives: int) -> ICPDefinition:
+    """Give each candidate the bonus points its members' criteria do not already pay (the segment's WoE in
+    points minus the mean criteria points of its members) and keep the first MAX_SEGMENTS whose bonus is
+    at least MIN_BONUS; `positives` / `negatives` are the population the segments were counted on."""
 
-    if not definition.segments or not definition.positives or definition.population is None:
-        return definition
-    positives = definition.positives
-    negatives = definition.population - positives
+    scored = [s for s in candidates if s.evidence is not None]
+    if not scored or not positives or not negatives:
+        return definition.model_copy(update={"segments": []})
     p = points_query(definition.model_copy(update={"segments": []}), include_triggers=False).subquery("p")
-    out = []
+    multi = [c for s in scored for c in s.conditions if is_multi_valued(c.attribute)]
+    source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], None, 0)
+    means = [func.avg(case((and_(*(condition_test(c, flag_of) for c in s.conditions)), p.c.points)))
+             for s in scored]
     with engine.connect() as conn:
-        for s in definition.segments:
-            members = members_query(s.conditions, closed_before=closed_before).subquery("members")
-            mean = conn.execute(select(func.avg(p.c.points)).select_from(
-                p.join(members, members.c.account_id == p.c.account_id))).scalar()
-            ev: Evidence | None = s.evidence
-            if ev is None:
-                out.append(s)
-                continue
-            w = stats.woe(ev.positives, ev.n - ev.positives, positives, negatives, 2)
-            bonus = max(0, round(stats.points(w) - float(mean or 0.0)))
-            out.append(s.model_copy(update={"points": int(bonus),
+        row = conn.execute(select(*means).select_from(
+            source.join(p, p.c.account_id == accounts.c.account_id))).one()
+    out = []
+    for s, mean in zip(scored, row, strict=True):
+        ev = s.evidence
+        w = stats.woe(ev.positives, ev.n - ev.positives, positives, negatives, 2)
+        bonus = round(stats.points(w) - float(mean or 0.0))
+        if bonus >= MIN_BONUS and len(out) < MAX_SEGMENTS:
+            out.append(s.model_copy(update={"id": f"s{len(out) + 1}", "points": int(bonus),
                                             "evidence": ev.model_copy(update={"woe": round(w, 4)})}))
+    return definition.model_copy(update={"segments": out})
+
+
+def segment_shares(engine: Engine, definition: ICPDefinition, *, closed_before: date | None) -> ICPDefinition:
+    """Each segment's share of all accounts, of won deals (closed before the cut) and of customers'
+    lifetime revenue: the 80/20 view of where the business comes from."""
+
+    if not definition.segments:
+        return definition
+    o = opportunities
+    won = (select(o.c.account_id, func.count().label("wins"))
+           .where(o.c.stage == "won", closed_deals_where(closed_before)).group_by(o.c.account_id).subquery("w"))
+    rev = customer_values_query(closed_before).subquery("v")
+    multi = [c for s in definition.segments for c in s.conditions if is_multi_valued(c.attribute)]
+    source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], None, 0)
+    wins, revenue = func.coalesce(won.c.wins, 0), func.coalesce(rev.c.lifetime_revenue, 0.0)
+    cols = [func.count(), func.sum(wins), func.sum(revenue)]
+    for s in definition.segments:
+        inside = and_(*(condition_test(c, flag_of) for c in s.conditions))
+        cols += [func.sum(case((inside, 1), else_=0)), func.sum(case((inside, wins), else_=0)),
+                 func.sum(case((inside, revenue), else_=0.0))]
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).select_from(
+            source.outerjoin(won, won.c.account_id == accounts.c.account_id)
+            .outerjoin(rev, rev.c.account_id == accounts.c.account_id))).one()
+    totals = [float(x or 0) for x in row[:3]]
+    out = []
+    for i, s in enumerate(definition.segments):
+        part = [float(x or 0) for x in row[3 + 3 * i: 6 + 3 * i]]
+        share = [round(min(1.0, x / t), 4) if t else None for x, t in zip(part, totals, strict=True)]
+        out.append(s.model_copy(update={"share_accounts": share[0], "share_wins": share[1],
+                                        "share_revenue": share[2]}))
     return definition.model_copy(update={"segments": out})

@@ -41,3 +41,13 @@ class NoActiveICP(EngineError):
 
     def __init__(self, message: str = "no active ICP version; run `icp-mcp icp derive` then `icp activate`") -> None:
         super().__init__("version", message)
+
+
+class InsufficientData(EngineError):
+    """Too few closed deals to derive an ICP; carries the counts found (`won`, `lost`) and the message
+    saying what is needed. `icp derive` exits with code 3 on it."""
+
+    def __init__(self, message: str, *, won: int, lost: int) -> None:
+        super().__init__("deals", message)
+        self.won = won
+        self.lost = lost

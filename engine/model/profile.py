@@ -138,6 +138,8 @@ class Criterion(Condition):
     points: int
     evidence: Evidence | None = None
     source: Source = "manual"
+    minor: bool = Field(default=False, description="scored, but not shown on the card (beyond the strongest "
+                        "lines shown)")
 
 
 class Segment(_Model):
@@ -149,6 +151,10 @@ class Segment(_Model):
     evidence: Evidence | None = None
     points: int = Field(default=0, description="bonus points when every condition holds (the interaction "
                         "its criteria do not already pay for)")
+    share_accounts: float | None = Field(default=None, ge=0, le=1, description="members / all accounts")
+    share_wins: float | None = Field(default=None, ge=0, le=1, description="members' won deals / all won deals")
+    share_revenue: float | None = Field(default=None, ge=0, le=1,
+                                        description="members' lifetime revenue / all customers' revenue")
 
 
 class Disqualifier(Condition):

@@ -35,15 +35,22 @@ def to_markdown(definition: ICPDefinition) -> str:
     for s in d.segments:
         conds = " AND ".join(c.describe() for c in s.conditions)
         bonus = f" (+{s.points} bonus points)" if s.points else ""
-        out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence, pos)}{bonus}")
+        shares = ", ".join(f"{x:.0%} of {what}" for x, what in ((s.share_accounts, "accounts"),
+                           (s.share_wins, "wins"), (s.share_revenue, "revenue")) if x is not None)
+        out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence, pos)}{bonus}"
+                   + (f"; {shares}" if shares else ""))
     out += ["", "## Scorecard (20 points double the odds)", ""]
-    if d.criteria:
+    shown = [c for c in d.criteria if not c.minor]
+    if shown:
         out += ["| id | criterion | points | evidence | source |", "|---|---|---:|---|---|"]
-        for c in d.criteria:
+        for c in shown:
             what = "won deals" if c.attribute == "trigger" else pos
             out.append(f"| {c.id} | {c.describe()} | {c.points:+d} | {_ev(c.evidence, what)} | {c.source} |")
     else:
         out.append("_No criterion clears the base rate._")
+    if len(shown) < len(d.criteria):
+        out += ["", f"_{len(d.criteria) - len(shown)} minor criteria (weaker lines) also count in the score; "
+                "see the JSON export._"]
     out += ["", "## Disqualifiers (force tier D)", ""]
     if not d.disqualifiers:
         out.append("_None._")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Integer, Select, case, cast, func, select, true
+from sqlalchemy import Engine, Integer, Select, case, cast, func, select, true
 
 from icp_mcp.archive.schema import arr_snapshots, opportunities
 from icp_mcp.engine.model.errors import EngineError
@@ -17,6 +17,11 @@ from icp_mcp.engine.sql.value_sql import ranked_customers_query
 from icp_mcp.engine.sql.value_sql import cohort_rule
 
 POSITIVES = ("retained", "best")
+
+#: Fewest closed deals of each outcome a derivation needs: below this the contrast between best customers
+#: and the rest rests on too few accounts to name criteria, and `icp derive` refuses (exit code 3).
+MIN_WON_DEALS = 30
+MIN_LOST_DEALS = 30
 
 
 def positives_rule(positives: str, top_n: int | None) -> str:
@@ -32,6 +37,25 @@ def closed_deals_where(closed_before: date | None):
     o = opportunities
     cond = o.c.stage.in_(("won", "lost")) & o.c.closed_at.is_not(None)
     return cond & (true() if closed_before is None else o.c.closed_at < closed_before)
+
+
+def closed_deal_counts(engine: Engine, closed_before: date | None = None) -> tuple[int, int]:
+    """(won, lost) closed deals before the cut (all when None)."""
+    o = opportunities
+    with engine.connect() as conn:
+        won, lost = conn.execute(select(
+            func.coalesce(func.sum(case((o.c.stage == "won", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((o.c.stage == "lost", 1), else_=0)), 0),
+        ).where(closed_deals_where(closed_before))).one()
+    return int(won), int(lost)
+
+
+def insufficiency(won: int, lost: int) -> str | None:
+    """A sentence with the counts found and needed when they are below the minimum, else None."""
+    if won >= MIN_WON_DEALS and lost >= MIN_LOST_DEALS:
+        return None
+    return (f"not enough closed deals to derive an ICP: found {won} won and {lost} lost, need at least "
+            f"{MIN_WON_DEALS} won and {MIN_LOST_DEALS} lost")
 
 
 def _retained_query(closed_before: date | None) -> Select:
@@ -51,11 +75,12 @@ def _retained_query(closed_before: date | None) -> Select:
 
 def labels_query(
     closed_before: date | None = None, weights: ValueWeights | None = None, top_n: int | None = None,
-    positives: str = "retained",
+    positives: str = "retained", exclude: Select | None = None,
 ) -> Select:
     """account_id, best (0/1: the positives), won (0/1), retained (0/1/NULL) for every worked account.
 
     `positives="retained"`: customers that have not churned; `"best"`: the best-customer cohort (by value).
+    `exclude` (a selectable of account_id) leaves those accounts out, e.g. the disqualified ones.
     """
     o = opportunities
     pop = (
@@ -81,5 +106,7 @@ def labels_query(
         .select_from(pop)
         .outerjoin(r, r.c.account_id == pop.c.account_id)
     )
+    if exclude is not None:
+        stmt = stmt.where(pop.c.account_id.not_in(exclude))
     return stmt
 

@@ -19,6 +19,7 @@ from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log, icp_versions
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
 from icp_mcp.engine.model.profile import ICPDefinition
+from icp_mcp.engine.sql.labels import closed_deal_counts, insufficiency
 
 Format = Literal["yaml", "json"]
 STATUSES = ("draft", "active", "retired")
@@ -53,6 +54,13 @@ def _info(row, definition: dict | None = None) -> VersionInfo:
     )
 
 
+def _refuse_empty(d: dict, what: str) -> None:
+    """An ICP without criteria, segments or disqualifiers would put every account in tier D: never active."""
+    if not (d.get("criteria") or d.get("segments") or d.get("disqualifiers")):
+        raise EngineError("version", f"{what} has no criteria, segments or disqualifiers; activating it would "
+                          "put every account in tier D")
+
+
 def save_version(
     engine: Engine, definition: ICPDefinition, created_by: str, status: str = "draft", note: str | None = None
 ) -> int:
@@ -60,6 +68,8 @@ def save_version(
     if status not in STATUSES:
         raise EngineError("status", f"unknown status {status!r}", list(STATUSES))
     payload = definition.model_dump(mode="json")
+    if status == "active":
+        _refuse_empty(payload, "the definition")
     with engine.begin() as conn:
         current = conn.execute(select(func.max(icp_versions.c.version))).scalar()
         version = int(current or 0) + 1
@@ -93,10 +103,19 @@ def get_version(engine: Engine, version: int | None = None) -> StoredVersion:
         row = conn.execute(stmt.order_by(icp_versions.c.version.desc())).first()
         if row is None:
             if version is None:
-                raise NoActiveICP()
+                raise _no_active(engine)
             raise _unknown_version(conn, version)
     d = _load(row.definition)
     return StoredVersion(**_info(row, d).model_dump(), definition=ICPDefinition.model_validate(d))
+
+
+def _no_active(engine: Engine) -> NoActiveICP:
+    """NoActiveICP; when the archive has too few closed deals to derive one, the message says so with counts."""
+    try:
+        problem = insufficiency(*closed_deal_counts(engine))
+    except SQLAlchemyError:  # no deals table (an archive without the schema): the plain message
+        problem = None
+    return NoActiveICP(f"no active ICP version; {problem}") if problem else NoActiveICP()
 
 
 def active_definition(engine: Engine) -> ICPDefinition | None:
@@ -147,6 +166,7 @@ def activate(engine: Engine, version: int, by: str) -> VersionInfo:
         row = conn.execute(select(icp_versions).where(icp_versions.c.version == version)).first()
         if row is None:
             raise _unknown_version(conn, version)
+        _refuse_empty(_load(row.definition), f"version {version}")
         previous = _active_number(conn)
         if previous != version:
             _set_active(conn, version)
