@@ -18,13 +18,13 @@ import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, and_, case, func, literal, select
+from sqlalchemy import BigInteger, Engine, and_, case, func, literal, select, true
+from threadpoolctl import threadpool_limits
 
-from icp_mcp.archive.schema import accounts, opportunities
+from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
 from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
-from icp_mcp.engine.sql.value_sql import customer_values_query
 from icp_mcp.engine.model.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
@@ -284,8 +284,9 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
     n = np.array([int(r[1]) for r in rows], dtype=np.float64)
     p = np.array([int(r[2] or 0) for r in rows], dtype=np.float64)
     member = np.stack([((mask_np >> np.uint64(i)) & np.uint64(1)).astype(np.float64) for i in range(len(keys))])
-    both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
-    both_p = np.rint(member @ (member * p).T)
+    with threadpool_limits(1, user_api="blas"):  # a small product: BLAS threads on busy cores cost 50x
+        both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
+        both_p = np.rint(member @ (member * p).T)
     out = {}
     for i in range(len(keys)):
         for j in range(i + 1, len(keys)):
@@ -341,13 +342,17 @@ def segment_shares(engine: Engine, definition: ICPDefinition, *, closed_before: 
 
     if not definition.segments:
         return definition
-    o = opportunities
-    won = (select(o.c.account_id, func.count().label("wins"))
+    o, a = opportunities, arr_snapshots
+    won = (select(o.c.account_id, func.count().label("wins"), func.sum(func.coalesce(o.c.amount, 0.0)).label("amount"))
            .where(o.c.stage == "won", closed_deals_where(closed_before)).group_by(o.c.account_id).subquery("w"))
-    rev = customer_values_query(closed_before).subquery("v")
+    arr = (select(a.c.account_id, (func.sum(a.c.arr) / 12.0).label("revenue"))
+           .where(true() if closed_before is None else a.c.month < closed_before)
+           .group_by(a.c.account_id).subquery("arr"))
     multi = [c for s in definition.segments for c in s.conditions if is_multi_valued(c.attribute)]
     source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], None, 0)
-    wins, revenue = func.coalesce(won.c.wins, 0), func.coalesce(rev.c.lifetime_revenue, 0.0)
+    # lifetime revenue as the value score counts it: ARR months / 12, or the won amounts without ARR data
+    wins = func.coalesce(won.c.wins, 0)
+    revenue = case((won.c.wins.is_(None), 0.0), else_=func.coalesce(arr.c.revenue, won.c.amount, 0.0))
     cols = [func.count(), func.sum(wins), func.sum(revenue)]
     for s in definition.segments:
         inside = and_(*(condition_test(c, flag_of) for c in s.conditions))
@@ -356,7 +361,7 @@ def segment_shares(engine: Engine, definition: ICPDefinition, *, closed_before: 
     with engine.connect() as conn:
         row = conn.execute(select(*cols).select_from(
             source.outerjoin(won, won.c.account_id == accounts.c.account_id)
-            .outerjoin(rev, rev.c.account_id == accounts.c.account_id))).one()
+            .outerjoin(arr, arr.c.account_id == accounts.c.account_id))).one()
     totals = [float(x or 0) for x in row[:3]]
     out = []
     for i, s in enumerate(definition.segments):
