@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from sqlalchemy import insert
 from test_engine_synth import synthetic_archive
 
+from icp_mcp.archive.schema import icp_versions
 from icp_mcp.engine.derivation.derive import derive_icp
 from icp_mcp.engine.model.errors import EngineError, InsufficientData, NoActiveICP
 from icp_mcp.engine.model.profile import Criterion, ICPDefinition
@@ -120,3 +122,14 @@ def test_an_empty_definition_is_never_activated(synth):
     version = save_version(synth[0], empty, "test")
     with pytest.raises(EngineError, match="tier D"):
         activate(synth[0], version, "test")
+
+
+def test_an_empty_active_version_from_before_is_not_usable(tmp_path):
+    engine, _ = synthetic_archive(tmp_path / "old.duckdb", n_accounts=160, seed=5, won_cap=10)
+    with engine.begin() as conn:  # as an older release stored it: active with 0 criteria
+        conn.execute(insert(icp_versions).values(version=1, created_at=datetime(2026, 1, 1), created_by="old",
+                                                 status="active", definition={"name": "empty"}))
+    with pytest.raises(NoActiveICP) as none:
+        get_version(engine)
+    assert "active version 1 has no criteria" in none.value.message and "found 10 won" in none.value.message
+    assert get_version(engine, 1).definition.criteria == []

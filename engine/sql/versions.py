@@ -54,9 +54,14 @@ def _info(row, definition: dict | None = None) -> VersionInfo:
     )
 
 
+def _empty(d: dict) -> bool:
+    """No criteria, segments or disqualifiers: such an ICP would put every account in tier D."""
+    return not (d.get("criteria") or d.get("segments") or d.get("disqualifiers"))
+
+
 def _refuse_empty(d: dict, what: str) -> None:
-    """An ICP without criteria, segments or disqualifiers would put every account in tier D: never active."""
-    if not (d.get("criteria") or d.get("segments") or d.get("disqualifiers")):
+    """An empty ICP is never made active."""
+    if _empty(d):
         raise EngineError("version", f"{what} has no criteria, segments or disqualifiers; activating it would "
                           "put every account in tier D")
 
@@ -106,16 +111,22 @@ def get_version(engine: Engine, version: int | None = None) -> StoredVersion:
                 raise _no_active(engine)
             raise _unknown_version(conn, version)
     d = _load(row.definition)
+    if version is None and _empty(d):  # activated before empty ICPs were refused: not usable
+        raise _no_active(engine, empty=int(row.version))
     return StoredVersion(**_info(row, d).model_dump(), definition=ICPDefinition.model_validate(d))
 
 
-def _no_active(engine: Engine) -> NoActiveICP:
+def _no_active(engine: Engine, empty: int | None = None) -> NoActiveICP:
     """NoActiveICP; when the archive has too few closed deals to derive one, the message says so with counts."""
     try:
         problem = insufficiency(*closed_deal_counts(engine))
     except SQLAlchemyError:  # no deals table (an archive without the schema): the plain message
         problem = None
-    return NoActiveICP(f"no active ICP version; {problem}") if problem else NoActiveICP()
+    what = (f"no usable ICP: the active version {empty} has no criteria, segments or disqualifiers"
+            if empty is not None else "no active ICP version")
+    if problem:
+        return NoActiveICP(f"{what}; {problem}")
+    return NoActiveICP(f"{what}; run `icp-mcp icp derive` then `icp activate`") if empty is not None else NoActiveICP()
 
 
 def active_definition(engine: Engine) -> ICPDefinition | None:
