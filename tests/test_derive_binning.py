@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from icp_mcp.engine.derivation.binning import Item, optimal_bins, order_categories
+from icp_mcp.engine.derivation.binning import Item, chi2_sf, heterogeneous, optimal_bins, order_categories
 
 
 def _bins(items):
@@ -31,3 +31,15 @@ def test_no_bin_below_the_minimum_size_and_neighbours_differ():
 
 def test_no_signal_gives_one_bin():
     assert len(_bins([Item(k, 400, 100) for k in range(6)])) == 1
+
+
+def test_chi2_tail_matches_the_table():
+    # textbook critical values at 5%: df 1 → 3.841, 2 → 5.991, 10 → 18.307, 30 → 43.773
+    for x, df in ((3.841, 1), (5.991, 2), (18.307, 10), (43.773, 30)):
+        assert abs(chi2_sf(x, df) - 0.05) < 0.002, df
+
+
+def test_noise_over_many_values_is_not_heterogeneous_but_a_real_gap_is():
+    noise = [Item(k, 60, 18 + (k % 3) - 1) for k in range(20)]  # 28–32% around 30%
+    assert not heterogeneous(noise, 0.05)
+    assert heterogeneous([*noise, Item("hot", 200, 120)], 0.05)

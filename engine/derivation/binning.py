@@ -91,6 +91,38 @@ def _differ(n1: int, p1: int, n2: int, p2: int, alpha: float, min_diff: float = 
     return 2 * (1 - NormalDist().cdf(z)) < alpha
 
 
+def chi2_sf(x: float, df: int) -> float:
+    """Upper tail of the chi-square distribution: exact for 1 and 2 degrees of freedom, Wilson–Hilferty
+    (within ~1e-3) above."""
+    if df <= 0 or x <= 0:
+        return 1.0
+    if df == 1:
+        return 2.0 * (1.0 - NormalDist().cdf(math.sqrt(x)))
+    if df == 2:
+        return math.exp(-x / 2.0)
+    k = 2.0 / (9.0 * df)
+    z = ((x / df) ** (1.0 / 3.0) - (1.0 - k)) / math.sqrt(k)
+    return 1.0 - NormalDist().cdf(z)
+
+
+def heterogeneous(items: Sequence[Item], alpha: float, min_n: int = 5) -> bool:
+    """Do the values' rates differ at all (chi-square test of homogeneity, values under `min_n` pooled)?
+
+    The gate before binning: grouping categories sorted by rate picks the extremes of pure noise, so a bin is
+    only tested when its attribute as a whole carries signal (as CHAID tests before it merges)."""
+    groups = [(i.n, i.positives) for i in items if i.n >= min_n]
+    rest_n = sum(i.n for i in items if i.n < min_n)
+    if rest_n >= min_n:
+        groups.append((rest_n, sum(i.positives for i in items if i.n < min_n)))
+    n = sum(g[0] for g in groups)
+    p = sum(g[1] for g in groups)
+    if len(groups) < 2 or p == 0 or p == n:
+        return False
+    rate = p / n
+    x = sum((gp - gn * rate) ** 2 / (gn * rate * (1 - rate)) for gn, gp in groups)
+    return chi2_sf(x, len(groups) - 1) < alpha
+
+
 def optimal_bins(items: Sequence[Item], total_positives: int, total_negatives: int, *,
                  min_share: float = MIN_BIN_SHARE, min_n: int = MIN_BIN_N, max_pvalue: float = MAX_PVALUE
                  ) -> list[Bin]:

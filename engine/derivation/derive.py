@@ -34,7 +34,7 @@ from icp_mcp.engine.sql.labels import (
 )
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.errors import InsufficientData
-from icp_mcp.engine.derivation.binning import Item, optimal_bins, order_categories
+from icp_mcp.engine.derivation.binning import Item, heterogeneous, optimal_bins, order_categories
 from icp_mcp.engine.model.profile import (
     Condition,
     Criterion,
@@ -332,22 +332,28 @@ def _binned_criteria(counts: list[ValueCounts], totals: Totals, base: float, z_k
                      ) -> list[tuple[float, Criterion]]:
     """(information value, criterion) for every bin that clears the base and earns |points| >= MIN_POINTS.
 
-    Single-valued attributes are binned optimally (`binning.optimal_bins`): numeric bands in order,
-    categories by rate; a technology is its own yes/no value."""
+    Single-valued attributes whose values differ at all (`binning.heterogeneous`, Bonferroni over the
+    attributes) are binned optimally (`binning.optimal_bins`): numeric bands in order, categories by rate; a
+    technology is its own yes/no value."""
     if totals.best == 0 or totals.best == totals.n:
         return []
     pos, neg = totals.best, totals.n - totals.best
     bands_of = _band_counts(counts)
     out: list[tuple[float, Criterion]] = []
-    for attribute in sorted({c.attribute for c in counts}):
+    attributes = sorted({c.attribute for c in counts})
+    binned = [a for a in attributes if not is_multi_valued(a)]
+    for attribute in attributes:
         values = [c for c in counts if c.attribute == attribute]
         if is_multi_valued(attribute):
             bins = [[c] for c in values]
         else:
             ordered = ([c for c in bands_of[attribute] if c is not None] if is_numeric(attribute)
                        else [i.key for i in order_categories([Item(c, c.n, c.best) for c in values], base)])
+            items = [Item(c, c.n, c.best) for c in ordered]
+            if not heterogeneous(items, FAMILY_ALPHA / max(len(binned), 1), MIN_N):
+                continue  # no signal in the attribute as a whole: its rate-sorted extremes are noise
             a_n, a_p = sum(c.n for c in ordered), sum(c.best for c in ordered)
-            chosen = optimal_bins([Item(c, c.n, c.best) for c in ordered], a_p, a_n - a_p)
+            chosen = optimal_bins(items, a_p, a_n - a_p)
             bins = [[i.key for i in b.items] for b in chosen]
             if len(bins) < 2:
                 continue  # one bin holding every value says nothing about the attribute
