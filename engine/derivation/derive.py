@@ -334,7 +334,8 @@ def _binned_criteria(counts: list[ValueCounts], totals: Totals, base: float, z_k
 
     Single-valued attributes whose values differ at all (`binning.heterogeneous`, Bonferroni over the
     attributes) are binned optimally (`binning.optimal_bins`): numeric bands in order, categories by rate; a
-    technology is its own yes/no value."""
+    technology is its own yes/no value. Points are WoE against the base, or against the attribute's lowest
+    bin when every bin differs from the base."""
     if totals.best == 0 or totals.best == totals.n:
         return []
     pos, neg = totals.best, totals.n - totals.best
@@ -360,20 +361,24 @@ def _binned_criteria(counts: list[ValueCounts], totals: Totals, base: float, z_k
             if is_numeric(attribute):  # the outer bins reach to the open ends
                 bins[0][0] = _open(bins[0][0], low=True)
                 bins[-1][-1] = _open(bins[-1][-1], low=False)
+        lines = []
         for group in bins:
             c = _merged(group)
-            if c.n < MIN_N:
-                continue
-            lo, hi = stats.wilson(c.best, c.n, z_keep)
-            if lo <= base <= hi:
-                continue
             w = stats.woe(c.best, c.n - c.best, pos, neg, max(len(bins), 2))
+            lo, hi = stats.wilson(c.best, c.n, z_keep)
             pts = stats.points(w)
-            if abs(pts) < MIN_POINTS or (pts > 0) != (c.best / c.n > base):
-                continue
-            iv = abs((c.best / pos - (c.n - c.best) / neg) * w)
-            out.append((iv, Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
-                                      **c.condition())))
+            clears = c.n >= MIN_N and not (lo <= base <= hi) and (pts > 0) == (c.best / c.n > base)
+            lines.append((abs((c.best / pos - (c.n - c.best) / neg) * w), c, w, pts, clears))
+        if not is_multi_valued(attribute) and all(line[4] for line in lines):
+            # Every bin differs from the base: the lowest is the reference (0 points, not a line) and the
+            # others earn points over it, so the card says "industry in {Software, Fintech}: +23" instead of
+            # also listing the rest at -6.
+            ref = min(line[3] for line in lines)
+            lines = [(iv, c, w, pts - ref, True) for iv, c, w, pts, _ in lines if pts != ref]
+        for iv, c, w, pts, clears in lines:
+            if clears and abs(pts) >= MIN_POINTS:
+                out.append((iv, Criterion(points=pts, evidence=evidence(c.best, c.n, base, w), source="derived",
+                                          **c.condition())))
     return out
 
 

@@ -311,7 +311,7 @@ def _merge(items: list) -> Condition:
 def segment_bonuses(engine: Engine, definition: ICPDefinition, candidates: list[Segment], *,
                     positives: int, negatives: int) -> ICPDefinition:
     """Give each candidate the bonus points its members' criteria do not already pay (the segment's WoE in
-    points minus the mean criteria points of its members) and keep the first MAX_SEGMENTS whose bonus is
+    points minus its members' mean criteria points over all accounts' mean) and keep the first MAX_SEGMENTS whose bonus is
     at least MIN_BONUS; `positives` / `negatives` are the population the segments were counted on."""
 
     scored = [s for s in candidates if s.evidence is not None]
@@ -323,13 +323,14 @@ def segment_bonuses(engine: Engine, definition: ICPDefinition, candidates: list[
     means = [func.avg(case((and_(*(condition_test(c, flag_of) for c in s.conditions)), p.c.points)))
              for s in scored]
     with engine.connect() as conn:
-        row = conn.execute(select(*means).select_from(
+        overall, *row = conn.execute(select(func.avg(p.c.points), *means).select_from(
             source.join(p, p.c.account_id == accounts.c.account_id))).one()
     out = []
     for s, mean in zip(scored, row, strict=True):
         ev = s.evidence
         w = stats.woe(ev.positives, ev.n - ev.positives, positives, negatives, 2)
-        bonus = round(stats.points(w) - float(mean or 0.0))
+        # the segment's odds against the base, less what its members' criteria already pay over the average
+        bonus = round(stats.points(w) - (float(mean or 0.0) - float(overall or 0.0)))
         if bonus >= MIN_BONUS and len(out) < MAX_SEGMENTS:
             out.append(s.model_copy(update={"id": f"s{len(out) + 1}", "points": int(bonus),
                                             "evidence": ev.model_copy(update={"woe": round(w, 4)})}))
