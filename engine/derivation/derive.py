@@ -39,7 +39,6 @@ from icp_mcp.engine.model.profile import (
     Condition,
     Criterion,
     Disqualifier,
-    Evidence,
     ICPDefinition,
     Range,
     Trigger,

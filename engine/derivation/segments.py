@@ -25,7 +25,7 @@ from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
 from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
-from icp_mcp.engine.model.profile import Condition, Evidence, ICPDefinition, Range, Segment, ValueWeights
+from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment, ValueWeights
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
 
