@@ -1,13 +1,15 @@
 """Derivation: contrast best customers with the worked population and keep what the data supports.
 
-One GROUP BY over the (account, attribute, value) relation joined to the labels gives, for every value,
-its support, best customers, wins and retention; Python turns those counts into rates, Wilson intervals,
-lift and WoE, keeps the values whose interval clears the base rate, merges adjacent numeric bands into
-ranges, searches pairs of kept criteria for up to 3 segments, and records what the data cannot support.
+It refuses below MIN_WON_DEALS / MIN_LOST_DEALS closed deals. One GROUP BY over the (account, attribute,
+value) relation joined to the labels gives, for every value, its support, best customers, wins and retention;
+disqualifiers come from those counts, then the counts are taken again without the disqualified accounts (so a
+disqualifier casts no shadow on the other values of its attribute). Each attribute's values are binned
+optimally (`binning.py`: like rates together), a bin becomes a criterion when its interval clears the base
+and it earns |points| >= MIN_POINTS, the MAX_SHOWN strongest are shown (the rest are minor), up to 3
+segments worth points and overlapping at most half are searched, and what the data cannot support is said.
 
 Many values are tested at once, so the keep decision uses a Bonferroni-adjusted Wilson interval (familywise
-5%); the evidence shows the plain 95% interval. See docs/ARCHITECTURE.md, "Departures".
-"""
+5%); the evidence shows the plain 95% interval. See docs/ARCHITECTURE.md, "Departures"."""
 
 from __future__ import annotations
 
