@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from icp_mcp.archive import generation
 from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
@@ -28,6 +29,8 @@ def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> No
     try:
         engine = open_archive(archive, create=True)
         created = create_schema(engine)
+        with engine.begin() as conn:
+            generation.bump(conn)  # a (re)initialised archive starts a new generation
     except ArchiveError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

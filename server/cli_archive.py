@@ -75,6 +75,10 @@ def ingest(
                 bar.update(task, completed=done, total=total, description=message)
 
             report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
+            if report.loaded or report.updated:  # a new generation: store the active ICP's state for it
+                from icp_mcp.engine.scoring import state
+
+                state.build(engine, progress=progress)
     except IngestError as exc:
         raise _fail(str(exc)) from exc
     except DBAPIError as exc:  # e.g. the DuckDB file is locked by a running server, or PostgreSQL is down

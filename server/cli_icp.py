@@ -70,6 +70,17 @@ def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
     return bar, report
 
 
+def _store_state(engine) -> None:
+    """Store the active version's ICP state (engine/scoring/state.py) with a progress bar on stderr."""
+    from icp_mcp.engine.scoring import state
+
+    bar, report = _progress()
+    with bar:
+        head = state.build(engine, progress=report)
+    if head is not None:
+        err.print(f"ICP state of version {head.version} stored (generation {head.generation})")
+
+
 def _date(value: str | None, field: str) -> date | None:
     if value is None:
         return None
@@ -106,6 +117,8 @@ def derive(
             err.print(f"[red]refused:[/red] {exc.message}; no version stored")
             raise typer.Exit(3) from None
         version = save_version(engine, definition, _who(by), status="active" if activate else "draft", note=note)
+        if activate:
+            _store_state(engine)
     shown = [c for c in definition.criteria if not c.minor]
     minor = len(definition.criteria) - len(shown)
     out.print(f"ICP version {version} ({'active' if activate else 'draft'}): {len(shown)} criteria"
@@ -193,6 +206,8 @@ def import_(
             definition = ensure_tiers(engine, definition)
             version = save_version(engine, definition, _who(by), status="active" if activate else "draft",
                                    note=note or f"imported from {path.name}")
+            if activate:
+                _store_state(engine)
     out.print(f"imported {path} as ICP version {version} ({'active' if activate else 'draft'})")
 
 
@@ -207,6 +222,7 @@ def activate(
 
     with _errors(), _archive(archive) as engine:
         info = do_activate(engine, version, _who(by))
+        _store_state(engine)
     out.print(f"ICP version {info.version} ({info.name}) is active")
 
 
@@ -220,7 +236,16 @@ def rollback(
 
     with _errors(), _archive(archive) as engine:
         info = do_rollback(engine, _who(by))
+        _store_state(engine)
     out.print(f"rolled back: ICP version {info.version} ({info.name}) is active")
+
+
+@icp.command()
+def refresh(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
+    """Store the active ICP's state for today (activation and ingest do it; on a large archive run it daily,
+    e.g. from cron after midnight, so the first question of the day is answered from stored state)."""
+    with _errors(), _archive(archive) as engine:
+        _store_state(engine)
 
 
 @icp.command()
