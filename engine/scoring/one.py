@@ -18,6 +18,7 @@ from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,
     NUMERIC,
+    TECHNOLOGY,
     TRIGGER,
     allowed_attributes,
     extra_key,
