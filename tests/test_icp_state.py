@@ -179,12 +179,22 @@ async def test_an_ingest_that_changes_an_industry_is_seen_by_the_next_call_in_th
         assert (first["tier"], second["tier"]) == ("A", "D")
         assert rule_id in {d["id"] for d in second["disqualifiers"]} - {d["id"] for d in first["disqualifiers"]}
         assert cache.computations().get("state_build", 0) == builds + 1, "the next call stored the new state"
+        _wait_until_current(handle.engine)  # a loaded machine may take longer than the call waits
         with handle.engine.connect() as conn:
             row = conn.execute(select(icp_account_state).where(icp_account_state.c.account_id == aid)).one()
         assert (row.points, row.tier) == (second["points"], second["tier"])
     finally:
         handle.close()
         cache.clear()
+
+
+def _wait_until_current(engine: Engine, seconds: float = 120.0) -> None:
+    import time
+
+    stop = time.monotonic() + seconds
+    while state.is_stale(engine):
+        assert time.monotonic() < stop, "the background state build did not finish"
+        time.sleep(0.2)
 
 
 _FRESH = """
