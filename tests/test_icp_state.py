@@ -169,12 +169,13 @@ async def test_an_ingest_that_changes_an_industry_is_seen_by_the_next_call_in_th
         definition = versions.active_icp(handle.engine)
         aid, industry, rule_id = _industry_change(handle.engine, definition)
         async with Client(server) as client:
-            first = (await client.call_tool("score_account", {"account": aid})).structured_content["score"]
+            ask = {"account": aid, "detail": True}  # detail: the scored attribute values too
+            first = (await client.call_tool("score_account", ask)).structured_content["score"]
             path = _account_file(handle.engine, tmp_path / "industry.jsonl", aid, industry)
             report = handle.write(ingest_file, "accounts", str(path))
             assert report.updated == 1
             builds = cache.computations().get("state_build", 0)
-            second = (await client.call_tool("score_account", {"account": aid})).structured_content["score"]
+            second = (await client.call_tool("score_account", ask)).structured_content["score"]
         assert second["attributes"]["industry"] == industry != first["attributes"]["industry"]
         assert (first["tier"], second["tier"]) == ("A", "D")
         assert rule_id in {d["id"] for d in second["disqualifiers"]} - {d["id"] for d in first["disqualifiers"]}
