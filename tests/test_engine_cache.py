@@ -70,7 +70,8 @@ def test_entries_are_keyed_by_the_archive_generation_bounded_and_cleared(archive
     assert cache.cached(engine, ("k",), value) == 1
     with cache.pinned():
         assert cache.cached(engine, ("k",), value) == 1, "the same generation: still cached"
-    versions.save_version(engine, ICPDefinition(name="x"), "tests", status="active")  # bumps the generation
+    usable = ICPDefinition(name="x", criteria=[{"attribute": "industry", "value": "Software", "points": 20}])
+    versions.save_version(engine, usable, "tests", status="active")  # bumps the generation
     assert cache.cached(engine, ("k",), value) == 2
     assert cache.computations()["k"] == 2
     for i in range(cache.MAX_ENTRIES + 5):
