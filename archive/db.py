@@ -17,11 +17,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 
+from icp_mcp.archive.errors import ArchiveError  # noqa: F401  (re-exported)
 from icp_mcp.archive.schema import STATE_TABLES, metadata
-
-
-class ArchiveError(Exception):
-    """The archive cannot be opened or is not an icp-mcp archive."""
 
 
 def archive_url(target: str | os.PathLike[str]) -> str:

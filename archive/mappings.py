@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from icp_mcp.archive.schema import INGESTIBLE_TABLES, metadata
+from icp_mcp.archive.names import INGESTIBLE_TABLES, MAPPINGS
+from icp_mcp.archive.schema import metadata
 
 Builder = Callable[["SourceColumns"], str]
-
-MAPPINGS: tuple[str, ...] = ("generic", "salesforce", "hubspot")
 
 
 class MappingError(ValueError):

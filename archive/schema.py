@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from icp_mcp.archive.names import INGESTIBLE_TABLES  # noqa: F401  (re-exported)
+
 metadata = MetaData()
 
 accounts = Table(
@@ -271,19 +273,6 @@ Index("ix_icp_best_values_version", icp_best_values.c.version)
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_values",
-)
-
-#: Tables a user may ingest into, in dependency order (parents first).
-INGESTIBLE_TABLES: tuple[str, ...] = (
-    "accounts",
-    "account_technologies",
-    "opportunities",
-    "arr_snapshots",
-    "contacts",
-    "opportunity_contacts",
-    "conversations",
-    "feature_usage",
-    "signals",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

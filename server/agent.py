@@ -16,8 +16,7 @@ from typing import Any
 from mcp import Client
 from mcp.server import MCPServer
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
-MAX_TURNS = 8
+from icp_mcp.surface.settings import DEFAULT_MODEL, MAX_TURNS
 
 SYSTEM_PROMPT = """\
 You answer Ideal Customer Profile questions using only the icp-mcp tools provided, which query the

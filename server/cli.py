@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from icp_mcp.archive import generation
-from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
+from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
 app = typer.Typer(
@@ -26,6 +25,9 @@ def _root() -> None:
 @app.command()
 def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """Create the archive (every table of the buyer archive schema); safe to run twice."""
+    from icp_mcp.archive import generation
+    from icp_mcp.archive.db import create_schema, open_archive
+
     try:
         engine = open_archive(archive, create=True)
         created = create_schema(engine)
@@ -38,7 +40,8 @@ def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> No
 
 
 def _register_groups() -> None:
-    """Attach the command groups that live in their own modules."""
+    """Attach the command groups that live in their own modules (each imports its heavy parts, such as
+    SQLAlchemy, the engine, the MCP SDK, anthropic or uvicorn, inside the command that uses them)."""
     import importlib
 
     for module_name in ("cli_archive", "cli_demo", "cli_icp", "cli_serve", "cli_auth"):

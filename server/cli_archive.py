@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 
+from typing import TYPE_CHECKING
+
 import typer
-from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
-from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
-from icp_mcp.archive.mappings import MAPPINGS
-from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
-from icp_mcp.archive.topics import load_taxonomy
+from icp_mcp.archive.errors import ArchiveError
+from icp_mcp.archive.names import INGESTIBLE_TABLES, MAPPINGS
 from icp_mcp.surface.settings import ARCHIVE_HELP
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+
+if TYPE_CHECKING:  # the commands import what they use, so `icp-mcp --help` stays fast
+    from icp_mcp.archive.ingest import IngestReport
+    from sqlalchemy import Engine
 
 console = Console(stderr=True)
 out = Console()
@@ -55,6 +55,12 @@ def ingest(
     topics: str = typer.Option(None, "--topics", help="Topic taxonomy YAML for conversations (default: shipped)."),
 ) -> None:
     """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason."""
+    from icp_mcp.archive.db import check_schema, open_archive
+    from icp_mcp.archive.ingest import IngestError, ingest_file
+    from icp_mcp.archive.topics import load_taxonomy
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy.exc import DBAPIError
+
     try:
         taxonomy = load_taxonomy(topics) if topics else None
     except (OSError, ValueError) as exc:
@@ -96,6 +102,10 @@ def rejects(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
     """List rows that ingest refused, with their file, line, reason and raw content."""
+    from icp_mcp.archive.schema import ingest_rejects
+    from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
+
     if table is not None and table not in INGESTIBLE_TABLES:
         raise _fail(f"unknown table {table!r}; allowed: {', '.join(INGESTIBLE_TABLES)}")
     try:
@@ -132,6 +142,9 @@ def rejects(
 def _open_for_reading(archive: str) -> Engine:
     """Open read-only (so a running server keeps its lock); fall back to a normal open when this process
     already holds the DuckDB file read-write (DuckDB refuses two configurations of one file in a process)."""
+    from icp_mcp.archive.db import check_schema, open_archive
+    from sqlalchemy.exc import OperationalError
+
     engine = open_archive(archive, read_only=True)
     try:
         check_schema(engine)

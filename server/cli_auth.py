@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icp_mcp.surface.access import ROLES
-from icp_mcp.server.policy import TOKEN_PREFIX, PolicyError, hash_token, load_policy, read_raw, write_raw
+from icp_mcp.surface.roles import ROLES
 
 console = Console(stderr=True)
 token_app = typer.Typer(help="Mint, list and revoke bearer tokens (only their SHA-256 is stored).",
@@ -36,6 +35,8 @@ def token_create(
     expires_days: int = typer.Option(None, "--expires-days", min=1, max=3650, help="Expire after N days."),
 ) -> None:
     """Mint a random token for SUBJECT; print it once (stdout) and store only its hash in the policy."""
+    from icp_mcp.server.policy import TOKEN_PREFIX, PolicyError, hash_token, read_raw, write_raw
+
     bad = [r for r in role if r not in ROLES]
     if bad:
         raise _fail(f"--role: unknown role(s) {bad}; allowed: {', '.join(ROLES)}")
@@ -72,6 +73,8 @@ def token_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """List the principals of the policy (never the tokens themselves)."""
+    from icp_mcp.server.policy import PolicyError, load_policy
+
     try:
         loaded = load_policy(policy)
     except PolicyError as exc:
@@ -104,6 +107,8 @@ def token_revoke(
     subject: str = typer.Option(..., "--subject", help="Whose token(s) to revoke."),
 ) -> None:
     """Remove SUBJECT's token(s) from the policy; a running server notices within a second."""
+    from icp_mcp.server.policy import PolicyError, read_raw, write_raw
+
     try:
         data = read_raw(policy)
         before = data.get("principals") or []

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from icp_mcp.archive.db import ArchiveError
+from icp_mcp.archive.errors import ArchiveError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table

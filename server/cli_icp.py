@@ -11,11 +11,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from icp_mcp.archive.db import ArchiveError, open_archive
+from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.engine.model.errors import EngineError, InsufficientData
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
@@ -53,6 +52,8 @@ def _errors() -> Iterator[None]:
 def _archive(target: str, *, read_only: bool = False) -> Iterator:
     """Open the archive for one command and release it afterwards (DuckDB allows one configuration per file
     and process)."""
+    from icp_mcp.archive.db import open_archive
+
     engine = open_archive(target, read_only=read_only)
     try:
         yield engine
@@ -146,6 +147,8 @@ def show(
     if raw:
         print(text)
     else:
+        from rich.markdown import Markdown
+
         out.print(Markdown(text))
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import typer
 from rich.console import Console
 
-from icp_mcp.archive.db import ArchiveError
-from icp_mcp.server.agent import DEFAULT_MODEL, MAX_TURNS
-from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.settings import ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, ServeSettings
+from icp_mcp.archive.errors import ArchiveError
+from icp_mcp.surface.settings import (
+    ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, MAX_TURNS, MCP_PATH,
+)
+
+if TYPE_CHECKING:  # imported where used: `icp-mcp --help` needs neither the engine nor the MCP SDK
+    from icp_mcp.surface.archive_access import ArchiveHandle
 
 err = Console(stderr=True)
 
@@ -38,6 +40,8 @@ def serve(
     if transport == "http" and policy is None and host not in ("127.0.0.1", "localhost", "::1"):
         # without a policy every HTTP caller is the archive owner (LOCAL_OWNER): only on loopback
         raise _fail(f"--policy: serving HTTP on {host} needs a policy with bearer tokens (see `icp-mcp token create`)")
+    from icp_mcp.surface.serve_settings import ServeSettings
+
     settings = ServeSettings(archive=archive, transport=transport, host=host, port=port, policy=policy,  # type: ignore[arg-type]
                              read_only=read_only)
     from icp_mcp.server.app import build_server
@@ -104,6 +108,8 @@ async def _terminal_confirm(context: Any, params: Any) -> Any:
 
 def open_handle(archive: str) -> ArchiveHandle:
     """Open read-write (so writes and the audit log work); read-only when another process holds the file."""
+    from icp_mcp.surface.archive_access import ArchiveHandle
+
     handle = ArchiveHandle(archive)
     try:
         with handle.engine.connect():
@@ -152,6 +158,8 @@ def call(
     policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
 ) -> None:
     """Call one MCP tool and print its structured result (non-zero exit on a tool error)."""
+    import anyio
+
     try:
         is_error, payload = anyio.run(lambda: call_tool(archive, tool, arg, policy=policy,
                                                         interactive=sys.stdin.isatty()))
@@ -173,6 +181,8 @@ def ask_command(
     policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
 ) -> None:
     """Ask Claude a question; it answers with the server's tools and cites them (needs ANTHROPIC_API_KEY)."""
+    import anyio
+
     from icp_mcp.server.agent import AgentFailure, MissingAPIKey, ask, require_api_key
     from icp_mcp.server.app import archive_of, build_server
 

@@ -28,19 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ALL_SCOPES: frozenset[str] = frozenset(
-    {"icp:read", "icp:write", "accounts:read", "revenue:read", "pii:read", "voice:read", "usage:read", "admin"}
-)
-
-#: Default scopes of each role (a policy may override them). Sales sees accounts only in its territories.
-ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "sales": frozenset({"icp:read", "accounts:read"}),
-    "marketing": frozenset({"icp:read", "voice:read"}),
-    "product": frozenset({"icp:read", "usage:read"}),
-    "revops": frozenset({"icp:read", "icp:write", "accounts:read", "revenue:read", "voice:read", "usage:read"}),
-    "admin": ALL_SCOPES,
-}
-ROLES: tuple[str, ...] = tuple(ROLE_SCOPES)
+from icp_mcp.surface.roles import ALL_SCOPES, ROLE_SCOPES, ROLES  # noqa: F401  (re-exported)
 
 #: The one table of what each tool needs. A tool missing here is refused to everyone but admin.
 TOOL_SCOPES: dict[str, str] = {
