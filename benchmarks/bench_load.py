@@ -112,14 +112,17 @@ def sample_archive(archive: Path, n: int, seed: int) -> tuple[list[str], list[st
 
 
 def workload(account_ids: list[str], rules: list[str], calls: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """A fixed mix: 50% score_account, 20% best_customers, 20% customer_voice, 10% explain_disqualifier."""
+    """A fixed mix: 45% score_account, 20% best_customers, 20% customer_voice, 10% explain_disqualifier,
+    5% check_drift."""
     rng = random.Random(seed)
     topics = ["pricing", "security_compliance", "integrations", "onboarding", "support"]
     plan = []
     for i in range(calls):
         roll = rng.random()
-        if roll < 0.5:
+        if roll < 0.45:
             plan.append(("score_account", {"account": rng.choice(account_ids)}))
+        elif roll < 0.5:
+            plan.append(("check_drift", {}))
         elif roll < 0.7:
             plan.append(("best_customers", {"limit": 20, "cursor": None}))
         elif roll < 0.9:
