@@ -53,13 +53,27 @@ def load_fts(dbapi_connection: object) -> None:
     execute(f"LOAD '{fts_extension_path()}'")
 
 
+class _KnownMissing:
+    """A meta path finder that fails the import of a module known to be absent at once (no sys.path scan)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == self.name:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
 def remember_missing_pandas() -> None:
     """DuckDB's Python binding tries `import pandas` for every bound parameter. Without pandas each try
     searches sys.path under the import lock (a third of a busy server's CPU, and a 12k-id list took ~1 s);
-    recording the miss in sys.modules once makes every later try fail at once. Nothing changes when pandas
-    is installed."""
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]  # the import system's "known missing"
+    a finder that knows pandas is absent makes every later try fail at once. Nothing changes when pandas
+    is installed. (Not a None in sys.modules: pyarrow's shim would take that for pandas itself.)"""
+    if any(isinstance(f, _KnownMissing) for f in sys.meta_path) or "pandas" in sys.modules:
+        return
+    if importlib.util.find_spec("pandas") is None:
+        sys.meta_path.insert(0, _KnownMissing("pandas"))
 
 
 def open_archive(target: str | os.PathLike[str], *, read_only: bool = False, create: bool = False) -> Engine:

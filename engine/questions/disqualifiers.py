@@ -13,6 +13,7 @@ from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError, NotFound
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
+from icp_mcp.engine.sql.points import condition_members
 from icp_mcp.engine.sql.lookup import find_account
 
 RECENT_DAYS = 180
@@ -76,7 +77,7 @@ def explain_disqualifier(
                                   [d.id for d in definition.disqualifiers])
             rule_id = hits[0]
     rule = _rule(definition, rule_id)
-    m = matches_query([(rule.id, rule, 0)], trigger_window_days=definition.trigger_window_days).subquery("m")
+    m = condition_members(rule, window=definition.trigger_window_days).subquery("m")
     o = opportunities
     won_accounts = select(o.c.account_id).where(o.c.stage == "won").distinct().subquery("won_accounts")
     with engine.connect() as conn:
@@ -91,11 +92,11 @@ def explain_disqualifier(
         if since is not None:
             closed = o.c.stage.in_(("won", "lost")) & (o.c.closed_at >= since)
             won = func.sum(case((o.c.stage == "won", 1), else_=0))
-            in_rule = o.c.account_id.in_(select(m.c.account_id))
+            in_rule = m.c.account_id.is_not(None)  # one outer join (m has one row per account), not two IN probes
             recent_rows = conn.execute(select(
                 func.count(), won,
                 func.sum(case((in_rule, 1), else_=0)), func.sum(case((in_rule & (o.c.stage == "won"), 1), else_=0)),
-            ).where(closed)).one()
+            ).select_from(o.outerjoin(m, m.c.account_id == o.c.account_id)).where(closed)).one()
     recent = _recent(rule, recent_rows, since)
     return DisqualifierExplanation(
         rule=rule, evidence=rule.evidence, sentence=rule.sentence or f"Rule {rule.id}: {rule.describe()}.",
