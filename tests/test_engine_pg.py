@@ -10,7 +10,9 @@ from test_engine_synth import build_synthetic, synthetic_archive
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.engine.derivation.backtest import backtest
 from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
+from icp_mcp.engine.questions.drift import check_drift
 from icp_mcp.engine.scoring.one import score_account
 from icp_mcp.engine.scoring.batch import score_all
 from icp_mcp.engine.questions.value import best_customers
@@ -44,7 +46,12 @@ def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
     assert bt_pg.auc == bt_duck.auc and bt_pg.n == bt_duck.n
 
     if d_pg.disqualifiers:
-        assert explain_disqualifier(pg, d_pg, rule_id=d_pg.disqualifiers[0].id).n_exceptions >= 0
+        rule = d_pg.disqualifiers[0].id
+        e_pg, e_duck = explain_disqualifier(pg, d_pg, rule_id=rule), explain_disqualifier(duck, d_duck, rule_id=rule)
+        assert e_pg.model_dump() == e_duck.model_dump()
+    recent = resolve_window("365d", None, date(2025, 6, 1))  # 35 recent and 38 baseline wins: every check runs
+    drift_pg, drift_duck = check_drift(pg, d_pg, recent=recent), check_drift(duck, d_duck, recent=recent)
+    assert drift_pg.verdict != "insufficient_data" and drift_pg.model_dump() == drift_duck.model_dump()
     v = save_version(pg, d_pg, "pg")
     activate(pg, v, "pg")
     assert get_version(pg).definition.criteria == d_pg.criteria

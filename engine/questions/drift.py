@@ -38,7 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Engine, Select, String, case, cast, func, literal, or_, select, union_all,
+    ColumnElement, Connection, Engine, FromClause, Select, String, case, cast, func, literal, or_, select, union_all,
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
@@ -56,6 +56,7 @@ from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.model.stats import psi, psi_terms, wilson
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.sql.temp import once
 
 Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
 
@@ -267,32 +268,36 @@ def _period(recent: Window, base: Window):
     return case((in_recent, "recent"), (in_base, "baseline"), else_=None), or_(in_recent, in_base)
 
 
-def _deals(recent: Window, base: Window) -> Select:
-    """Closed deals (won or lost) in either window: account_id, stage, period — for win rates."""
+def _deals(recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]) -> Select:
+    """Closed deals (won or lost) in either window, counted per (account_id, period, stage) as `n`, with the
+    account's 0/1 group flags `f0…` (inside the ICP, each segment): the one pass over opportunities that
+    every aggregate below reads."""
     period, inside = _period(recent, base)
-    return select(opportunities.c.account_id, opportunities.c.stage, period.label("period")).where(
-        opportunities.c.stage.in_(["won", "lost"]), inside
+    o = opportunities.c
+    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
+    return (
+        select(o.account_id, o.stage, period.label("period"), func.count().label("n"), *cols)
+        .where(o.stage.in_(["won", "lost"]), inside)
+        .group_by(o.account_id, o.stage, period)
     )
 
 
-def _design_effects(engine: Engine, deals: Select) -> dict[tuple[str, str], float]:
+def _design_effects(conn: Connection, d: FromClause) -> dict[tuple[str, str], float]:
     """(period, 'won' | 'closed') → deals per distinct account (≥ 1): the design effect of clustering.
 
     One account's repeat deals are not independent evidence; dividing counts by this factor (a first-order
     Rao–Scott correction) keeps the tests from being overconfident.
     """
-    d = deals.subquery("d")
     won = d.c.stage == "won"
     stmt = select(
         d.c.period,
-        func.count(), func.count(func.distinct(d.c.account_id)),
-        func.sum(case((won, 1), else_=0)), func.count(func.distinct(case((won, d.c.account_id)))),
+        func.sum(d.c.n), func.count(func.distinct(d.c.account_id)),
+        func.sum(case((won, d.c.n), else_=0)), func.count(func.distinct(case((won, d.c.account_id)))),
     ).group_by(d.c.period)
     out: dict[tuple[str, str], float] = {}
-    with engine.connect() as conn:
-        for period, n, accts, n_won, won_accts in conn.execute(stmt):
-            out[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
-            out[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
+    for period, n, accts, n_won, won_accts in conn.execute(stmt):
+        out[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
+        out[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
     return out
 
 
@@ -312,30 +317,24 @@ def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, C
 
 
 def _counts_by_group(
-    engine: Engine, recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]
+    conn: Connection, d: FromClause, flags: list[tuple[str, ColumnElement[bool]]]
 ) -> dict[tuple[str, str, str], int]:
-    """(group, period, stage) → closed deals per flag group plus `icp:outside`, in one pass over deals."""
-    period, inside_windows = _period(recent, base)
-    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
-    stmt = (
-        select(period.label("period"), opportunities.c.stage, *cols, func.count().label("n"))
-        .where(opportunities.c.stage.in_(["won", "lost"]), inside_windows)
-        .group_by(period, opportunities.c.stage, *cols)
-    )
+    """(group, period, stage) → closed deals per flag group plus `icp:outside`."""
+    cols = [d.c[f"f{i}"] for i in range(len(flags))]
+    stmt = select(d.c.period, d.c.stage, *cols, func.sum(d.c.n).label("n")).group_by(d.c.period, d.c.stage, *cols)
     out: dict[tuple[str, str, str], int] = defaultdict(int)
-    with engine.connect() as conn:
-        for row in conn.execute(stmt).mappings():
-            n = int(row["n"])
-            for i, (grp, _) in enumerate(flags):
-                if row[f"f{i}"]:
-                    out[(grp, row["period"], row["stage"])] += n
-            if not row["f0"]:
-                out[("icp:outside", row["period"], row["stage"])] += n
+    for row in conn.execute(stmt).mappings():
+        n = int(row["n"])
+        for i, (grp, _) in enumerate(flags):
+            if row[f"f{i}"]:
+                out[(grp, row["period"], row["stage"])] += n
+        if not row["f0"]:
+            out[("icp:outside", row["period"], row["stage"])] += n
     return dict(out)
 
 
 def _value_counts(
-    engine: Engine, deals: Select, attributes: Iterable[str]
+    conn: Connection, raw: FromClause, attributes: Iterable[str]
 ) -> dict[tuple[str, str, str, str], int]:
     """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
 
@@ -343,14 +342,8 @@ def _value_counts(
     single-valued attribute at once and the rows are unpivoted after it (technology joins its own table).
     Lost deals of the baseline window are left out (no check reads them).
     """
-    raw = deals.subquery("d")
     needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
-    d = (
-        select(raw.c.account_id, raw.c.period, raw.c.stage, func.count().label("n"))
-        .where(needed)
-        .group_by(raw.c.account_id, raw.c.period, raw.c.stage)
-        .subquery("d_per_account")
-    )
+    d = select(raw.c.account_id, raw.c.period, raw.c.stage, raw.c.n).where(needed).subquery("d_per_account")
     single = [(a, e) for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None]
     wide = (
         select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
@@ -375,13 +368,11 @@ def _value_counts(
         .where(rel.c.value.is_not(None))
         .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
     )
-    with engine.connect() as conn:
-        return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
+    return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
 
 
-def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[int, int]]:
+def _null_counts(conn: Connection, raw: FromClause) -> dict[tuple[str, str], tuple[int, int]]:
     """(period, attribute) → (worked accounts lacking the attribute, worked accounts) per window."""
-    raw = deals.subquery("deals")
     d = select(raw.c.account_id, raw.c.period).distinct().subquery("d")
     cols = [func.sum(case((accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
     stmt = (
@@ -390,11 +381,10 @@ def _null_counts(engine: Engine, deals: Select) -> dict[tuple[str, str], tuple[i
         .group_by(d.c.period)
     )
     out: dict[tuple[str, str], tuple[int, int]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(stmt):
-            m = row._mapping
-            for a in SINGLE_VALUED:
-                out[(m["period"], a)] = (int(m[a] or 0), int(m["n"]))
+    for row in conn.execute(stmt):
+        m = row._mapping
+        for a in SINGLE_VALUED:
+            out[(m["period"], a)] = (int(m[a] or 0), int(m["n"]))
     return out
 
 
@@ -457,8 +447,15 @@ def check_drift(
 ) -> DriftReport:
     """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
     base = baseline_window(definition, recent, baseline)
-    deals = _deals(recent, base)
-    groups = _counts_by_group(engine, recent, base, _group_flags(definition, engine))
+    flags = _group_flags(definition, engine)
+    with engine.connect() as conn, once(conn, _deals(recent, base, flags), "drift_deals") as deals:
+        return _check(conn, deals, flags, definition, recent, base)
+
+
+def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnElement[bool]]],
+           definition: ICPDefinition, recent: Window, base: Window) -> DriftReport:
+    """The checks over the deals of both windows (`deals`: filled once, see `_deals`)."""
+    groups = _counts_by_group(conn, deals, flags)
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
     report = {"recent_window": recent.describe(), "baseline_window": base.describe(),
@@ -472,7 +469,7 @@ def check_drift(
             summary=f"insufficient data: {wins[short]} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
         )
-    deff = _design_effects(engine, deals)
+    deff = _design_effects(conn, deals)
     ctx = _Context(
         definition=definition, wins=wins, groups=groups,
         won_deff=(deff.get(("baseline", "won"), 1.0), deff.get(("recent", "won"), 1.0)),
@@ -480,13 +477,13 @@ def check_drift(
         icp_attrs=set(definition.attributes_used()),
     )
     attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if a != TRIGGER)]))
-    values = _value_counts(engine, deals, attrs)
+    values = _value_counts(conn, deals, attrs)
     icp_share, r1 = _check_icp_share(ctx)
     dist = _won_distribution(values)
     psis, r2 = _check_psi(ctx, attrs, dist)
     segments, r3 = _check_segments(ctx)
     emerging, r4 = _check_emerging(ctx, values, dist, psis)
-    quality, r5 = _check_quality(ctx, _null_counts(engine, deals))
+    quality, r5 = _check_quality(ctx, _null_counts(conn, deals))
     reasons = r1 + r2 + r4 + r3 + r5
     verdict: Verdict = "refresh" if any(r.severity == "refresh" for r in reasons) else (
         "watch" if reasons else "stable")

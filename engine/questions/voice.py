@@ -15,22 +15,17 @@ Ranking (all terms in [0, 1], computed in SQL):
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Connection,
     Float,
     FromClause,
-    MetaData,
     Select,
-    Table,
     and_,
     case,
     cast,
@@ -58,6 +53,7 @@ from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.sql.temp import once
 
 TEXT_CAP = 500
 HALF_LIFE_DAYS = 30.0
@@ -299,24 +295,10 @@ def customer_voice(
     )
 
 
-@contextmanager
-def _once(conn: Connection, filtered: Select, *, expensive: bool) -> Iterator[FromClause]:
-    """The filtered snippets as a CTE, or — DuckDB fast path, when computing them is expensive (BM25) —
-    as a temporary table filled once and dropped after the answer (temporary tables pass the read-only
-    guard), so the page and the counts do not each score the full-text match. Values stay bound
-    parameters (SQLAlchemy's CREATE TABLE AS would inline them)."""
-    if not (expensive and conn.dialect.name == "duckdb" and conn.dialect.paramstyle == "numeric_dollar"):
-        yield filtered.cte("voice_base")
-        return
-    name = f"voice_base_{uuid.uuid4().hex[:12]}"
-    compiled = filtered.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    values = compiled.construct_params()
-    params = tuple(values[key] for key in (compiled.positiontup or ()))
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS {compiled.string}", params)
-    try:
-        yield Table(name, MetaData(), *(Column(c.name, c.type) for c in filtered.selected_columns))
-    finally:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+def _once(conn: Connection, filtered: Select, *, expensive: bool):
+    """The filtered snippets once: a DuckDB temporary table when computing them is expensive (BM25), so the
+    page and the counts do not each score the full-text match; a CTE otherwise."""
+    return once(conn, filtered, "voice_base", materialize=expensive)
 
 
 def _toned(filtered) -> Select:
