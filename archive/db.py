@@ -87,7 +87,9 @@ def open_archive(target: str | os.PathLike[str], *, read_only: bool = False, cre
         if not create and not path.exists():
             raise ArchiveError(f"archive not found: {path} (create it with `icp-mcp init --archive {path}`)")
         remember_missing_pandas()
-        engine = create_engine(url, connect_args={"read_only": read_only})
+        # a pool as large as the server's concurrent queries (x2: a tool may hold a nested connection), so
+        # busy moments reuse connections instead of opening (and loading FTS into) overflow ones
+        engine = create_engine(url, connect_args={"read_only": read_only}, pool_size=16, max_overflow=32)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: object, _record: object) -> None:

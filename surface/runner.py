@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -43,7 +44,7 @@ from icp_mcp.surface import audit_hook
 from icp_mcp.surface.audit_hook import error_outcome
 from icp_mcp.surface.lean_schema import lean
 from icp_mcp.surface.text_render import result_text
-from icp_mcp.surface.settings import MAX_LIMIT, MAX_TEXT, QUERY_TIMEOUT_S, WRITE_TIMEOUT_S
+from icp_mcp.surface.settings import MAX_CONCURRENT_QUERIES, MAX_LIMIT, MAX_TEXT, QUERY_TIMEOUT_S, WRITE_TIMEOUT_S
 from icp_mcp.surface.archive_access import ArchiveHandle, ArchiveReadOnly, ReadOnlyViolation
 
 logger = logging.getLogger("icp_mcp.tools")
@@ -276,6 +277,19 @@ def audit_call(
 
 # --- the runner -------------------------------------------------------------------------------------
 
+_limiter: RunVar[anyio.CapacityLimiter] = RunVar("icp_mcp_query_limiter")
+
+
+def _query_limiter() -> anyio.CapacityLimiter:
+    """The event loop's bound on read tools running at once (`MAX_CONCURRENT_QUERIES`); a RunVar, as anyio
+    keeps its own thread limiter, so each event loop (tests start many) gets its own."""
+    try:
+        return _limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(MAX_CONCURRENT_QUERIES)
+        _limiter.set(limiter)
+        return limiter
+
 
 def _progress_bridge(ctx: Context | None) -> ProgressFn:
     """A thread-safe progress callback that forwards to the client's progress token (if any)."""
@@ -332,7 +346,8 @@ async def run_tool(
                 return call(run)
 
         with anyio.move_on_after(timeout):
-            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True)
+            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
+                                                    limiter=None if spec.write else _query_limiter())
         if result is None:
             archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
             outcome = error_outcome("timeout")

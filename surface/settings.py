@@ -15,6 +15,9 @@ MAX_LIMIT = 200
 MAX_TEXT = 500
 #: Seconds a read-only tool may run before it is abandoned with a timeout error.
 QUERY_TIMEOUT_S = 10.0
+#: Read tools running their engine work at once per process; the rest wait their turn (in the event loop,
+#: inside their timeout). DuckDB runs each query on every core, so more at once only adds switching.
+MAX_CONCURRENT_QUERIES = 8
 #: Seconds a write tool (derivation) may run.
 WRITE_TIMEOUT_S = 300.0
 
