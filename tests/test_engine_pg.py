@@ -13,6 +13,7 @@ from icp_mcp.engine.derivation.derive import derive_icp
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
 from icp_mcp.engine.questions.drift import check_drift
+from icp_mcp.engine.questions.voice import customer_voice
 from icp_mcp.engine.scoring.one import score_account
 from icp_mcp.engine.scoring.batch import score_all
 from icp_mcp.engine.questions.value import best_customers
@@ -52,6 +53,10 @@ def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
     recent = resolve_window("365d", None, date(2025, 6, 1))  # 35 recent and 38 baseline wins: every check runs
     drift_pg, drift_duck = check_drift(pg, d_pg, recent=recent), check_drift(duck, d_duck, recent=recent)
     assert drift_pg.verdict != "insufficient_data" and drift_pg.model_dump() == drift_duck.model_dump()
+    with pg.connect() as conn:  # a free-text question: the score computed once, in a MATERIALIZED CTE
+        asked = customer_voice(conn, window=resolve_window("2023-01-01", "2025-12-31", date(2025, 12, 31)),
+                               question="pricing")
+    assert asked.total > 0 and all("pricing" in q.text.lower() for q in asked.quotes)
     v = save_version(pg, d_pg, "pg")
     activate(pg, v, "pg")
     assert get_version(pg).definition.criteria == d_pg.criteria

@@ -260,8 +260,7 @@ def customer_voice(
     bm25 = bm25_score(conn, question) if use_fts else None
     if question is not None and not use_fts:  # no index: fall back to a plain substring filter
         conds.append(func.lower(s.text).like(f"%{question.lower()}%"))
-    elif bm25 is not None and topic is None:
-        conds.append(bm25.is_not(None))
+    only_matches = bm25 is not None and topic is None  # filtered on the score below, computed once
 
     cols = [
         s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
@@ -272,6 +271,9 @@ def customer_voice(
     ]
     joined = _joined(bool(channel or persona), needs_contacts)
     filtered = select(*cols).select_from(joined).where(and_(*conds))
+    if only_matches:  # BM25 once (as a column), not a second time in WHERE: a materialized CTE
+        scored = filtered.cte("voice_scored").prefix_with("MATERIALIZED")
+        filtered = select(*scored.c).where(scored.c.bm25.is_not(None))
     with _once(conn, filtered, expensive=bm25 is not None) as base:
         page = _page(conn, base, window, value, limit, offset, bm25 is not None)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
