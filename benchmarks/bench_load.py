@@ -90,6 +90,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sample_archive(archive: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
     """Account ids to score and the active ICP's disqualifier ids (read before the server takes the file)."""
     from sqlalchemy import select
@@ -217,7 +223,9 @@ def main(
             token = None
         if warmup:
             asyncio.run(run_clients(url, token, workload(account_ids, rules, warmup, seed + 1), min(clients, warmup)))
+        cpu_before = cpu_seconds(proc.pid)
         results, wall = asyncio.run(run_clients(url, token, workload(account_ids, rules, calls, seed), clients))
+        cpu = cpu_seconds(proc.pid) - cpu_before
         rss_after = rss_mb(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -226,6 +234,8 @@ def main(
         except subprocess.TimeoutExpired:
             proc.kill()
     report(results, wall, clients, path, rss_before, rss_after, "no policy" if no_policy else "policy, revops token")
+    console.print(f"server CPU: {cpu:.1f} s for {len(results)} calls = {1000 * cpu / max(1, len(results)):.1f} ms per call "
+                  f"({cpu / wall:.2f} cores busy; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if any(not ok for _, _, ok, _ in results):
         raise typer.Exit(1)
 
