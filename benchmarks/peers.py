@@ -472,8 +472,8 @@ def main(
         raw = run_worker("raw", journey, path, repeat, ids, rules)
         of, o50, o95 = cells(ours)
         rf, r50, r95 = cells(raw)
-        table.add_row(journey, of, o50, o95, rf, r50, r95, f"{ours['first'] / raw['first']:.1f}",
-                      f"{statistics.median(ours['warm']) / statistics.median(raw['warm']):.1f}")
+        table.add_row(journey, of, o50, o95, rf, r50, r95, f"{ours['first'] / raw['first']:.2f}",
+                      f"{statistics.median(ours['warm']) / statistics.median(raw['warm']):.2f}")
         console.print(f"  {journey}: ours {of}/{o50}/{o95}  raw {rf}/{r50}/{r95}")
         for error in ours.get("errors", [])[:3]:
             console.print(f"    ours error: {error}")

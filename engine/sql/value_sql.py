@@ -47,11 +47,31 @@ def customer_values_query(closed_before: date | None = None, weights: ValueWeigh
         .group_by(arr.c.account_id)
     ).cte("then_month")
     a_now, a_then, a_first = arr.alias("a_now"), arr.alias("a_then"), arr.alias("a_first")
-    usage = (
-        select(u.c.account_id, func.min(u.c.day).label("first_day"))
-        .join(won, won.c.account_id == u.c.account_id)
-        .where(u.c.day >= won.c.first_won_at, _before(u.c.day, closed_before))
+    # First usage on or after the first win. Most accounts' first usage ever already is, so take each account's
+    # first day (one grouped scan of feature_usage) and join usage to the wins only for accounts that used the
+    # product before winning: the same days, without joining every usage row (L: 50M) to the wins.
+    first_any = (
+        select(u.c.account_id, func.min(u.c.day).label("first_any"))
+        .where(_before(u.c.day, closed_before))
         .group_by(u.c.account_id)
+    ).cte("first_any")
+    early = (
+        select(won.c.account_id, won.c.first_won_at)
+        .join(first_any, first_any.c.account_id == won.c.account_id)
+        .where(first_any.c.first_any < won.c.first_won_at)
+    ).cte("early")
+    late = (
+        select(u.c.account_id, func.min(u.c.day).label("first_day"))
+        .join(early, early.c.account_id == u.c.account_id)
+        .where(u.c.day >= early.c.first_won_at, _before(u.c.day, closed_before))
+        .group_by(u.c.account_id)
+    ).cte("late")
+    usage = (
+        select(won.c.account_id,
+               case((first_any.c.first_any >= won.c.first_won_at, first_any.c.first_any),
+                    else_=late.c.first_day).label("first_day"))
+        .select_from(won.join(first_any, first_any.c.account_id == won.c.account_id)
+                     .outerjoin(late, late.c.account_id == won.c.account_id))
     ).cte("usage")
     tickets = (
         select(cv.c.account_id, func.count().label("tickets"))
