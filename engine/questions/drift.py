@@ -282,23 +282,40 @@ def _deals(recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bo
     )
 
 
-def _design_effects(conn: Connection, d: FromClause) -> dict[tuple[str, str], float]:
-    """(period, 'won' | 'closed') → deals per distinct account (≥ 1): the design effect of clustering.
+def _period_stats(conn: Connection, d: FromClause) -> tuple[dict[tuple[str, str], float],
+                                                          dict[tuple[str, str], tuple[int, int]]]:
+    """Per window, in one statement over the deals per account: the design effects and the null counts.
 
-    One account's repeat deals are not independent evidence; dividing counts by this factor (a first-order
-    Rao–Scott correction) keeps the tests from being overconfident.
+    Design effect, (period, 'won' | 'closed') → deals per distinct account (≥ 1): one account's repeat deals
+    are not independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps
+    the tests from being overconfident. Null counts, (period, attribute) → (worked accounts lacking the
+    attribute, worked accounts).
     """
     won = d.c.stage == "won"
-    stmt = select(
-        d.c.period,
-        func.sum(d.c.n), func.count(func.distinct(d.c.account_id)),
-        func.sum(case((won, d.c.n), else_=0)), func.count(func.distinct(case((won, d.c.account_id)))),
-    ).group_by(d.c.period)
-    out: dict[tuple[str, str], float] = {}
-    for period, n, accts, n_won, won_accts in conn.execute(stmt):
-        out[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
-        out[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
-    return out
+    per = (
+        select(d.c.account_id, d.c.period, func.sum(d.c.n).label("n"),
+               func.sum(case((won, d.c.n), else_=0)).label("n_won"), func.max(case((won, 1), else_=0)).label("has_won"))
+        .group_by(d.c.account_id, d.c.period)
+        .subquery("per_account")
+    )
+    known = accounts.c.account_id.is_not(None)
+    nulls = [func.sum(case((known & accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
+    stmt = (
+        select(per.c.period, func.sum(per.c.n).label("n"), func.count().label("accts"),
+               func.sum(per.c.n_won).label("n_won"), func.sum(per.c.has_won).label("won_accts"),
+               func.count(accounts.c.account_id).label("worked"), *nulls)
+        .select_from(per.outerjoin(accounts, accounts.c.account_id == per.c.account_id))
+        .group_by(per.c.period)
+    )
+    deff: dict[tuple[str, str], float] = {}
+    missing: dict[tuple[str, str], tuple[int, int]] = {}
+    for row in conn.execute(stmt).mappings():
+        period, n, accts, n_won, won_accts = row["period"], row["n"], row["accts"], row["n_won"], row["won_accts"]
+        deff[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
+        deff[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
+        for a in SINGLE_VALUED:
+            missing[(period, a)] = (int(row[a] or 0), int(row["worked"]))
+    return deff, missing
 
 
 def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, ColumnElement[bool]]]:
@@ -369,23 +386,6 @@ def _value_counts(
         .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
     )
     return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
-
-
-def _null_counts(conn: Connection, raw: FromClause) -> dict[tuple[str, str], tuple[int, int]]:
-    """(period, attribute) → (worked accounts lacking the attribute, worked accounts) per window."""
-    d = select(raw.c.account_id, raw.c.period).distinct().subquery("d")
-    cols = [func.sum(case((accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
-    stmt = (
-        select(d.c.period, func.count().label("n"), *cols)
-        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
-        .group_by(d.c.period)
-    )
-    out: dict[tuple[str, str], tuple[int, int]] = {}
-    for row in conn.execute(stmt):
-        m = row._mapping
-        for a in SINGLE_VALUED:
-            out[(m["period"], a)] = (int(m[a] or 0), int(m["n"]))
-    return out
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnEle
             summary=f"insufficient data: {wins[short]} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
         )
-    deff = _design_effects(conn, deals)
+    deff, nulls = _period_stats(conn, deals)
     ctx = _Context(
         definition=definition, wins=wins, groups=groups,
         won_deff=(deff.get(("baseline", "won"), 1.0), deff.get(("recent", "won"), 1.0)),
@@ -483,7 +483,7 @@ def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnEle
     psis, r2 = _check_psi(ctx, attrs, dist)
     segments, r3 = _check_segments(ctx)
     emerging, r4 = _check_emerging(ctx, values, dist, psis)
-    quality, r5 = _check_quality(ctx, _null_counts(conn, deals))
+    quality, r5 = _check_quality(ctx, nulls)
     reasons = r1 + r2 + r4 + r3 + r5
     verdict: Verdict = "refresh" if any(r.severity == "refresh" for r in reasons) else (
         "watch" if reasons else "stable")
