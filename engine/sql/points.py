@@ -136,6 +136,6 @@ def condition_members(cond: Condition, *, as_of: datetime | None = None, window:
     """account_id of every account meeting `cond` (same rule as `matches_query`): one scan of `accounts`
     with the condition as a test on the row, plus the 0/1 flag subquery only for a technology or trigger.
     Cheaper than the attribute relation's join when one condition is asked (explaining a disqualifier)."""
-    multi = [("f0", cond)] if kind_of(cond.attribute) in ("technology", "trigger") else []
+    multi = [("f0", cond)] if is_multi_valued(cond.attribute) else []
     source, flag_of = flagged_accounts(multi, as_of, window)
     return select(accounts.c.account_id).select_from(source).where(condition_test(cond, flag_of))
