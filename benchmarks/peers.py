@@ -68,7 +68,7 @@ def definition_of(path: Path):
 
     engine = open_archive(path, read_only=True)
     try:
-        return versions.active_definition(engine)
+        return versions.active_icp(engine)
     finally:
         engine.dispose()
 
