@@ -16,7 +16,10 @@ def qualify_account(account: str) -> str:
         "its evidence (n, rate, interval).\n"
         "3. If any disqualifier fired, call explain_disqualifier with that rule_id and say whether recent "
         "data still supports it.\n"
-        "4. Recommend whom to engage (the buying roles and contacts in the answer; icp://personas for more).\n"
+        "4. Whom to talk to: the answer's `committee` (contacts ranked by the winning personas, with role, "
+        "title, lift and last touch; missing winning roles, e.g. no economic buyer known); icp://personas "
+        "for what each persona cares about.
+"
         "Cite tool names and counts for every claim."
     )
 

@@ -323,3 +323,25 @@ def test_junk_bearer_values_are_401(deployment: Deployment, junk: str) -> None:
                                                                          else v for k, v in headers.items()},
                           timeout=30)
     assert response.status_code == 401
+
+
+async def test_sales_journey_names_the_committee_masked_without_pii(deployment: Deployment) -> None:
+    """The rep's "whom do I call?": contacts with roles and titles; names and emails only with pii:read."""
+    async with connect(deployment, deployment.tokens["admin"]) as client:
+        full = await client.call_tool("score_account", {"account": deployment.emea_account})
+    async with connect(deployment, deployment.tokens["sales"]) as client:
+        masked = await client.call_tool("score_account", {"account": deployment.emea_account})
+    assert not full.is_error and not masked.is_error, (text_of(full), text_of(masked))
+    seen = full.structured_content["committee"]
+    got = masked.structured_content["committee"]
+    assert 1 <= len(got["contacts"]) <= 5 and got["contacts_total"] >= len(got["contacts"])
+    assert [c["contact_id"] for c in got["contacts"]] == [c["contact_id"] for c in seen["contacts"]]
+    names = [c["contact_name"] for c in seen["contacts"] if c["contact_name"]]
+    emails = [c["email"] for c in seen["contacts"] if c["email"]]
+    assert names and emails and all(n != "[redacted]" for n in names)  # the admin sees who they are
+    assert any(c["roles"] for c in got["contacts"]) and all(c["title"] for c in got["contacts"])
+    assert all(c["contact_name"] in (None, "[redacted]") and c["email"] in (None, "[redacted]")
+               for c in got["contacts"])
+    text = text_of(masked)
+    assert not any(name in text for name in names) and not EMAIL.search(text)
+    assert got["contacts"][0]["title"] in got["summary"]

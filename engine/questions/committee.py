@@ -1,0 +1,164 @@
+"""The buying committee at one account: its known contacts ranked by the ICP's winning personas.
+
+A rep's question after "does it fit?" is "whom do I call?". The ICP's personas (buying roles and normalized
+titles with their win-rate lift on closed deals) rank the account's contacts; the winning roles nobody at
+the account holds are named ("no economic buyer known"); each contact comes with its last touch. Contact
+names and emails sit in `contact_name` / `email`, which the server masks for callers without `pii:read`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import DateTime, Engine, String, cast, func, literal, select, union_all
+
+from icp_mcp.archive.schema import contacts, conversations, opportunities, opportunity_contacts
+from icp_mcp.engine.model.numbers import count
+from icp_mcp.engine.model.profile import ICPDefinition, Persona
+from icp_mcp.engine.model.titles import normalize_title
+
+MAX_CONTACTS = 5
+
+
+class PersonaMatch(BaseModel):
+    """The ICP persona a contact matches: a buying role or a normalized title, with its lift."""
+
+    kind: str = Field(description="role or title")
+    persona: str
+    lift: float | None = None
+    supported: bool = Field(False, description="the persona's win-rate interval excludes the base rate")
+
+
+class CommitteeContact(BaseModel):
+    """One known contact at the account (name and email are masked without pii:read; title shown)."""
+
+    contact_id: str
+    contact_name: str | None = None
+    email: str | None = None
+    title: str | None = None
+    normalized_title: str | None = None
+    roles: list[str] = Field(default_factory=list, description="buying roles on the account's deals")
+    persona: PersonaMatch | None = Field(None, description="the strongest winning persona matched")
+    last_touch_at: datetime | None = None
+    last_touch_channel: str | None = None
+
+
+class BuyingCommittee(BaseModel):
+    """Whom to talk to at the account, ranked by the winning personas, and which winning roles are missing."""
+
+    summary: str
+    contacts: list[CommitteeContact]
+    contacts_total: int = Field(description="known contacts at the account (the list shows the top ones)")
+    missing_roles: list[str] = Field(default_factory=list, description="winning buying roles nobody holds")
+
+
+def readable_role(role: str) -> str:
+    """'economic_buyer' → 'economic buyer'."""
+    return role.replace("_", " ").strip()
+
+
+def winning_roles(personas: list[Persona]) -> list[Persona]:
+    """Role personas whose win rate is above base with an interval that excludes it, by lift."""
+    out = [p for p in personas if p.kind == "role" and p.role and p.supported and (p.evidence.lift or 0) > 1]
+    return sorted(out, key=lambda p: -(p.evidence.lift or 0))
+
+
+def _match(personas: list[Persona], roles: list[str], normalized: str | None) -> PersonaMatch | None:
+    """The best persona a contact matches: supported winners first, then the highest lift."""
+    found = [p for p in personas if (p.kind == "role" and p.role in roles)
+             or (p.kind == "title" and normalized is not None and p.title == normalized)]
+    if not found:
+        return None
+    best = max(found, key=lambda p: (p.supported and (p.evidence.lift or 0) > 1, p.evidence.lift or 0))
+    return PersonaMatch(kind=best.kind, persona=readable_role(best.role) if best.kind == "role" else best.title,
+                        lift=None if best.evidence.lift is None else round(best.evidence.lift, 2),
+                        supported=best.supported)
+
+
+def _rank_key(c: CommitteeContact) -> tuple:
+    p = c.persona
+    winner = p is not None and p.supported and (p.lift or 0) > 1
+    touched = c.last_touch_at.timestamp() if c.last_touch_at else float("-inf")
+    return (not winner, -(p.lift or 0) if p else 0.0, -touched, c.contact_id)
+
+
+def _one_per_persona_first(ranked: list[CommitteeContact]) -> list[CommitteeContact]:
+    """The best contact of each persona first (a committee, not three champions), then the others."""
+    seen: set[tuple[str, str]] = set()
+    first, rest = [], []
+    for contact in ranked:
+        key = (contact.persona.kind, contact.persona.persona) if contact.persona else ("", contact.contact_id)
+        role_key = ("roles", ",".join(contact.roles))
+        if key in seen or role_key in seen:
+            rest.append(contact)
+        else:
+            seen.update({key, role_key})
+            first.append(contact)
+    return first + rest
+
+
+def buying_committee(engine: Engine, definition: ICPDefinition, account_id: str,
+                     limit: int = MAX_CONTACTS) -> BuyingCommittee:
+    """The account's contacts ranked by the definition's personas, the winning roles missing, last touches."""
+    c, oc, cv, o = contacts, opportunity_contacts, conversations, opportunities
+    deal_day = cast(func.coalesce(o.c.closed_at, o.c.created_at), DateTime)
+    touched = union_all(
+        select(cv.c.contact_id, cast(cv.c.channel, String).label("channel"),
+               cast(cv.c.occurred_at, DateTime).label("at"))
+        .where(cv.c.account_id == account_id, cv.c.contact_id.is_not(None)),
+        select(oc.c.contact_id, cast(literal("deal ") + o.c.stage, String), deal_day)
+        .join(o, o.c.opportunity_id == oc.c.opportunity_id).where(o.c.account_id == account_id),
+    ).subquery("touched")
+    with engine.connect() as conn:
+        people = conn.execute(
+            select(c.c.contact_id, c.c.name, c.c.email, c.c.title, oc.c.role)
+            .outerjoin(oc, oc.c.contact_id == c.c.contact_id).where(c.c.account_id == account_id)
+        ).all()
+        touches = conn.execute(
+            select(touched.c.contact_id, touched.c.channel, func.max(touched.c.at))
+            .group_by(touched.c.contact_id, touched.c.channel)
+        ).all()
+    last: dict[str, tuple[datetime, str]] = {}
+    for contact_id, channel, at in touches:
+        if at is not None and (contact_id not in last or at > last[contact_id][0]):
+            last[contact_id] = (at, channel)
+    info: dict[str, tuple] = {}
+    roles: dict[str, set[str]] = defaultdict(set)
+    for contact_id, name, email, title, role in people:
+        info[contact_id] = (name, email, title)
+        if role:
+            roles[contact_id].add(role)
+    personas = definition.personas
+    found = []
+    for contact_id, (name, email, title) in info.items():
+        normalized = normalize_title(title)
+        held = sorted(roles[contact_id])
+        touch = last.get(contact_id)
+        found.append(CommitteeContact(
+            contact_id=contact_id, contact_name=name, email=email, title=title, normalized_title=normalized,
+            roles=held, persona=_match(personas, held, normalized),
+            last_touch_at=touch[0] if touch else None, last_touch_channel=touch[1] if touch else None,
+        ))
+    found = _one_per_persona_first(sorted(found, key=_rank_key))
+    held_roles = {r for rs in roles.values() for r in rs}
+    missing = [readable_role(p.role) for p in winning_roles(personas) if p.role not in held_roles]
+    return BuyingCommittee(summary=_summary(found, missing, limit), contacts=found[:limit],
+                           contacts_total=len(found), missing_roles=missing)
+
+
+def _summary(found: list[CommitteeContact], missing: list[str], limit: int) -> str:
+    if not found:
+        text = "no contact known at this account"
+    else:
+        def who(contact: CommitteeContact) -> str:
+            role = ", ".join(readable_role(r) for r in contact.roles) or "no deal role"
+            lift = f", lift {contact.persona.lift:.2f}" if contact.persona and contact.persona.lift else ""
+            return f"{contact.title or 'untitled contact'} ({role}{lift})"
+
+        text = f"{count(len(found))} known contact{'s' if len(found) != 1 else ''}; talk first to " + "; ".join(
+            who(x) for x in found[:3])
+    if missing:
+        text += ". " + "; ".join(f"no {role} known" for role in missing)
+    return text
