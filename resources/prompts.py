@@ -18,8 +18,7 @@ def qualify_account(account: str) -> str:
         "data still supports it.\n"
         "4. Whom to talk to: the answer's `committee` (contacts ranked by the winning personas, with role, "
         "title, lift and last touch; missing winning roles, e.g. no economic buyer known); icp://personas "
-        "for what each persona cares about.
-"
+        "for what each persona cares about.\n"
         "Cite tool names and counts for every claim."
     )
 
