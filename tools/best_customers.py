@@ -25,6 +25,7 @@ class BestCustomersResult(BaseModel):
     """One page of the best-customer cohort and how the cohort was chosen."""
 
     rule: str = Field(description="how the cohort was chosen")
+    value_formula: str | None = Field(None, description="what ranks a customer")
     segment: str | None = None
     n_customers: int = Field(description="customers considered")
     n: int = Field(description="customers in the cohort")
@@ -49,7 +50,7 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
                                  closed_before=closed_before)
     more = found.next_offset is not None or offset + len(found.items) < found.n
     result = BestCustomersResult(
-        rule=found.rule, segment=found.segment, n_customers=found.n_customers, n=found.n,
+        rule=found.rule, value_formula=found.value_formula, segment=found.segment, n_customers=found.n_customers, n=found.n,
         cohort_revenue=found.cohort_revenue, total_revenue=found.total_revenue,
         revenue_share=found.revenue_share, items=found.items,
         next_cursor=page_cursor(SPEC.name, args, offset, len(found.items), limit, more),

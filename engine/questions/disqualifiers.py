@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, case, func, select
 
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError, NotFound
@@ -113,11 +114,11 @@ def _recent(rule: Disqualifier, row, since: date | None) -> RecentSupport:
     base = w_all / n_all if n_all else None
     if n_rule < MIN_RECENT or base is None:
         return RecentSupport(since=since, base_rate=base,
-                             note=f"too few recent deals hit the rule to re-test it (n = {n_rule})")
+                             note=f"too few recent deals hit the rule to re-test it (n = {count(n_rule)})")
     lo, hi = stats.wilson(w_rule, n_rule)
     ev = Evidence(n=n_rule, positives=w_rule, rate=round(w_rule / n_rule, 4), interval=(round(lo, 4), round(hi, 4)),
                   lift=round((w_rule / n_rule) / base, 3) if base else None)
     supported = hi < base
-    note = (f"last {RECENT_DAYS} days: {w_rule}/{n_rule} won ({ev.rate:.0%}) vs {base:.0%} overall — "
+    note = (f"last {RECENT_DAYS} days: {count(w_rule)}/{count(n_rule)} won ({pct(ev.rate)}) vs {pct(base)} overall — "
             + ("still below base" if supported else "no longer clearly below base"))
     return RecentSupport(since=since, evidence=ev, base_rate=round(base, 4), still_supported=supported, note=note)

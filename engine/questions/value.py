@@ -18,7 +18,37 @@ from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.model.profile import ICPDefinition
-from icp_mcp.engine.sql.value_sql import REVENUE_SHARE, cohort_rule, ranked_customers_query
+from icp_mcp.engine.model.numbers import count, pct
+from icp_mcp.engine.model.profile import ValueWeights
+from icp_mcp.engine.sql.value_sql import REVENUE_SHARE, VALUE_COMPONENTS, cohort_rule, ranked_customers_query
+
+#: How each component reads in a sentence (higher percentile = better for every one of them).
+COMPONENT_LABELS: dict[str, str] = {
+    "arr": "current ARR", "lifetime_revenue": "lifetime revenue", "nrr": "net revenue retention",
+    "retained": "retained", "time_to_value": "time to value (faster)", "support_load": "support load (lighter)",
+}
+
+
+def value_formula(weights: ValueWeights | None, n_customers: int) -> str:
+    """One line saying what ranks a customer: the weighted percentile ranks behind the value score."""
+    w = (weights or ValueWeights()).model_dump()
+    total = sum(w.values()) or 1.0
+    terms = " + ".join(f"{pct(w[c] / total)} {COMPONENT_LABELS[c]}" for c in VALUE_COMPONENTS if w[c] > 0)
+    return (f"value score = {terms}, each as a percentile rank among the {count(n_customers)} customers "
+            "(a missing component counts 50%)")
+
+
+def _ranked_by(row, weights: ValueWeights | None) -> str | None:
+    """The component with the largest weighted share of this customer's score, and its percentile."""
+    w = (weights or ValueWeights()).model_dump()
+    total = sum(w.values()) or 1.0
+    parts = [(w[c] / total * float(row[f"pr_{c}"]), c) for c in VALUE_COMPONENTS
+             if w[c] > 0 and row.get(f"pr_{c}") is not None]
+    if not parts:
+        return None
+    _, best = max(parts)
+    top = max(0.01, 1.0 - float(row[f"pr_{best}"]))
+    return f"{COMPONENT_LABELS[best]} in the top {pct(top, 0)} (weight {pct(w[best] / total)})"
 
 MAX_LIMIT = 10_000  # tools cap pages at 200; engine callers (cohorts) may take more. See value_sql.best_ids_query.
 
@@ -43,12 +73,14 @@ class BestCustomer(BaseModel):
     value_score: float = Field(ge=0, le=1)
     first_won_at: date | None = None
     components: ValueComponents
+    ranked_by: str | None = Field(default=None, description="the component that contributed most to the score")
 
 
 class BestCustomers(BaseModel):
     """A page of the best-customer cohort, with the rule that chose it and its totals."""
 
     rule: str
+    value_formula: str | None = None
     segment: str | None = None
     n_customers: int = Field(description="customers (accounts with a won deal) considered")
     n: int = Field(description="customers in the best cohort (within the segment when given)")
@@ -98,7 +130,7 @@ def best_customers(
     page = cohort[offset: offset + limit]
     more = len(cohort) > offset + limit
     return BestCustomers(
-        rule=rule, segment=segment, n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
+        rule=rule, value_formula=value_formula(weights, n_customers), segment=segment, n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
         total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
         items=page, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
     )
@@ -129,6 +161,7 @@ def _cohort(engine: Engine, weights, top_n: int | None, closed_before: date | No
                     retained=None if r["retained"] is None else bool(r["retained"]),
                     time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
                 ),
+                ranked_by=_ranked_by(r, weights),
             )
             for r in rows
         ]

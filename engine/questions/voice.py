@@ -43,6 +43,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from icp_mcp.engine.model.numbers import count
 from icp_mcp.archive.fts import bm25_score, has_fts_index
 from icp_mcp.archive.schema import (
     CHANNELS,
@@ -523,10 +524,10 @@ def _summary(
         f"up to {window.last_day.isoformat()}"
     )
     if empty is None:
-        return f"{total} snippets {about} from {n_accounts} accounts of {cohort_label} {span}."
+        return f"{count(total)} snippets {about} from {count(n_accounts)} accounts of {cohort_label} {span}."
     return (
-        f"0 snippets {about} from {empty.cohort_accounts} accounts ({cohort_label}) {span}; "
-        f"{empty.snippets_in_window} snippets on any topic in that window and "
-        f"{empty.snippets_matching_overall} {about} in the archive for these accounts overall "
-        f"({empty.snippets_overall} snippets in all)."
+        f"0 snippets {about} from {count(empty.cohort_accounts)} accounts ({cohort_label}) {span}; "
+        f"{count(empty.snippets_in_window)} snippets on any topic in that window and "
+        f"{count(empty.snippets_matching_overall)} {about} in the archive for these accounts overall "
+        f"({count(empty.snippets_overall)} snippets in all)."
     )
