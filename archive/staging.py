@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-from icp_mcp.archive.mappings import mapped_select, quote_ident, required_source_columns, sql_str
+from icp_mcp.archive.mappings import (
+    mapped_select, quote_ident, required_source_columns, sql_str, stage_breakdown_exprs,
+)
 from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql
 
@@ -100,7 +102,8 @@ def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     return RawFile(f"(SELECT {rid} AS _rid, {line} AS _line, {shown} AS _raw, r.* FROM _icp_raw r)", columns, rid, raw)
 
 
-def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool) -> tuple[int, list[str], RawFile]:
+def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool,
+                    stage_map: dict[str, str] | None = None) -> tuple[int, list[str], RawFile]:
     """Stage, map and check the file in DuckDB; leave `_icp_checked` (typed rows + `_reason`).
 
     `with_raw` carries every row's raw text along (needed when the rows leave DuckDB for PostgreSQL);
@@ -114,7 +117,7 @@ def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with
             f"{path} has no column for {', '.join(missing)} (needed by {table}, mapping {mapping}); "
             f"columns found: {shown}"
         )
-    exprs, ignored = mapped_select(table, mapping, source.columns)
+    exprs, ignored = mapped_select(table, mapping, source.columns, stage_map)
     select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
     stage = f"(SELECT r._rid, r._line, r._raw, {select} FROM {source.select} AS r) AS stage"
     dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, stage)}")
@@ -124,6 +127,15 @@ def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with
         unreadable = "_icp_badlines" if fmt == "csv" else "_icp_badjson"
         read += dk.execute(f"SELECT count(*) FROM {unreadable}").fetchone()[0]
     return int(read), ignored, source
+
+
+def stage_breakdown(dk: Any, mapping: str, source: RawFile, stage_map: dict[str, str] | None = None
+                    ) -> list[tuple[str | None, str | None, int]]:
+    """(source stage value, stage it maps to, rows) for every stage value of an opportunities file."""
+    value, stage = stage_breakdown_exprs(mapping, source.columns, stage_map)
+    rows = dk.execute(f"SELECT {value} AS v, {stage} AS s, count(*) AS n FROM {source.select} AS r "
+                      "GROUP BY ALL ORDER BY n DESC, v").fetchall()
+    return [(v, s, int(n)) for v, s, n in rows]
 
 
 def fill_raw(dk: Any, source: RawFile) -> None:

@@ -7,7 +7,7 @@ import json
 import typer
 from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
 from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
-from icp_mcp.archive.mappings import MAPPINGS
+from icp_mcp.archive.mappings import MAPPINGS, MappingError, parse_stage_map
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.surface.settings import ARCHIVE_HELP
@@ -41,6 +41,16 @@ def _print_report(report: IngestReport) -> None:
         for reason, n in report.reasons.items():
             reasons.add_row(reason, f"{n:,}")
         out.print(reasons)
+    if report.stages:
+        stages = Table(title="stages (every source value and what it was stored as)", show_header=True)
+        for name in ("source stage", "stored as", "rows"):
+            stages.add_column(name, justify="right" if name == "rows" else "left")
+        for s in report.stages:
+            stored = s.stage if s.stage in ("open", "won", "lost") else f"rejected ({s.stage})"
+            stages.add_row("(empty)" if s.source is None else s.source, stored, f"{s.rows:,}")
+        out.print(stages)
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
     if report.ignored_columns:
         out.print(f"ignored columns: {', '.join(report.ignored_columns)}")
     if report.snippets is not None:
@@ -53,8 +63,14 @@ def ingest(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
     mapping: str = typer.Option("generic", "--mapping", help=f"Column mapping: {', '.join(MAPPINGS)}."),
     topics: str = typer.Option(None, "--topics", help="Topic taxonomy YAML for conversations (default: shipped)."),
+    stage_map: list[str] = typer.Option(
+        None, "--stage-map", help="Map a custom deal stage: 'SOURCE VALUE=won' (or lost / open); repeat."),
 ) -> None:
     """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason."""
+    try:
+        stages = parse_stage_map(stage_map)
+    except MappingError as exc:
+        raise _fail(str(exc)) from exc
     try:
         taxonomy = load_taxonomy(topics) if topics else None
     except (OSError, ValueError) as exc:
@@ -74,7 +90,8 @@ def ingest(
             def progress(done: float, total: float | None, message: str) -> None:
                 bar.update(task, completed=done, total=total, description=message)
 
-            report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
+            report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy,
+                                 stage_map=stages)
     except IngestError as exc:
         raise _fail(str(exc)) from exc
     except DBAPIError as exc:  # e.g. the DuckDB file is locked by a running server, or PostgreSQL is down
@@ -87,7 +104,7 @@ def ingest(
 def rejects(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
     table: str = typer.Option(None, "--table", help="Only rejects for this table."),
-    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (newest first)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (by file, then line)."),
     source: str = typer.Option(None, "--source", help="Only rejects from files whose path contains this."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
@@ -101,7 +118,8 @@ def rejects(
     except DBAPIError as exc:
         raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     r = ingest_rejects.c
-    query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
+    query = (select(r.table_name, r.source, r.line, r.reason, r.raw)
+             .order_by(r.table_name, r.source, r.line.nulls_last(), r.id).limit(limit))
     if table is not None:
         query = query.where(r.table_name == table)
     if source:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -444,7 +445,8 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
                            env={"COLUMNS": "400"})
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("│ accounts │") == 3
-    assert "duplicate key in file" in listed.output  # newest first: the last bad row of the file
+    lines = [int(m) for m in re.findall(r"│ accounts │ \S+\s*│ (\d+)\s*│", listed.output)]
+    assert len(lines) == 3 and lines == sorted(lines)  # by file, then line: the first bad rows of the file
     none = runner.invoke(app, ["rejects", "--archive", target, "--table", "contacts"])
     assert none.exit_code == 0 and "no rejects" in none.output
     bad = runner.invoke(app, ["rejects", "--archive", target, "--table", "nope"])
@@ -453,6 +455,8 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
     assert as_json.exit_code == 0, as_json.output
     listed_rows = [json.loads(line) for line in as_json.output.splitlines() if line.startswith("{")]
     assert len(listed_rows) == 10 and {r["table_name"] for r in listed_rows} == {"accounts"}
+    assert [r["line"] for r in listed_rows] == sorted(r["line"] for r in listed_rows)
+    assert lines == [r["line"] for r in listed_rows][:3]
     assert runner.invoke(app, ["rejects", "--archive", target, "--source", "other.csv"]).output.startswith("no rejects")
 
 
