@@ -9,7 +9,7 @@ names and emails sit in `contact_name` / `email`, which the server masks for cal
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import DateTime, Engine, String, cast, func, literal, select, union_all
@@ -25,10 +25,10 @@ MAX_CONTACTS = 5
 class PersonaMatch(BaseModel):
     """The ICP persona a contact matches: a buying role or a normalized title, with its lift."""
 
-    kind: str = Field(description="role or title")
+    kind: str
     persona: str
     lift: float | None = None
-    supported: bool = Field(False, description="the persona's win-rate interval excludes the base rate")
+    supported: bool = False
 
 
 class CommitteeContact(BaseModel):
@@ -38,11 +38,12 @@ class CommitteeContact(BaseModel):
     contact_name: str | None = None
     email: str | None = None
     title: str | None = None
-    normalized_title: str | None = None
     roles: list[str] = Field(default_factory=list, description="buying roles on the account's deals")
-    persona: PersonaMatch | None = Field(None, description="the strongest winning persona matched")
-    last_touch_at: datetime | None = None
-    last_touch_channel: str | None = None
+    persona: str | None = Field(None, description="the strongest winning persona matched: 'role champion', "
+                                                  "'title CFO'")
+    lift: float | None = Field(None, description="that persona's win-rate lift on closed deals")
+    last_touch_at: date | None = None
+    last_touch_channel: str | None = Field(None, description="call, email… or 'deal won' / 'deal open'")
 
 
 class BuyingCommittee(BaseModel):
@@ -77,19 +78,19 @@ def _match(personas: list[Persona], roles: list[str], normalized: str | None) ->
                         supported=best.supported)
 
 
-def _rank_key(c: CommitteeContact) -> tuple:
-    p = c.persona
+def _rank_key(item: tuple[PersonaMatch | None, CommitteeContact]) -> tuple:
+    p, c = item
     winner = p is not None and p.supported and (p.lift or 0) > 1
-    touched = c.last_touch_at.timestamp() if c.last_touch_at else float("-inf")
+    touched = c.last_touch_at.toordinal() if c.last_touch_at else 0
     return (not winner, -(p.lift or 0) if p else 0.0, -touched, c.contact_id)
 
 
-def _one_per_persona_first(ranked: list[CommitteeContact]) -> list[CommitteeContact]:
+def _one_per_persona_first(ranked: list[tuple[PersonaMatch | None, CommitteeContact]]) -> list[CommitteeContact]:
     """The best contact of each persona first (a committee, not three champions), then the others."""
     seen: set[tuple[str, str]] = set()
     first, rest = [], []
-    for contact in ranked:
-        key = (contact.persona.kind, contact.persona.persona) if contact.persona else ("", contact.contact_id)
+    for _, contact in ranked:
+        key = ("persona", contact.persona) if contact.persona else ("", contact.contact_id)
         role_key = ("roles", ",".join(contact.roles))
         if key in seen or role_key in seen:
             rest.append(contact)
@@ -136,11 +137,12 @@ def buying_committee(engine: Engine, definition: ICPDefinition, account_id: str,
         normalized = normalize_title(title)
         held = sorted(roles[contact_id])
         touch = last.get(contact_id)
-        found.append(CommitteeContact(
-            contact_id=contact_id, contact_name=name, email=email, title=title, normalized_title=normalized,
-            roles=held, persona=_match(personas, held, normalized),
-            last_touch_at=touch[0] if touch else None, last_touch_channel=touch[1] if touch else None,
-        ))
+        match = _match(personas, held, normalized)
+        found.append((match, CommitteeContact(
+            contact_id=contact_id, contact_name=name, email=email, title=title, roles=held,
+            persona=f"{match.kind} {match.persona}" if match else None, lift=match.lift if match else None,
+            last_touch_at=touch[0].date() if touch else None, last_touch_channel=touch[1] if touch else None,
+        )))
     found = _one_per_persona_first(sorted(found, key=_rank_key))
     held_roles = {r for rs in roles.values() for r in rs}
     missing = [readable_role(p.role) for p in winning_roles(personas) if p.role not in held_roles]
@@ -154,7 +156,7 @@ def _summary(found: list[CommitteeContact], missing: list[str], limit: int) -> s
     else:
         def who(contact: CommitteeContact) -> str:
             role = ", ".join(readable_role(r) for r in contact.roles) or "no deal role"
-            lift = f", lift {contact.persona.lift:.2f}" if contact.persona and contact.persona.lift else ""
+            lift = f", lift {contact.lift:.2f}" if contact.lift else ""
             return f"{contact.title or 'untitled contact'} ({role}{lift})"
 
         text = f"{count(len(found))} known contact{'s' if len(found) != 1 else ''}; talk first to " + "; ".join(
