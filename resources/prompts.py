@@ -1,4 +1,4 @@
-"""Prompts for the three journeys: qualify an account (sales), the quarterly ICP review (RevOps),
+"""Prompts for three of the journeys: qualify an account (sales), the quarterly ICP review (RevOps),
 voice of the customer (marketing). Each one tells the assistant which tools and resources to use."""
 
 from __future__ import annotations
