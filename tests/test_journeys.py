@@ -195,6 +195,9 @@ def test_sales_answer_names_the_committee(tmp_path: Path, monkeypatch, icp_demo)
     committee = json.loads(result.stdout)["committee"]
     assert committee["contacts"] and all(c["title"] for c in committee["contacts"])
     assert any(c["roles"] for c in committee["contacts"]) and "talk first to" in committee["summary"]
+    from icp_mcp.resources.prompts import qualify_account
+
+    assert "committee" in qualify_account("A0000061") and "missing" in qualify_account("A0000061")
 
 
 def test_revops_journey_says_refresh_on_a_drifting_archive(tmp_path: Path, monkeypatch) -> None:

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, case, func, select
 
-from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError, NotFound
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
 from icp_mcp.engine.sql.lookup import find_account

@@ -41,8 +41,8 @@ from sqlalchemy import (
     ColumnElement, Engine, Select, String, case, cast, func, literal, or_, select, union_all,
 )
 
-from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.attributes import value_expr
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,

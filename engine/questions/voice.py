@@ -43,7 +43,6 @@ from sqlalchemy import (
     tuple_,
 )
 
-from icp_mcp.engine.model.numbers import count
 from icp_mcp.archive.fts import bm25_score, has_fts_index
 from icp_mcp.archive.schema import (
     CHANNELS,
@@ -57,6 +56,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.numbers import count
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
 
