@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import DateTime, Engine, String, cast, func, literal, select, union_all
+from sqlalchemy import Engine, func, select
 
 from icp_mcp.archive.schema import contacts, conversations, opportunities, opportunity_contacts
 from icp_mcp.engine.model.numbers import count
@@ -100,37 +100,40 @@ def _one_per_persona_first(ranked: list[tuple[PersonaMatch | None, CommitteeCont
     return first + rest
 
 
+def _at(value: date | datetime | None) -> datetime | None:
+    """A date or timestamp as a timestamp (deal days and conversation times compare)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, datetime.min.time())
+
+
 def buying_committee(engine: Engine, definition: ICPDefinition, account_id: str,
                      limit: int = MAX_CONTACTS) -> BuyingCommittee:
     """The account's contacts ranked by the definition's personas, the winning roles missing, last touches."""
     c, oc, cv, o = contacts, opportunity_contacts, conversations, opportunities
-    deal_day = cast(func.coalesce(o.c.closed_at, o.c.created_at), DateTime)
-    touched = union_all(
-        select(cv.c.contact_id, cast(cv.c.channel, String).label("channel"),
-               cast(cv.c.occurred_at, DateTime).label("at"))
-        .where(cv.c.account_id == account_id, cv.c.contact_id.is_not(None)),
-        select(oc.c.contact_id, cast(literal("deal ") + o.c.stage, String), deal_day)
-        .join(o, o.c.opportunity_id == oc.c.opportunity_id).where(o.c.account_id == account_id),
-    ).subquery("touched")
-    with engine.connect() as conn:
-        people = conn.execute(
-            select(c.c.contact_id, c.c.name, c.c.email, c.c.title, oc.c.role)
-            .outerjoin(oc, oc.c.contact_id == c.c.contact_id).where(c.c.account_id == account_id)
+    with engine.connect() as conn:  # three keyed reads: contacts, the account's deals' roles, conversations
+        people = conn.execute(select(c.c.contact_id, c.c.name, c.c.email, c.c.title)
+                              .where(c.c.account_id == account_id)).all()
+        deals = conn.execute(
+            select(oc.c.contact_id, oc.c.role, o.c.stage, func.coalesce(o.c.closed_at, o.c.created_at))
+            .join(o, o.c.opportunity_id == oc.c.opportunity_id).where(o.c.account_id == account_id)
         ).all()
-        touches = conn.execute(
-            select(touched.c.contact_id, touched.c.channel, func.max(touched.c.at))
-            .group_by(touched.c.contact_id, touched.c.channel)
+        talks = conn.execute(
+            select(cv.c.contact_id, cv.c.channel, func.max(cv.c.occurred_at))
+            .where(cv.c.account_id == account_id, cv.c.contact_id.is_not(None))
+            .group_by(cv.c.contact_id, cv.c.channel)
         ).all()
     last: dict[str, tuple[datetime, str]] = {}
+    roles: dict[str, set[str]] = defaultdict(set)
+    touches = [(cid, channel, _at(at)) for cid, channel, at in talks]
+    for contact_id, role, stage, day in deals:
+        if role:
+            roles[contact_id].add(role)
+        touches.append((contact_id, f"deal {stage}", _at(day)))
     for contact_id, channel, at in touches:
         if at is not None and (contact_id not in last or at > last[contact_id][0]):
             last[contact_id] = (at, channel)
-    info: dict[str, tuple] = {}
-    roles: dict[str, set[str]] = defaultdict(set)
-    for contact_id, name, email, title, role in people:
-        info[contact_id] = (name, email, title)
-        if role:
-            roles[contact_id].add(role)
+    info = {contact_id: (name, email, title) for contact_id, name, email, title in people}
     personas = definition.personas
     found = []
     for contact_id, (name, email, title) in info.items():
