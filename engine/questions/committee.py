@@ -86,17 +86,18 @@ def _rank_key(item: tuple[PersonaMatch | None, CommitteeContact]) -> tuple:
 
 
 def _one_per_persona_first(ranked: list[tuple[PersonaMatch | None, CommitteeContact]]) -> list[CommitteeContact]:
-    """The best contact of each persona first (a committee, not three champions), then the others."""
+    """The best contact of each winning persona first (a committee, not three champions), then everyone
+    else in rank order."""
     seen: set[tuple[str, str]] = set()
     first, rest = [], []
-    for _, contact in ranked:
-        key = ("persona", contact.persona) if contact.persona else ("", contact.contact_id)
-        role_key = ("roles", ",".join(contact.roles))
-        if key in seen or role_key in seen:
-            rest.append(contact)
-        else:
-            seen.update({key, role_key})
+    for match, contact in ranked:
+        winner = match is not None and match.supported and (match.lift or 0) > 1
+        keys = {("persona", contact.persona or ""), ("roles", ",".join(contact.roles))}
+        if winner and not keys & seen:
+            seen |= keys
             first.append(contact)
+        else:
+            rest.append(contact)
     return first + rest
 
 
