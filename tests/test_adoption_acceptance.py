@@ -56,7 +56,7 @@ async def test_planted_segment_has_the_highest_adoption(server, icp_demo) -> Non
     finally:
         engine.dispose()
     top = next(g for g in data["groups"] if g["group"] == data["highest"])
-    best = next(s for s in definition.segments if s.id == top["group_id"])
+    best = next(s for s in definition.segments if data["segment_names"][s.id] == top["group"])
     assert top["group"] == best.name  # groups carry the segment's business name, not its id
     industry = [c for c in best.conditions if c.attribute == "industry"]
     assert industry and set(industry[0].accepted()) <= planted_industries(icp_demo), best.name
@@ -68,11 +68,11 @@ async def test_summary_answers_retention_and_flags_overlap_and_paradox(server, i
     data = await adoption(server, icp_demo, by="segment")
     overall, groups = data["overall"], data["groups"]
     assert data["retains_better"] is True and "Do adopters retain better? Yes" in data["summary"]
-    assert data["overlap"] == sum(g["n"] for g in groups) - overall["n"] and data["overlap"] > 0
-    assert "overlap" in data["summary"]
+    assert sum(g["n"] for g in groups) > overall["n"]  # an account may sit in several segments
+    assert f"their n add up to {sum(g['n'] for g in groups):,} over {overall['n']:,} customers" in data["summary"]
     # the planted adopters sit in the segments: inside them the churn gap shrinks well below the overall one
     gap = overall["non_adopters_retention"]["churn_rate"] - overall["adopters_retention"]["churn_rate"]
-    inner = [g for g in groups if g["group_id"] and g["adopters_retention"]["n"] >= 5
+    inner = [g for g in groups if g["group"] in data["segment_names"].values() and g["adopters_retention"]["n"] >= 5
              and g["non_adopters_retention"]["n"] >= 5]
     vanished = [g for g in inner if g["non_adopters_retention"]["churn_rate"]
                 - g["adopters_retention"]["churn_rate"] < gap / 2]

@@ -194,9 +194,9 @@ def test_sales_answer_names_the_committee(tmp_path: Path, monkeypatch, icp_demo)
     argv = [t.replace("$A", str(archive)) for t in command.argv]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
-    committee = json.loads(result.stdout)["committee"]
-    assert committee["contacts"] and all(c["title"] for c in committee["contacts"])
-    assert any(c["roles"] for c in committee["contacts"]) and "talk first to" in committee["summary"]
+    answer = json.loads(result.stdout)
+    assert answer["contacts"] and all(c["title"] for c in answer["contacts"])
+    assert any(c["roles"] for c in answer["contacts"]) and "talk first to" in answer["committee"]
     from icp_mcp.resources.prompts import qualify_account
 
     assert "committee" in qualify_account("A0000061") and "missing" in qualify_account("A0000061")

@@ -332,9 +332,8 @@ async def test_sales_journey_names_the_committee_masked_without_pii(deployment: 
     async with connect(deployment, deployment.tokens["sales"]) as client:
         masked = await client.call_tool("score_account", {"account": deployment.emea_account})
     assert not full.is_error and not masked.is_error, (text_of(full), text_of(masked))
-    seen = full.structured_content["committee"]
-    got = masked.structured_content["committee"]
-    assert 1 <= len(got["contacts"]) <= 5 and got["contacts_total"] >= len(got["contacts"])
+    seen, got = full.structured_content, masked.structured_content
+    assert 1 <= len(got["contacts"]) <= 5 and re.match(r"\d+ known contacts?; talk first to ", got["committee"])
     assert [c["contact_id"] for c in got["contacts"]] == [c["contact_id"] for c in seen["contacts"]]
     names = [c["contact_name"] for c in seen["contacts"] if c["contact_name"]]
     emails = [c["email"] for c in seen["contacts"] if c["email"]]
@@ -344,4 +343,4 @@ async def test_sales_journey_names_the_committee_masked_without_pii(deployment: 
                for c in got["contacts"])
     text = text_of(masked)
     assert not any(name in text for name in names) and not EMAIL.search(text)
-    assert got["contacts"][0]["title"] in got["summary"]
+    assert got["contacts"][0]["title"] in got["committee"]

@@ -77,7 +77,7 @@ async def test_text_fields_read_as_plain_numbers(server, icp_demo) -> None:
 async def test_money_attribute_shown_with_currency_and_magnitude(server) -> None:
     async with Client(server) as client:
         result = await client.call_tool(
-            "score_account", {"attributes": {"industry": "Software", "annual_revenue": 3.65779e8}})
+            "score_account", {"attributes": {"industry": "Software", "annual_revenue": 3.65779e8}, "detail": True})
     score = result.structured_content["score"]
     shown = [h["account_value"] for h in score["met"] + score["missed"] + score["penalties"]
              if h["attribute"] == "annual_revenue"]
@@ -107,7 +107,7 @@ async def test_similar_customers_share_icp_facts_once(server, icp_demo) -> None:
         engine.dispose()
     own = {c.attribute for c in definition.criteria} | {c.attribute for s in definition.segments for c in s.conditions}
     async with Client(server) as client:
-        scores = [(await client.call_tool("score_account", {"account": a})).structured_content["score"]
+        scores = [(await client.call_tool("score_account", {"account": a, "detail": True})).structured_content["score"]
                   for a in icp_demo.best_customer_ids[:5]]
     similar = [s for score in scores for s in score["similar_best_customers"]]
     assert similar

@@ -25,7 +25,7 @@ class BestCustomersResult(BaseModel):
     """One page of the best-customer cohort and how the cohort was chosen."""
 
     rule: str = Field(description="how the cohort was chosen")
-    value_formula: str | None = Field(None, description="what ranks a customer")
+    value_formula: str | None = None
     segment: str | None = None
     n_customers: int = Field(description="customers considered")
     n: int = Field(description="customers in the cohort")

@@ -8,7 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine.questions.committee import BuyingCommittee, buying_committee
+from icp_mcp.engine.questions.committee import CommitteeContact, buying_committee
 from icp_mcp.engine.scoring import one as score_engine
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
 from icp_mcp.surface.archive_access import ArchiveHandle
@@ -36,7 +36,9 @@ class ScoreAccountResult(BaseModel):
     score: AccountScore | None = None
     candidates: AccountCandidates | None = None
     segment_names: dict[str, str] = Field(default_factory=dict)
-    committee: BuyingCommittee | None = Field(None, description="whom to talk to: contacts ranked by winning personas")
+    committee: str = ""  # whom to talk to first (the contacts below), and winning roles nobody holds
+    contacts: list[CommitteeContact] = Field(default_factory=list)
+    missing_roles: list[str] = Field(default_factory=list)
     missed_not_shown: int = Field(0, description="missed criteria left out")
     truncated: bool = False
 
@@ -64,9 +66,11 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
         check_account_access(run, result.territory, result.account_id)
     result, hidden = _compact(result)
     names = {seg.id: seg.name for seg in definition.segments if seg.id in result.segments}
-    committee = None if result.account_id is None else buying_committee(run.engine, definition, result.account_id)
-    return ScoreAccountResult(status="scored", score=result, segment_names=names, committee=committee,
-                              missed_not_shown=hidden)
+    if result.account_id is None:  # a prospect: no contacts known
+        return ScoreAccountResult(status="scored", score=result, segment_names=names, missed_not_shown=hidden)
+    found = buying_committee(run.engine, definition, result.account_id)
+    return ScoreAccountResult(status="scored", score=result, segment_names=names, committee=found.summary,
+                              contacts=found.contacts, missing_roles=found.missing_roles, missed_not_shown=hidden)
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:

@@ -63,8 +63,7 @@ class RetentionStat(BaseModel):
 
 
 class AdoptionGroup(BaseModel):
-    group: str = Field(description="the group's name (a segment's business name, an industry, a tier…)")
-    group_id: str | None = Field(None, description="the segment id when grouped by segment")
+    group: str
     n: int = Field(description="eligible accounts (customers)")
     adopters: int | None
     rate: float | None = Field(description="adopters / n")
@@ -97,10 +96,8 @@ class AdoptionResult(BaseModel):
     total_groups: int
     highest: str | None = Field(description="among groups of at least k accounts")
     segment_names: dict[str, str] = Field(default_factory=dict, description="segment id → name")
-    overlap: int | None = Field(None, description="memberships beyond one per customer (groups overlap)")
-    retains_better: bool | None = Field(None, description="adopters churn significantly less (true) / more "
-                                                            "(false); null: no clear difference")
-    paradox: str | None = Field(None, description="a within-group result contradicting the overall one")
+    retains_better: bool | None = None  # adopters churn significantly less / more; None: no clear difference
+    paradox: str | None = None  # a within-group result that contradicts the overall one (Simpson's paradox)
     suppressed_groups: int = Field(0, description="groups withheld (under k accounts)")
     next_cursor: str | None = None
     truncated: bool = False
@@ -286,7 +283,6 @@ def _group(row, k_min: int, names: dict[str, str] | None = None) -> AdoptionGrou
     key = str(row["grp"])
     return AdoptionGroup(
         group=(names or {}).get(key, key),
-        group_id=key if names and key in names else None,
         n=n,
         adopters=adopters,
         rate=round(adopters / n, 4) if n else None,
@@ -350,7 +346,6 @@ def feature_adoption(
         highest=highest,
         segment_names=names or {},
         summary=summary,
-        overlap=overlap if overlap > 0 else None,
         retains_better=verdict,
         paradox=paradox,
     )

@@ -32,27 +32,23 @@ class PersonaMatch(BaseModel):
 
 
 class CommitteeContact(BaseModel):
-    """One known contact at the account (name and email are masked without pii:read; title shown)."""
+    """A known contact; name and email need pii:read."""
 
     contact_id: str
     contact_name: str | None = None
     email: str | None = None
-    title: str | None = None
-    roles: list[str] = Field(default_factory=list, description="buying roles on the account's deals")
-    persona: str | None = Field(None, description="the strongest winning persona matched: 'role champion', "
-                                                  "'title CFO'")
-    lift: float | None = Field(None, description="that persona's win-rate lift on closed deals")
-    last_touch_at: date | None = None
-    last_touch_channel: str | None = Field(None, description="call, email… or 'deal won' / 'deal open'")
+    title: str = ""
+    roles: list[str] = Field(default_factory=list)
+    persona: str = ""  # the winning persona matched, with its lift: 'title CFO (lift 3.35)'; "" for none
+    last_touch: str = ""  # date and channel: '2026-07-05 call', '2026-03-01 deal won'; "" for none
 
 
 class BuyingCommittee(BaseModel):
-    """Whom to talk to at the account, ranked by the winning personas, and which winning roles are missing."""
+    """Contacts ranked by winning personas; winning roles nobody holds."""
 
     summary: str
-    contacts: list[CommitteeContact]
-    contacts_total: int = Field(description="known contacts at the account (the list shows the top ones)")
-    missing_roles: list[str] = Field(default_factory=list, description="winning buying roles nobody holds")
+    contacts: list[CommitteeContact]  # the top ones; the summary counts them all
+    missing_roles: list[str] = Field(default_factory=list)
 
 
 def readable_role(role: str) -> str:
@@ -81,8 +77,8 @@ def _match(personas: list[Persona], roles: list[str], normalized: str | None) ->
 def _rank_key(item: tuple[PersonaMatch | None, CommitteeContact]) -> tuple:
     p, c = item
     winner = p is not None and p.supported and (p.lift or 0) > 1
-    touched = c.last_touch_at.toordinal() if c.last_touch_at else 0
-    return (not winner, -(p.lift or 0) if p else 0.0, -touched, c.contact_id)
+    touched = -date.fromisoformat(c.last_touch[:10]).toordinal() if c.last_touch else 0
+    return (not winner, -(p.lift or 0) if p else 0.0, touched, c.contact_id)
 
 
 def _one_per_persona_first(ranked: list[tuple[PersonaMatch | None, CommitteeContact]]) -> list[CommitteeContact]:
@@ -92,7 +88,7 @@ def _one_per_persona_first(ranked: list[tuple[PersonaMatch | None, CommitteeCont
     first, rest = [], []
     for match, contact in ranked:
         winner = match is not None and match.supported and (match.lift or 0) > 1
-        keys = {("persona", contact.persona or ""), ("roles", ",".join(contact.roles))}
+        keys = {("persona", f"{match.kind} {match.persona}" if match else ""), ("roles", ",".join(contact.roles))}
         if winner and not keys & seen:
             seen |= keys
             first.append(contact)
@@ -142,25 +138,27 @@ def buying_committee(engine: Engine, definition: ICPDefinition, account_id: str,
         held = sorted(roles[contact_id])
         touch = last.get(contact_id)
         match = _match(personas, held, normalized)
+        persona = "" if match is None else f"{match.kind} {match.persona}" + (
+            f" (lift {match.lift:.2f})" if match.lift is not None else "")
         found.append((match, CommitteeContact(
-            contact_id=contact_id, contact_name=name, email=email, title=title, roles=held,
-            persona=f"{match.kind} {match.persona}" if match else None, lift=match.lift if match else None,
-            last_touch_at=touch[0].date() if touch else None, last_touch_channel=touch[1] if touch else None,
+            contact_id=contact_id, contact_name=name, email=email, title=title or "", roles=held, persona=persona,
+            last_touch=f"{touch[0].date().isoformat()} {touch[1]}" if touch else "",
         )))
+    lifts = {c.contact_id: m.lift for m, c in found if m is not None and m.lift is not None}
     found = _one_per_persona_first(sorted(found, key=_rank_key))
     held_roles = {r for rs in roles.values() for r in rs}
     missing = [readable_role(p.role) for p in winning_roles(personas) if p.role not in held_roles]
-    return BuyingCommittee(summary=_summary(found, missing, limit), contacts=found[:limit],
-                           contacts_total=len(found), missing_roles=missing)
+    return BuyingCommittee(summary=_summary(found, lifts, missing), contacts=found[:limit], missing_roles=missing)
 
 
-def _summary(found: list[CommitteeContact], missing: list[str], limit: int) -> str:
+def _summary(found: list[CommitteeContact], lifts: dict[str, float], missing: list[str]) -> str:
+    """'26 known contacts; talk first to Head of RevOps (champion, lift 3.50); …. no economic buyer known'."""
     if not found:
         text = "no contact known at this account"
     else:
         def who(contact: CommitteeContact) -> str:
             role = ", ".join(readable_role(r) for r in contact.roles) or "no deal role"
-            lift = f", lift {contact.lift:.2f}" if contact.lift else ""
+            lift = f", lift {lifts[contact.contact_id]:.2f}" if contact.contact_id in lifts else ""
             return f"{contact.title or 'untitled contact'} ({role}{lift})"
 
         text = f"{count(len(found))} known contact{'s' if len(found) != 1 else ''}; talk first to " + "; ".join(

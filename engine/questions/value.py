@@ -73,7 +73,7 @@ class BestCustomer(BaseModel):
     value_score: float = Field(ge=0, le=1)
     first_won_at: date | None = None
     components: ValueComponents
-    ranked_by: str | None = Field(default=None, description="the component that contributed most to the score")
+    ranked_by: str | None = None  # the component that contributed most to the value score
 
 
 class BestCustomers(BaseModel):

@@ -45,9 +45,9 @@ class AccountScore(BaseModel):
     tier: str
     win_probability: float | None = None
     segments: list[str] = Field(default_factory=list, description="ids of the segments the account is in")
-    met: list[CriterionHit] = Field(description="criteria met that add points (and segment bonuses)")
-    missed: list[CriterionHit] = Field(description="criteria not met that would add points")
-    penalties: list[CriterionHit] = Field(default_factory=list, description="criteria met that take points away")
+    met: list[CriterionHit]
+    missed: list[CriterionHit]  # criteria not met that would add points
+    penalties: list[CriterionHit] = Field(default_factory=list)  # criteria met that take points away
     disqualifiers: list[DisqualifierHit]
     similar_best_customers: list[SimilarCustomer] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict, description="the attribute values scored")
