@@ -78,7 +78,7 @@ def main(sizes: str = typer.Option("S,M", help="comma-separated demo sizes"), se
                 s_chars.append(len(json.dumps(scored.model_dump(mode="json"), separators=(",", ":"))))
                 c_chars.append(len(json.dumps(committee.model_dump(mode="json"), separators=(",", ":"))))
                 listed.append(len(committee.contacts))
-                known.append(committee.contacts_total)
+                known.append(int(committee.summary.split(' ', 1)[0].replace(',', '')) if committee.contacts else 0)
         finally:
             engine.dispose()
         table.add_row(size, f"{1000 * _pct(s_times, .5):.1f}", f"{1000 * _pct(s_times, .95):.1f}",
