@@ -14,7 +14,9 @@ from icp_mcp.server.app import archive_of, build_server
 pytestmark = pytest.mark.slow
 
 #: What a person should never have to read in a sentence: 3.65779e+08, 0.35421, 12345 (no separator).
-RAW_NUMBER = re.compile(r"\d(?:\.\d+)?e[+-]\d+|\d+\.\d{4,}|(?<![\w.,-])\d{5,}(?![\w.,-])")
+#: (A small coefficient such as 0.0409 has three significant digits and reads fine.)
+RAW_NUMBER = re.compile(
+    r"\d(?:\.\d+)?e[+-]\d+|(?<![\d.])(?:[1-9]\d*\.\d{4,}|0\.0*[1-9]\d{3,})|(?<![\w.,-])\d{5,}(?![\w.,-])")
 TEXT_FIELDS = {"summary", "message", "rule", "value_formula", "note", "text", "sentence", "paradox",
                "account_value", "ranked_by", "condition"}
 

@@ -35,7 +35,7 @@ def to_markdown(definition: ICPDefinition) -> str:
     for s in d.segments:
         conds = " AND ".join(c.describe() for c in s.conditions)
         bonus = f" (+{s.points} bonus points)" if s.points else ""
-        shares = ", ".join(f"{x:.0%} of {what}" for x, what in ((s.share_accounts, "accounts"),
+        shares = ", ".join(f"{pct(x)} of {what}" for x, what in ((s.share_accounts, "accounts"),
                            (s.share_wins, "wins"), (s.share_revenue, "revenue")) if x is not None)
         out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence, pos)}{bonus}"
                    + (f"; {shares}" if shares else ""))
@@ -76,7 +76,7 @@ def to_markdown(definition: ICPDefinition) -> str:
     else:
         out.append("- tier cut-offs not set (computed on the archive when scoring)")
     if d.calibration:
-        out.append(f"- win probability = 1 / (1 + exp(-({d.calibration.a:.3g} · points + {d.calibration.b:.3g}))), "
+        out.append(f"- win probability = 1 / (1 + exp(-({d.calibration.a:.3g} · points {'+' if d.calibration.b >= 0 else '−'} {abs(d.calibration.b):.3g}))), "
                    f"fitted on n = {count(d.calibration.n)} closed deals")
     if d.unsupported:
         out += ["", "## Not supported by the data", ""]
