@@ -175,6 +175,7 @@ audit_log = Table(
     Column("rows", Integer),
     Column("duration_ms", Float),
 )
+Index("ix_audit_log_subject", audit_log.c.subject)  # schema revision 0002
 
 ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)
 ingest_rejects = Table(

@@ -472,10 +472,11 @@ def test_domain_change_of_a_referenced_account(target, tmp_path):
     assert domains == {"A1": "new-a1.com", "A2": "new-a2.com"}
 
 
-def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
-    """Another process writing the DuckDB file: ingest says so instead of a traceback."""
+def test_ingest_waits_in_line_while_another_process_holds_the_archive(archive_path, tmp_path):
+    """Another process writing the DuckDB file (no control channel): ingest says who holds it, waits, then loads."""
     import subprocess
     import sys
+    import threading
 
     target = archive_path
     holder = subprocess.Popen(
@@ -484,10 +485,16 @@ def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
+        release = threading.Timer(2.0, lambda: holder.communicate(""))
+        release.start()
         result = _ingest(str(target), "accounts", _write_csv(tmp_path / "a.csv", [_account("A1")]))
+        release.join()
     finally:
-        holder.communicate("")
-    assert result.exit_code != 0 and "cannot open the archive" in result.output and "lock" in result.output
+        if holder.poll() is None:
+            holder.communicate("")
+    assert result.exit_code == 0, result.output
+    assert f"queued: PID {holder.pid}" in result.output and "runs when it is done" in result.output
+    assert _count(str(target), accounts) == 1
 
 
 def test_every_other_table_loads_with_canonical_columns(target, tmp_path):
