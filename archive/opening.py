@@ -140,8 +140,9 @@ def open_checked(target: str | os.PathLike[str], *, read_only: bool = False, cre
                  migrate: bool = True) -> Engine:
     """An engine on a usable archive, or an `ArchiveError` saying in one line why it is not usable.
 
-    Opened for writing (`read_only` False) an older schema is migrated to the current one in a transaction
-    (unless `migrate` is False); opened read-only it is refused with the command that migrates it.
+    Opened for writing (`read_only` False) an older schema is migrated to the current one in a transaction;
+    opened read-only it is refused with the command that migrates it. `create` (a new file may be made)
+    and `migrate=False` only connect: the caller creates or migrates the schema itself.
     """
     where = Target.of(target)
     if where.path is not None:
@@ -153,11 +154,11 @@ def open_checked(target: str | os.PathLike[str], *, read_only: bool = False, cre
     except (SQLAlchemyError, OSError, ValueError) as exc:
         raise describe_open_error(where, exc) from None
     try:
-        if create:  # `init`: the file may be new; `create_schema` stamps or migrates it
+        if create or not migrate:  # `init` / `migrate`: connect only; they stamp or migrate the schema
             with engine.connect():
                 return engine
         with engine.connect() as conn:
-            revision = schema_version.check(conn, target=where.shown, writable=not read_only and migrate)
+            revision = schema_version.check(conn, target=where.shown, writable=not read_only)
         if revision is not None and revision != schema_version.HEAD:
             schema_version.migrate(engine)
         check_schema(engine)
