@@ -4,6 +4,7 @@ MCP client) and `ask` (a Claude agent over the server's tools)."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from typing import Any
 
@@ -59,6 +60,7 @@ def serve(
     handle = archive_of(server)
     if not handle.read_only and "://" not in archive:  # DuckDB: this process is the one writer
         channel = control.ControlServer(handle, server, archive, f"icp-mcp serve --transport {transport}").start()
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the socket is removed (uvicorn re-raises SIGTERM)
     try:
         if transport == "stdio":
             server.run("stdio")
@@ -73,6 +75,10 @@ def serve(
         if channel is not None:
             channel.stop()
         handle.close()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _parse_value(raw: str, schema: dict[str, Any] | None) -> Any:
