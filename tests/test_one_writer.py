@@ -74,7 +74,7 @@ def digest(archive: Path) -> dict[str, tuple]:
     """Row count and an order-independent hash of every table: equal digests = the same archive content."""
     con = duckdb.connect(str(archive), read_only=True)
     try:
-        return {t.name: tuple(con.execute(f"SELECT count(*), sum(hash(x.*)) FROM {t.name} x").fetchone())
+        return {t.name: tuple(con.execute(f"SELECT count(*), sum(hash(x)) FROM {t.name} x").fetchone())
                 for t in metadata.sorted_tables}
     finally:
         con.close()
