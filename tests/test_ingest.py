@@ -590,3 +590,29 @@ def test_json_array_file(archive_path, tmp_path):
     assert (report.format, report.read, report.loaded, report.rejected) == ("jsonl", 2, 1, 1)
     [reject] = _rejects(str(archive_path))
     assert (reject["line"], reject["reason"]) == (2, "name: required value missing")
+
+
+def test_an_over_long_csv_line_is_rejected_by_line_number_and_the_rest_loads(archive_path, tmp_path):
+    """One 9 MiB line (over the 8 MiB limit) among good rows: that line is a reject naming the limit, at its
+    own line number; a malformed line after it keeps its number too; every other row loads."""
+    from icp_mcp.archive.csv_guard import MAX_LINE_BYTES
+
+    path = tmp_path / "long.csv"
+    path.write_text("account_id,name\nA1,Acme\nA2," + "x" * (MAX_LINE_BYTES + (1 << 20)) +
+                    "\nA3,Gamma\nA4,Delta,extra\nA5,Eps\n")
+    result = _ingest(str(archive_path), "accounts", path)
+    assert result.exit_code == 0, result.output
+    assert _count(str(archive_path), accounts) == 3
+    rejects = {r["line"]: r for r in _rejects(str(archive_path))}
+    assert set(rejects) == {3, 5}
+    assert f"the limit is {MAX_LINE_BYTES:,} bytes per line" in rejects[3]["reason"]
+    assert rejects[3]["raw"].startswith("A2,xxx") and len(rejects[3]["raw"]) < 1000
+    assert "Columns" in rejects[5]["reason"]
+
+
+def test_an_empty_file_says_it_is_empty(archive_path, tmp_path):
+    for name, content in (("empty.csv", ""), ("blank.csv", "\n \n"), ("empty.jsonl", "")):
+        path = tmp_path / name
+        path.write_text(content)
+        result = _ingest(str(archive_path), "accounts", path)
+        assert result.exit_code == 2 and "is empty" in result.output and "column0" not in result.output, result.output
