@@ -170,10 +170,15 @@ def open_checked(target: str | os.PathLike[str], *, read_only: bool = False, cre
         raise ArchiveError(f"{where.shown}: {exc}") from None
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         engine.dispose()
+        if read_only and "different configuration" in str(exc):
+            # this process already has the file open read-write (an in-process caller): use that
+            return open_checked(target, read_only=False, migrate=migrate)
         raise describe_open_error(where, exc) from None
     except Exception as exc:  # duckdb raises its own error types before SQLAlchemy wraps them
         engine.dispose()
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            if read_only and "different configuration" in str(exc):
+                return open_checked(target, read_only=False, migrate=migrate)
             raise describe_open_error(where, exc) from None
         raise
     return engine

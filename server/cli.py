@@ -32,6 +32,7 @@ def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> No
     try:
         engine = open_checked(archive, create=True)
         created = create_schema(engine)
+        engine.dispose()
     except (ArchiveError, SchemaVersionError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
