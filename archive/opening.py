@@ -181,4 +181,5 @@ def open_checked(target: str | os.PathLike[str], *, read_only: bool = False, cre
                 return open_checked(target, read_only=False, migrate=migrate)
             raise describe_open_error(where, exc) from None
         raise
+    engine.dispose()  # proven usable; the file is taken again at first use (not held by a pooled probe)
     return engine

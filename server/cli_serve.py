@@ -59,6 +59,13 @@ def serve(
     channel = None
     handle = archive_of(server)
     if not handle.read_only and "://" not in archive:  # DuckDB: this process is the one writer
+        try:
+            with handle.engine.connect():  # take the file now (the pool keeps the connection) and hold it
+                pass
+        except Exception as exc:  # taken by another process since the check: one line, as above
+            from icp_mcp.archive.opening import Target, describe_open_error
+
+            raise _fail(str(describe_open_error(Target.of(archive), exc))) from None
         channel = control.ControlServer(handle, server, archive, f"icp-mcp serve --transport {transport}").start()
         signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the socket is removed (uvicorn re-raises SIGTERM)
     try:
