@@ -93,6 +93,12 @@ def _make(case: str, folder: Path) -> tuple[Path, str, subprocess.Popen | None]:
         data[:8192] = b"\x00" * 8192
         path.write_bytes(bytes(data))
         return path, "header is damaged", None
+    if case == "corrupt-checksum":  # one byte of the main header changed: its checksum no longer matches
+        _initialised(path)
+        data = bytearray(path.read_bytes())
+        data[12] ^= 0xFF
+        path.write_bytes(bytes(data))
+        return path, "is corrupt", None
     if case == "newer-release":
         _initialised(path)
         con = duckdb.connect(str(path))
@@ -114,7 +120,8 @@ def _make(case: str, folder: Path) -> tuple[Path, str, subprocess.Popen | None]:
     raise AssertionError(case)
 
 
-CASES = ("missing", "not-duckdb", "empty-file", "directory", "truncated", "corrupt-header", "newer-release",
+CASES = ("missing", "not-duckdb", "empty-file", "directory", "truncated", "corrupt-header", "corrupt-checksum",
+         "newer-release",
          "not-icp", "locked")
 
 
