@@ -30,8 +30,11 @@ class ArchiveLocked(ArchiveError):
     def __init__(self, path: str, pid: int | None) -> None:
         self.path, self.pid = path, pid
         self.holder = describe_process(pid)
-        super().__init__(f"{path} is in use by {self.holder}; wait until it finishes, or stop it"
-                         + (f" (kill {pid})" if pid else ""))
+        #: held by an MCP server without a control channel (`serve --read-only`): it will not finish
+        self.by_server = "icp-mcp serve" in self.holder
+        what = ("stop it to change or reopen the file, or serve without --read-only (that server then carries out "
+                "write commands and `icp-mcp call`)" if self.by_server else "wait until it finishes, or stop it")
+        super().__init__(f"{path} is in use by {self.holder}; {what}" + (f" (kill {pid})" if pid else ""))
 
 
 class ArchiveNotWritable(ArchiveError):

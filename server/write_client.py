@@ -86,6 +86,8 @@ def _run(archive: str, op: str, args: dict[str, Any], progress: Callable[[float,
         try:
             engine = open_checked(archive)
         except ArchiveLocked as exc:
+            if exc.by_server:  # a read-only server does not let go of the file: waiting would not end
+                raise
             if time.monotonic() > deadline:
                 raise ArchiveError(f"{exc} (waited {WAIT_SECONDS:.0f} s)") from None
             if told != exc.pid:
