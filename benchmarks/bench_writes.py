@@ -38,7 +38,7 @@ from icp_mcp.engine.derivation.derive import derive_icp
 from icp_mcp.engine.questions.value import best_customers
 from icp_mcp.engine.scoring.one import score_account
 from icp_mcp.engine.sql import cache
-from icp_mcp.engine.sql.versions import activate, get_version, save_version
+from icp_mcp.engine.sql.versions import get_version, save_version
 
 console = Console(width=160)
 OUT = Path(__file__).resolve().parent / "out"

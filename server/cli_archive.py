@@ -11,7 +11,6 @@ from icp_mcp.archive.mappings import MAPPINGS
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
 from icp_mcp.surface.settings import ARCHIVE_HELP
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, select
 
