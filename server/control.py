@@ -38,7 +38,7 @@ import anyio
 from anyio.abc import SocketAttribute, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from icp_mcp.server.write_ops import OPS, OpError, run_op
+from icp_mcp.server.write_ops import OPS, READ_OPS, OpError, run_op, run_read
 from icp_mcp.surface.archive_access import ArchiveHandle
 
 logger = logging.getLogger(__name__)
@@ -164,9 +164,11 @@ class ControlServer:
                     await self._mcp_session(stream, reader)
                 elif op in OPS:
                     await self._write(stream, op, header.get("args") or {}, header.get("client") or "a CLI command")
+                elif op in READ_OPS:
+                    await self._read(stream, op, header.get("args") or {})
                 else:
                     await stream.send(_line({"error": {"message": f"unknown operation {op!r}", "code": 2,
-                                                       "candidates": sorted([*OPS, "mcp", "ping"])}}))
+                                                       "candidates": sorted([*OPS, *READ_OPS, "mcp", "ping"])}}))
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
                 pass  # the client went away
 
@@ -203,6 +205,14 @@ class ControlServer:
                                                "candidates": []}}))
             return
         await stream.send(_line({"result": result}))
+
+    async def _read(self, stream: SocketStream, op: str, args: dict[str, Any]) -> None:
+        try:
+            rows = await anyio.to_thread.run_sync(run_read, self.handle.reader, op, args)
+        except OpError as exc:
+            await stream.send(_line({"error": exc.to_dict()}))
+            return
+        await stream.send(_line({"result": {"rows": rows}}))
 
     async def _mcp_session(self, stream: SocketStream, reader: BufferedByteReceiveStream) -> None:
         """Serve one MCP session over the connection with the holder's server (as its stdio would)."""

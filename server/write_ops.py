@@ -9,7 +9,7 @@ Each operation takes JSON-able arguments (file paths already absolute), reports 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ OPS: dict[str, str] = {
     "icp.activate": "an ICP activation",
     "icp.rollback": "an ICP rollback",
 }
+
+
+#: Read operations the holder answers without taking the write lock (the file is locked for other readers).
+READ_OPS: dict[str, str] = {"audit.tail": "reading the audit log"}
 
 
 class OpError(Exception):
@@ -144,6 +148,16 @@ def run_op(engine: Engine, op: str, args: dict[str, Any], progress: Progress | N
         raise OpError(f"cannot write to the archive: {first[:300]}") from exc
     _forget_cached_results()
     return result
+
+
+def run_read(engine: Engine, op: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answer read operation `op` (`audit.tail`: the last n entries, oldest first) as JSON-able rows."""
+    if op != "audit.tail":
+        raise OpError(f"unknown read operation {op!r} (allowed: {', '.join(READ_OPS)})")
+    from icp_mcp.server.audit import tail
+
+    rows = tail(engine, n=int(args.get("n", 20)), subject=args.get("subject"))
+    return [{k: (str(v) if isinstance(v, (datetime, date)) else v) for k, v in row.items()} for row in rows]
 
 
 def _forget_cached_results() -> None:

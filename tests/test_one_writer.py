@@ -129,6 +129,11 @@ async def test_cli_writes_go_through_the_server_holding_the_archive(icp_demo_cop
         assert via_call.returncode == 0, via_call.stderr
         assert json.loads(via_call.stdout)["score"]["account_id"] == "NEW-2"
 
+        tail = cli("audit", "tail", "--archive", str(archive), "--json", "-n", "5")  # read through the holder
+        assert tail.returncode == 0, tail.stderr
+        last = json.loads(tail.stdout.splitlines()[-1])
+        assert (last["tool"], last["arguments"]["account"], last["outcome"]) == ("score_account", "NEW-2", "ok")
+
         second_http = cli("serve", "--archive", str(archive), "--transport", "http", "--port", str(free_port()))
         assert second_http.returncode == 2 and f"PID {proc.pid}" in second_http.stderr
         assert len(second_http.stderr.strip().splitlines()) == 1
