@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 
-from icp_mcp.archive.schema import metadata
+from icp_mcp.archive.schema import STATE_TABLES, metadata
 
 
 class ArchiveError(Exception):
@@ -107,8 +107,8 @@ def create_schema(engine: Engine) -> list[str]:
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise `ArchiveError` when the archive lacks any icp-mcp table."""
+    """Raise `ArchiveError` when the archive lacks any icp-mcp table (derived state tables are made on write)."""
     present = set(inspect(engine).get_table_names())
-    missing = [t.name for t in metadata.sorted_tables if t.name not in present]
+    missing = [t.name for t in metadata.sorted_tables if t.name not in present and t.name not in STATE_TABLES]
     if missing:
         raise ArchiveError(f"not an icp-mcp archive (missing tables: {', '.join(missing)}); run `icp-mcp init`")

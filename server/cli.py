@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from icp_mcp.archive import generation
 from icp_mcp.archive.db import ArchiveError, create_schema
 from icp_mcp.archive.schema_version import SchemaVersionError
 from icp_mcp.archive.schema_version import migrate as migrate_schema
@@ -32,6 +33,8 @@ def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> No
     try:
         engine = open_checked(archive, create=True)
         created = create_schema(engine)
+        with engine.begin() as conn:
+            generation.bump(conn)  # a (re)initialised archive starts a new generation
         engine.dispose()
     except (ArchiveError, SchemaVersionError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

@@ -176,7 +176,7 @@ def activate(
     """Make a version the active ICP (the previous one is retired)."""
     from icp_mcp.server.write_client import run_write, who
 
-    r = run_write(archive, "icp.activate", {"version": version, "by": who(by)}, err, show_progress=False)
+    r = run_write(archive, "icp.activate", {"version": version, "by": who(by)}, err)
     out.print(f"ICP version {r['version']} ({r['name']}) is active")
 
 
@@ -188,8 +188,21 @@ def rollback(
     """Reactivate the version that was active before the current one."""
     from icp_mcp.server.write_client import run_write, who
 
-    r = run_write(archive, "icp.rollback", {"by": who(by)}, err, show_progress=False)
+    r = run_write(archive, "icp.rollback", {"by": who(by)}, err)
     out.print(f"rolled back: ICP version {r['version']} ({r['name']}) is active")
+
+
+@icp.command()
+def refresh(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
+    """Store the active ICP's state for today (activation and ingest do it; on a large archive run it daily,
+    e.g. from cron after midnight, so the first question of the day is answered from stored state)."""
+    from icp_mcp.server.write_client import run_write
+
+    r = run_write(archive, "icp.refresh", {}, err)
+    if r.get("version") is not None:
+        out.print(f"ICP state of version {r['version']} stored (generation {r['generation']})")
+    else:
+        out.print("no active ICP: nothing to store")
 
 
 @icp.command()

@@ -24,6 +24,7 @@ OPS: dict[str, str] = {
     "icp.import": "an ICP import",
     "icp.activate": "an ICP activation",
     "icp.rollback": "an ICP rollback",
+    "icp.refresh": "storing the ICP state",
 }
 
 
@@ -65,7 +66,18 @@ def _ingest(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
         raise OpError(f"cannot use topic taxonomy {topics}: {exc}") from exc
     report = ingest_file(engine, args["table"], args["file"], mapping=args.get("mapping", "generic"),
                          progress=progress, taxonomy=taxonomy)
+    if report.loaded or report.updated:  # a new generation: store the active ICP's state for it
+        _store_state(engine, progress)
     return report.model_dump(mode="json")
+
+
+def _store_state(engine: Engine, progress: Progress) -> dict[str, Any]:
+    """Store the active version's ICP state (engine/scoring/state.py) for the archive's generation."""
+    from icp_mcp.engine.scoring import state
+
+    head = state.build(engine, progress=progress)
+    return {"version": None if head is None else head.version,
+            "generation": None if head is None else head.generation}
 
 
 def _derive(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -82,6 +94,8 @@ def _derive(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
         raise OpError(f"{exc.message}; no version stored", code=3, label="refused") from None
     status = "active" if args.get("activate") else "draft"
     version = save_version(engine, definition, args["by"], status=status, note=args.get("note"))
+    if status == "active":
+        _store_state(engine, progress)
     shown = [c for c in definition.criteria if not c.minor]
     return {"version": version, "status": status, "criteria": len(shown),
             "minor": len(definition.criteria) - len(shown),
@@ -102,6 +116,8 @@ def _import(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
     status = "active" if args.get("activate") else "draft"
     version = save_version(engine, definition, args["by"], status=status,
                            note=args.get("note") or f"imported from {path.name}")
+    if status == "active":
+        _store_state(engine, progress)
     return {"version": version, "status": status}
 
 
@@ -109,6 +125,7 @@ def _activate(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[
     from icp_mcp.engine.sql.versions import activate
 
     info = activate(engine, int(args["version"]), args["by"])
+    _store_state(engine, progress)
     return {"version": info.version, "name": info.name}
 
 
@@ -116,12 +133,13 @@ def _rollback(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[
     from icp_mcp.engine.sql.versions import rollback
 
     info = rollback(engine, args["by"])
+    _store_state(engine, progress)
     return {"version": info.version, "name": info.name}
 
 
 _RUN: dict[str, Callable[[Engine, dict[str, Any], Progress], dict[str, Any]]] = {
     "ingest": _ingest, "icp.derive": _derive, "icp.import": _import, "icp.activate": _activate,
-    "icp.rollback": _rollback,
+    "icp.rollback": _rollback, "icp.refresh": lambda engine, args, progress: _store_state(engine, progress),
 }
 
 
