@@ -60,8 +60,12 @@ def ingest(
 
     args = {"table": table, "file": str(Path(file).expanduser().absolute()), "mapping": mapping,
             "topics": str(Path(topics).expanduser().absolute()) if topics else None}
-    report = IngestReport.model_validate(run_write(archive, "ingest", args, console))
+    result = run_write(archive, "ingest", args, console)
+    state = result.pop("state", None) or {}
+    report = IngestReport.model_validate(result)
     _print_report(report)
+    if state.get("version") is not None:
+        console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
 
 
 def rejects(

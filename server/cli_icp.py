@@ -66,6 +66,13 @@ def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
     return bar, report
 
 
+def _said_state(result: dict) -> None:
+    """Say (on stderr) that a write stored the active ICP's state, as `icp refresh` does."""
+    state = result.get("state") or {}
+    if state.get("version") is not None:
+        err.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
+
+
 @icp.command()
 def derive(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
@@ -85,6 +92,7 @@ def derive(
     args = {"closed_before": closed_before, "best_top_n": best_top_n, "positives": positives, "name": name,
             "activate": activate, "by": who(by), "note": note}
     r = run_write(archive, "icp.derive", args, err)
+    _said_state(r)
     minor = f" (+{r['minor']} minor)" if r["minor"] else ""
     out.print(f"ICP version {r['version']} ({r['status']}): {r['criteria']} criteria{minor}, "
               f"{r['segments']} segments, {r['disqualifiers']} disqualifiers, "
@@ -164,6 +172,7 @@ def import_(
         raise _fail_line(f"path: no such file: {path}")
     args = {"path": str(path.expanduser().absolute()), "activate": activate, "by": who(by), "note": note}
     r = run_write(archive, "icp.import", args, err)
+    _said_state(r)
     out.print(f"imported {path} as ICP version {r['version']} ({r['status']})")
 
 
@@ -177,6 +186,7 @@ def activate(
     from icp_mcp.server.write_client import run_write, who
 
     r = run_write(archive, "icp.activate", {"version": version, "by": who(by)}, err)
+    _said_state(r)
     out.print(f"ICP version {r['version']} ({r['name']}) is active")
 
 
@@ -189,6 +199,7 @@ def rollback(
     from icp_mcp.server.write_client import run_write, who
 
     r = run_write(archive, "icp.rollback", {"by": who(by)}, err)
+    _said_state(r)
     out.print(f"rolled back: ICP version {r['version']} ({r['name']}) is active")
 
 

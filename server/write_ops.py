@@ -66,9 +66,10 @@ def _ingest(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
         raise OpError(f"cannot use topic taxonomy {topics}: {exc}") from exc
     report = ingest_file(engine, args["table"], args["file"], mapping=args.get("mapping", "generic"),
                          progress=progress, taxonomy=taxonomy)
+    result = report.model_dump(mode="json")
     if report.loaded or report.updated:  # a new generation: store the active ICP's state for it
-        _store_state(engine, progress)
-    return report.model_dump(mode="json")
+        result["state"] = _store_state(engine, progress)
+    return result
 
 
 def _store_state(engine: Engine, progress: Progress) -> dict[str, Any]:
@@ -94,13 +95,12 @@ def _derive(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
         raise OpError(f"{exc.message}; no version stored", code=3, label="refused") from None
     status = "active" if args.get("activate") else "draft"
     version = save_version(engine, definition, args["by"], status=status, note=args.get("note"))
-    if status == "active":
-        _store_state(engine, progress)
+    stored = _store_state(engine, progress) if status == "active" else None
     shown = [c for c in definition.criteria if not c.minor]
     return {"version": version, "status": status, "criteria": len(shown),
             "minor": len(definition.criteria) - len(shown),
             "segments": len(definition.segments), "disqualifiers": len(definition.disqualifiers),
-            "unsupported": len(definition.unsupported)}
+            "unsupported": len(definition.unsupported), "state": stored}
 
 
 def _import(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -116,25 +116,22 @@ def _import(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[st
     status = "active" if args.get("activate") else "draft"
     version = save_version(engine, definition, args["by"], status=status,
                            note=args.get("note") or f"imported from {path.name}")
-    if status == "active":
-        _store_state(engine, progress)
-    return {"version": version, "status": status}
+    stored = _store_state(engine, progress) if status == "active" else None
+    return {"version": version, "status": status, "state": stored}
 
 
 def _activate(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     from icp_mcp.engine.sql.versions import activate
 
     info = activate(engine, int(args["version"]), args["by"])
-    _store_state(engine, progress)
-    return {"version": info.version, "name": info.name}
+    return {"version": info.version, "name": info.name, "state": _store_state(engine, progress)}
 
 
 def _rollback(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     from icp_mcp.engine.sql.versions import rollback
 
     info = rollback(engine, args["by"])
-    _store_state(engine, progress)
-    return {"version": info.version, "name": info.name}
+    return {"version": info.version, "name": info.name, "state": _store_state(engine, progress)}
 
 
 _RUN: dict[str, Callable[[Engine, dict[str, Any], Progress], dict[str, Any]]] = {
