@@ -25,13 +25,20 @@ def test_head_is_the_head_of_the_migration_scripts() -> None:
     assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(schema_version.KNOWN)
 
 
+REVISION_0003_TABLES = ("icp_best_values", "icp_customer_state", "icp_account_state", "icp_state",
+                        "archive_generation")
+
+
 def _baseline(target: str) -> None:
-    """Turn a fresh archive into one made by the baseline release: no version table, no revision-0002 index."""
+    """Turn a fresh archive into one made by the baseline release: no version table, no revision-0002 index,
+    none of the revision-0003 tables (archive generation and stored ICP state)."""
     engine = open_archive(target, create=True)
     create_schema(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("DROP INDEX ix_audit_log_subject"))
+        for table in REVISION_0003_TABLES:
+            conn.execute(text(f"DROP TABLE {table}"))
     engine.dispose()
 
 
@@ -40,7 +47,10 @@ def _state(target: str) -> tuple[str | None, list[str]]:
     with engine.connect() as conn:
         revision = schema_version.current_revision(conn)
         indexes = [i["name"] for i in inspect(conn).get_indexes("audit_log")]
+        tables = set(inspect(conn).get_table_names())
     engine.dispose()
+    if revision == schema_version.HEAD:
+        assert tables >= set(REVISION_0003_TABLES), "the migration did not create the state tables"
     return revision, indexes
 
 
