@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 
-from icp_mcp.archive.schema import metadata
+from icp_mcp.archive.schema import STATE_TABLES, metadata
 
 
 class ArchiveError(Exception):
@@ -87,15 +87,28 @@ def _create_table_without_foreign_keys(element: CreateTable, compiler: Any, **kw
 
 
 def create_schema(engine: Engine) -> list[str]:
-    """Create every missing table; return the names of the tables that were created."""
-    before = set(inspect(engine).get_table_names())
-    metadata.create_all(engine)
+    """Create every missing table; return the names of the tables that were created.
+
+    A fresh archive is stamped with the current schema revision; an existing one is first migrated to it
+    (`archive.schema_version`), so that tables created here never collide with a migration.
+    """
+    from icp_mcp.archive import schema_version
+
+    with engine.connect() as conn:
+        before = set(inspect(conn).get_table_names())
+        revision = schema_version.current_revision(conn)
+    if revision is not None:
+        schema_version.migrate(engine)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        if revision is None:
+            schema_version.stamp_head(conn)
     return [t.name for t in metadata.sorted_tables if t.name not in before]
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise `ArchiveError` when the archive lacks any icp-mcp table."""
+    """Raise `ArchiveError` when the archive lacks any icp-mcp table (derived state tables are made on write)."""
     present = set(inspect(engine).get_table_names())
-    missing = [t.name for t in metadata.sorted_tables if t.name not in present]
+    missing = [t.name for t in metadata.sorted_tables if t.name not in present and t.name not in STATE_TABLES]
     if missing:
         raise ArchiveError(f"not an icp-mcp archive (missing tables: {', '.join(missing)}); run `icp-mcp init`")

@@ -5,8 +5,8 @@
 (foreign keys, domains), upserts them by key (new / changed / unchanged) and records the rejects. On a
 DuckDB target all of this runs in the target's own connection; on PostgreSQL the file is checked in an
 in-process DuckDB and the typed rows are bulk-copied (COPY) into temporary tables of the target. Either way
-one transaction holds the good rows and the rejects of a file, or nothing. Re-ingesting a file changes
-nothing and records no new rejects.
+one transaction holds the good rows and the rejects of a file, or nothing, and bumps the archive generation
+when it changed any row. Re-ingesting a file changes nothing and records no new rejects.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 from icp_mcp.archive.apply import copy_into_postgres, fk_checks, record_rejects, upsert
+from icp_mcp.archive import generation
 from icp_mcp.archive.db import load_fts
 from icp_mcp.archive.fts import rebuild_fts_index
 from icp_mcp.archive.mappings import MappingError, check_target, sql_str, stage_warnings
@@ -140,6 +141,7 @@ def ingest_file(
     steps = 6.0 if table == "conversations" else 4.0
     tick = progress or (lambda done, total, message: None)
 
+    generation.ensure_state_tables(engine)  # an archive made before the generation existed gets it here
     with engine.begin() as conn:
         on_duckdb = conn.dialect.name == "duckdb"
         if on_duckdb:
@@ -191,6 +193,8 @@ def ingest_file(
                 report.topics = tag_topics_where(conn, where, taxonomy=taxonomy)
                 tick(5, steps, "indexing for search")
                 rebuild_fts_index(conn)
+            if report.loaded or report.updated:  # answers depend on these rows: a new generation
+                generation.bump(conn)
             tick(steps, steps, "done")
             _drop_temp(conn.exec_driver_sql, views=on_duckdb)
         finally:

@@ -175,6 +175,7 @@ audit_log = Table(
     Column("rows", Integer),
     Column("duration_ms", Float),
 )
+Index("ix_audit_log_subject", audit_log.c.subject)  # schema revision 0002
 
 ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)
 ingest_rejects = Table(
@@ -190,6 +191,90 @@ ingest_rejects = Table(
     Column("line", Integer),
     Column("raw", Text),
     Column("reason", Text, nullable=False),
+)
+
+#: The archive generation: one row (id = 1). Every ingest that changes rows, `init`, a demo build and every
+#: ICP activation / rollback / import bump `generation` in their own transaction, so "what answers depend
+#: on" is one number read with one keyed query. `archive_id` tells two archives at one path apart.
+archive_generation = Table(
+    "archive_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("archive_id", String, nullable=False),
+    Column("bumped_at", DateTime),
+)
+
+#: ICP state kept in the archive (engine/scoring/state.py): one header row per stored state, saying for
+#: which definition (`digest`, `weights_digest`), generation and day (`as_of`) the rows below were built.
+icp_state = Table(
+    "icp_state",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String, nullable=False),
+    Column("weights_digest", String, nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("built_at", DateTime, nullable=False),
+    Column("accounts", Integer),
+    Column("customers", Integer),
+    Column("seconds", Float),
+)
+
+#: Each account's score under the stored version (segments as ",s1,s2," like snippet topics).
+icp_account_state = Table(
+    "icp_account_state",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", String, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("disqualified", Integer, nullable=False),
+    Column("fit_score", Float, nullable=False),
+    Column("tier", String, nullable=False),
+    Column("win_probability", Float),
+    Column("disqualifier", String),
+    Column("segments", String, nullable=False),
+)
+
+#: Each customer's value components, score and rank under the stored version's value weights.
+icp_customer_state = Table(
+    "icp_customer_state",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", String, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    Column("first_won_at", Date),
+    Column("arr", Float),
+    Column("lifetime_revenue", Float),
+    Column("nrr", Float),
+    Column("retained", Integer),
+    Column("time_to_value_days", Float),
+    Column("tickets_per_month", Float),
+    Column("value_score", Float, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("revenue_before", Float),
+    Column("revenue_total", Float),
+    Column("in_best", Integer, nullable=False),
+    # percentile rank of each value component (what put the customer where it is: best_customers' ranked_by)
+    *[Column(f"pr_{name}", Float) for name in ("arr", "lifetime_revenue", "nrr", "retained", "time_to_value",
+                                                "support_load")],
+)
+
+#: The attribute values of the best customers (what similar-customer search indexes).
+icp_best_values = Table(
+    "icp_best_values",
+    metadata,
+    Column("version", Integer, nullable=False),
+    Column("account_id", String, nullable=False),
+    Column("attribute", String, nullable=False),
+    Column("value", String, nullable=False),
+)
+Index("ix_icp_best_values_version", icp_best_values.c.version)
+
+#: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
+STATE_TABLES: tuple[str, ...] = (
+    "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_values",
 )
 
 #: Tables a user may ingest into, in dependency order (parents first).

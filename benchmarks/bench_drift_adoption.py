@@ -39,7 +39,7 @@ def drift_archive_for(size: str) -> Path:
         build_demo(path, size=size, seed=SEED, drift=True, as_of=AS_OF)
     engine = open_archive(path)
     try:
-        if versions.active_definition(engine) is None:
+        if versions.active_icp(engine, required=False) is None:
             definition = derive_icp(engine, closed_before=AS_OF - timedelta(days=89))
             versions.activate(engine, versions.save_version(engine, definition, "bench"), "bench")
     finally:
@@ -62,7 +62,7 @@ def bench(
         console.print(f"{size}: archive ready in {time.perf_counter() - started:.1f} s ({path.name})")
         engine = open_archive(path, read_only=True)
         try:
-            definition = versions.active_definition(engine)
+            definition = versions.active_icp(engine, required=False)
             recent = resolve_window("90d", as_of=AS_OF)
             def drift_call(engine=engine, definition=definition, recent=recent):
                 return check_drift(engine, definition, recent=recent)

@@ -102,7 +102,7 @@ def sample_archive(archive: Path, n: int, seed: int) -> tuple[list[str], list[st
     try:
         with engine.connect() as conn:
             ids = [r[0] for r in conn.execute(select(accounts.c.account_id).order_by(accounts.c.account_id))]
-        definition = versions.active_definition(engine)
+        definition = versions.active_icp(engine, required=False)
     finally:
         engine.dispose()
     if definition is None:

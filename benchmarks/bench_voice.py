@@ -60,7 +60,7 @@ def archive_for(size: str, *, with_icp: bool = True) -> Path:
     if with_icp:
         engine = open_archive(path)
         try:
-            if versions.active_definition(engine) is None:
+            if versions.active_icp(engine, required=False) is None:
                 from icp_mcp.engine.derivation.derive import derive_icp
 
                 started = time.perf_counter()
@@ -93,7 +93,7 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object, 
 def engine_call(engine, args: dict) -> Callable[[], object]:
     def run() -> object:
         window = resolve_window(args["since"], None, AS_OF)
-        definition = versions.active_definition(engine) if args["cohort"] in ("icp",) else None
+        definition = versions.active_icp(engine, required=False) if args["cohort"] in ("icp",) else None
         cohort = resolve_cohort(engine, args["cohort"], definition=definition,
                                 closed_before=window.as_of + timedelta(days=1))
         with engine.connect() as conn:

@@ -82,7 +82,7 @@ def ensure_peer() -> Path:
 def active_icp() -> ICPDefinition:
     engine = open_archive(ARCHIVE, read_only=True)
     try:
-        definition = versions.active_definition(engine)
+        definition = versions.active_icp(engine, required=False)
     finally:
         engine.dispose()
     assert definition is not None

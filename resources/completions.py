@@ -34,7 +34,7 @@ def _starting(values: list[str], typed: str) -> Completion:
 
 
 def _definition(engine: Engine) -> ICPDefinition | None:
-    return versions.active_definition(engine)
+    return versions.active_icp(engine, required=False)
 
 
 def _segments(engine: Engine) -> list[str]:

@@ -9,7 +9,7 @@ from icp_mcp.engine.sql import versions
 from icp_mcp.engine.model.render import to_markdown
 from icp_mcp.surface.resource_runner import pretty_json, read_resource
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.runner import active_icp
+from icp_mcp.engine.sql.versions import active_icp
 
 URI = "icp://current"
 JSON_URI = "icp://current.json"

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from icp_mcp.engine.derivation import personas as personas_engine
 from icp_mcp.surface.resource_runner import pretty_json, read_resource
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.runner import active_icp
+from icp_mcp.engine.sql.versions import active_icp
 
 URI = "icp://personas"
 

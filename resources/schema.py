@@ -29,6 +29,11 @@ TABLES: dict[str, str] = {
     "icp_versions": "every ICP definition derived or written, with status draft/active/retired",
     "audit_log": "every MCP call: who, what, outcome, duration",
     "ingest_rejects": "rows that failed validation at ingest, with line and reason",
+    "archive_generation": "one row: the archive generation, bumped by every changing ingest and ICP activation",
+    "icp_state": "stored ICP state: for which version, definition digest, generation and day it was built",
+    "icp_account_state": "stored ICP state: each account's points, fit, tier, win probability, segments",
+    "icp_customer_state": "stored ICP state: each customer's value components, value score and rank",
+    "icp_best_values": "stored ICP state: the best customers' attribute values (similar-customer search)",
 }
 
 COLUMNS: dict[str, str] = {
@@ -55,6 +60,18 @@ COLUMNS: dict[str, str] = {
     "outcome": "ok / error / denied / refused / timeout", "rows": "rows returned",
     "duration_ms": "duration in milliseconds", "table_name": "target table", "line": "source line",
     "raw": "the raw row", "reason": "why it was rejected",
+    "generation": "archive generation", "archive_id": "random id of this archive", "bumped_at": "when bumped",
+    "digest": "fingerprint of the ICP definition", "weights_digest": "fingerprint of the value weights",
+    "as_of": "day the state is valid for", "built_at": "when built", "accounts": "accounts stored",
+    "customers": "customers stored",
+    "seconds": "build time", "points": "ICP points", "disqualified": "1 when a disqualifier hits",
+    "fit_score": "fit 0-100", "tier": "A-D", "win_probability": "calibrated win probability",
+    "disqualifier": "id of the first disqualifier hit", "segments": "ICP segments (,s1,s2,)",
+    "first_won_at": "first won deal", "lifetime_revenue": "lifetime revenue", "nrr": "net revenue retention",
+    "retained": "1 retained, 0 churned", "time_to_value_days": "days to first usage",
+    "tickets_per_month": "support tickets per month", "value_score": "value score 0-1", "rank": "value rank",
+    "revenue_before": "revenue of higher-ranked customers", "revenue_total": "revenue of all customers",
+    "in_best": "1 in the best-customer cohort", "attribute": "attribute name", "value": "attribute value",
 }
 
 

@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from sqlalchemy import Engine
 
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
+from icp_mcp.engine.sql import cache
 from icp_mcp.surface.access import allowed, current_principal, denial_message
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.runner import audit_call, error_message
@@ -34,6 +35,11 @@ def pretty_json(value: Any) -> str:
     return json.dumps(json.loads(to_json(value)), indent=1, ensure_ascii=False)
 
 
+def _pinned(fn: Callable[[Engine], str], engine: Engine) -> str:
+    with cache.pinned():  # one archive generation per read, as for tools
+        return fn(engine)
+
+
 async def read_resource(archive: ArchiveHandle, uri: str, fn: Callable[[Engine], str]) -> str:
     """Check `allowed(principal, "resource:<uri>")`, run `fn(reader)` in a thread, map errors, audit."""
     principal = current_principal()
@@ -43,7 +49,7 @@ async def read_resource(archive: ArchiveHandle, uri: str, fn: Callable[[Engine],
         if not allowed(principal, f"resource:{uri}"):
             outcome = "denied"
             raise ResourceError(f"permission denied: {denial_message(principal, f'resource:{uri}')}")
-        return await anyio.to_thread.run_sync(fn, archive.reader)
+        return await anyio.to_thread.run_sync(_pinned, fn, archive.reader)
     except (NoActiveICP, NotFound) as exc:
         outcome = "error"
         raise ResourceNotFoundError(f"{uri}: {error_message(exc)}") from exc

@@ -36,7 +36,8 @@ from sqlalchemy import Engine, select
 
 from icp_mcp.archive.schema import accounts
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
-from icp_mcp.engine.sql import versions
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import cache
 from icp_mcp.surface.access import Principal, allowed, current_principal, denial_message
 from icp_mcp.surface import audit_hook
 from icp_mcp.surface.audit_hook import error_outcome
@@ -325,7 +326,10 @@ async def run_tool(
 
         def in_worker(run: ToolRun) -> BaseModel:
             worker["thread"] = threading.get_ident()
-            return call(run)
+            with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
+                if not spec.write:
+                    refresh_state(archive, run.progress)
+                return call(run)
 
         with anyio.move_on_after(timeout):
             result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True)
@@ -360,9 +364,63 @@ async def run_tool(
 # --- shared engine look-ups -------------------------------------------------------------------------
 
 
-def active_icp(engine: Engine) -> Any:
-    """The active ICPDefinition, or a NoActiveICP error telling the caller how to make one."""
-    return versions.get_version(engine, None).definition  # raises NoActiveICP itself
+#: How long a read call waits for a state build it started (or found running) before answering without it.
+STATE_WAIT_S = QUERY_TIMEOUT_S / 2
+
+
+class _StateBuild:
+    """One background build of the stored ICP state per archive handle; waiting calls see its progress."""
+
+    def __init__(self, archive: ArchiveHandle) -> None:
+        self.listeners: list[ProgressFn] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, args=(archive,), daemon=True, name="icp-state-build")
+
+    def _progress(self, done: float, total: float | None, message: str) -> None:
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener(done, total, message)
+
+    def _run(self, archive: ArchiveHandle) -> None:
+        try:
+            archive.write(lambda engine: state.build(engine, progress=self._progress))
+        except Exception:  # never fail a read over the stored state: the readers recompute instead
+            logger.warning("could not store the ICP state; answering from recomputations", exc_info=True)
+
+    def wait(self, progress: ProgressFn, seconds: float) -> None:
+        with self.lock:
+            self.listeners.append(progress)
+        try:
+            self.thread.join(seconds)
+        finally:
+            with self.lock:
+                self.listeners.remove(progress)
+
+
+_builds: dict[int, _StateBuild] = {}
+_builds_lock = threading.Lock()
+
+
+def refresh_state(archive: ArchiveHandle, progress: ProgressFn, wait_s: float = STATE_WAIT_S) -> None:
+    """Before a read tool: when the active ICP's stored state is not current and this process may write,
+    build it in the background through the single writer, and wait up to `wait_s` for it (its progress
+    reaches this call's client); a longer build goes on while this call answers from recomputations."""
+    if archive.read_only:
+        return
+    try:
+        stale = state.is_stale(archive.reader)
+    except Exception:
+        logger.warning("could not check the stored ICP state", exc_info=True)
+        return
+    if not stale:
+        return
+    with _builds_lock:
+        build = _builds.get(id(archive))
+        if build is None or not build.thread.is_alive():
+            build = _builds[id(archive)] = _StateBuild(archive)
+            build.thread.start()
+    build.wait(progress, wait_s)
 
 
 def visible_candidates(principal: Principal, candidates: list[Any]) -> list[Any]:

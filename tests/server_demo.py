@@ -59,10 +59,11 @@ class DemoArchive:
 
 
 def build(folder: Path, source: Path | None = None) -> DemoArchive:
-    """Copy (or build) the demo archive, derive its ICP and activate it."""
+    """Copy (or build) the demo archive, derive its ICP, activate it and store its ICP state."""
     from icp_mcp.archive.demo import build_demo
     from icp_mcp.archive.demo.manifest import manifest_path, read_manifest
     from icp_mcp.engine.derivation import derive
+    from icp_mcp.engine.scoring import state
     from icp_mcp.engine.sql import versions
 
     path = folder / "demo.duckdb"
@@ -76,6 +77,7 @@ def build(folder: Path, source: Path | None = None) -> DemoArchive:
         definition = derive.derive_icp(engine)
         version = versions.save_version(engine, definition, "tests")
         versions.activate(engine, version, "tests")
+        state.build(engine)  # as `icp-mcp icp activate` does: the ICP state stored for the new version
     finally:
         engine.dispose()
     return DemoArchive(path=path, manifest=read_manifest(path))

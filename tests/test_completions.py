@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import accounts
-from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.server.app import archive_of, build_server
 from icp_mcp.surface.access import Principal, acting_as
 
@@ -34,7 +34,7 @@ def truth(icp_demo):
         with engine.connect() as conn:
             rows = conn.execute(select(accounts.c.account_id, accounts.c.name, accounts.c.domain,
                                        accounts.c.territory)).all()
-        return rows, active_definition(engine)
+        return rows, active_icp(engine, required=False)
     finally:
         engine.dispose()
 

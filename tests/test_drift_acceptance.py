@@ -56,7 +56,7 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, bool],
 def _report(path: Path):
     engine = open_archive(path, read_only=True)
     try:
-        definition = versions.active_definition(engine)
+        definition = versions.active_icp(engine, required=False)
         assert definition is not None
         return check_drift(engine, definition, recent=resolve_window(f"{WINDOW_DAYS}d", as_of=AS_OF))
     finally:
@@ -89,7 +89,7 @@ def test_drift_archive_says_refresh_and_names_the_planted_shift(archives, seed: 
 def test_insufficient_data_under_20_recent_wins(archives) -> None:
     engine = open_archive(archives[(SEEDS[0], False)], read_only=True)
     try:
-        definition = versions.active_definition(engine)
+        definition = versions.active_icp(engine, required=False)
         report = check_drift(engine, definition, recent=resolve_window("3d", as_of=AS_OF))
     finally:
         engine.dispose()

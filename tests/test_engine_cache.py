@@ -21,7 +21,6 @@ def test_cache_computes_once_for_concurrent_first_calls():
         return 42
 
     cache.clear()
-    cache._prints[id(engine)] = (_time.monotonic() + 3600, ("fixed",))
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(cache.cached(engine, ("k",), slow))) for _ in range(4)]
     for t in threads:
@@ -35,8 +34,6 @@ def test_cache_computes_once_for_concurrent_first_calls():
 
 def test_cache_forgets_the_flight_of_a_failing_computation():
     """A computation that raises is not stored, leaves no lock behind, and runs again on the next call."""
-    import time as _time
-
     import pytest
     from sqlalchemy import create_engine
 
@@ -44,7 +41,6 @@ def test_cache_forgets_the_flight_of_a_failing_computation():
 
     engine = create_engine("sqlite://")
     cache.clear()
-    cache._prints[id(engine)] = (_time.monotonic() + 3600, ("fixed",))
 
     def boom() -> int:
         raise RuntimeError("no")
@@ -54,3 +50,35 @@ def test_cache_forgets_the_flight_of_a_failing_computation():
     assert not cache._flights
     assert cache.cached(engine, ("bad",), lambda: 7) == 7
     cache.clear()
+
+
+def test_entries_are_keyed_by_the_archive_generation_bounded_and_cleared(archive_path):
+    """A new generation (here: an activation) is seen at once, nothing expires on a timer, the store is an
+    LRU of MAX_ENTRIES, and clear() forgets everything, the cohort ids included."""
+    from icp_mcp.archive.db import open_archive
+    from icp_mcp.engine.model.profile import ICPDefinition
+    from icp_mcp.engine.questions.cohorts import materialize
+    from icp_mcp.engine.sql import cache, versions
+    from sqlalchemy import select
+    from icp_mcp.archive.schema import accounts
+
+    engine = open_archive(archive_path)
+    cache.clear()
+    calls: list[int] = []
+    value = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert cache.cached(engine, ("k",), value) == 1
+    assert cache.cached(engine, ("k",), value) == 1
+    with cache.pinned():
+        assert cache.cached(engine, ("k",), value) == 1, "the same generation: still cached"
+    usable = ICPDefinition(name="x", criteria=[{"attribute": "industry", "value": "Software", "points": 20}])
+    versions.save_version(engine, usable, "tests", status="active")  # bumps the generation
+    assert cache.cached(engine, ("k",), value) == 2
+    assert cache.computations()["k"] == 2
+    for i in range(cache.MAX_ENTRIES + 5):
+        cache.cached(engine, ("many", i), lambda: i)
+    assert len(cache._store) == cache.MAX_ENTRIES
+    materialize(engine, ("all",), select(accounts.c.account_id))
+    assert any(k[3] == "cohort_ids" for k in cache._store)
+    cache.clear()
+    assert not cache._store and not cache.computations().get("k")
+    engine.dispose()

@@ -9,7 +9,7 @@ from icp_mcp.engine.model.errors import NoActiveICP, NotFound
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.sql.versions import (
     activate,
-    active_definition,
+    active_icp,
     get_version,
     list_versions,
     rollback,
@@ -23,14 +23,14 @@ def _d(name: str) -> ICPDefinition:
 
 def test_activate_and_rollback_walk_the_history(archive_path):
     engine = open_archive(archive_path)
-    assert active_definition(engine) is None
+    assert active_icp(engine, required=False) is None
     with pytest.raises(NoActiveICP):
         get_version(engine)
     v1 = save_version(engine, _d("one"), "alice")
     v2 = save_version(engine, _d("two"), "bob", note="second")
     v3 = save_version(engine, _d("three"), "carol", status="active")
     assert (v1, v2, v3) == (1, 2, 3)
-    assert get_version(engine).version == 3 and active_definition(engine).name == "three"
+    assert get_version(engine).version == 3 and active_icp(engine, required=False).name == "three"
     activate(engine, 1, "alice")
     activate(engine, 2, "bob")
     statuses = {v.version: v.status for v in list_versions(engine)}

@@ -6,14 +6,14 @@ from __future__ import annotations
 from mcp import Client
 
 from icp_mcp.archive.db import open_archive
-from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.server.app import archive_of, build_server
 
 
 async def test_value_or_phrase_answers_the_closest_rule(icp_demo):
     engine = open_archive(icp_demo.path, read_only=True)
     try:
-        definition = active_definition(engine)
+        definition = active_icp(engine, required=False)
     finally:
         engine.dispose()
     single = [d for d in definition.disqualifiers if d.value]

@@ -14,6 +14,7 @@ from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.resolve import AcceptedElicitation
 from pydantic import BaseModel, Field
 
+from icp_mcp.engine.scoring import state
 from icp_mcp.engine.sql import versions
 from icp_mcp.engine.sql.versions import VersionInfo
 from icp_mcp.surface.access import allowed, current_principal
@@ -64,6 +65,7 @@ def activate(run: ToolRun, version: int, how: str) -> ActivateResult:
     except Exception:
         previous = None
     info = run.write(versions.activate, version, run.principal.subject)
+    run.write(lambda engine: state.build(engine, progress=run.progress))  # the new version's ICP state
     return ActivateResult(active=info, previous_version=previous, confirmed_by=how)  # type: ignore[arg-type]
 
 

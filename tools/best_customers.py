@@ -42,7 +42,7 @@ def page(run: ToolRun, args: dict, segment: str | None, top_n: int | None, limit
          closed_before: date | None) -> BestCustomersResult:
     """Fetch the page the cursor points at and build the next cursor."""
     offset = decode_cursor(SPEC.name, args, cursor)
-    definition = versions.active_definition(run.engine)  # segments come from the active ICP (None: no segments)
+    definition = versions.active_icp(run.engine, required=False)  # segments come from the active ICP (None: no segments)
     if segment is not None and definition is not None:  # a segment's name works as well as its id
         segment = next((s.id for s in definition.segments if segment.strip().casefold() in
                         (s.id.casefold(), s.name.casefold())), segment)

@@ -11,10 +11,11 @@ from pydantic import Field
 from icp_mcp.engine.questions import drift
 from icp_mcp.engine.questions.drift import EmergingValue, Reason, SegmentMove
 from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.access import allowed
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import AsOf, Detail, recent_window
-from icp_mcp.surface.runner import ToolRun, ToolSpec, active_icp, register_tool, retype, run_tool
+from icp_mcp.surface.runner import ToolRun, ToolSpec, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
 DEFAULT_WINDOW = "90d"

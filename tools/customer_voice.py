@@ -11,7 +11,7 @@ from pydantic import Field
 
 from icp_mcp.engine.questions import voice
 from icp_mcp.engine.questions.cohorts import resolve_cohort
-from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.access import allowed, denial_message
@@ -42,7 +42,7 @@ def answer(run: ToolRun, args: dict, cursor: str | None, detail: bool = False) -
     window = resolve_window(args["since"] or DEFAULT_SINCE, args["until"], args["as_of"])
     spec = args["cohort"]
     needs_icp = isinstance(spec, str) and spec.strip().lower().split(":")[0] in ("icp", "tier", "segment")
-    definition = active_definition(run.engine) if needs_icp else None
+    definition = active_icp(run.engine, required=False) if needs_icp else None
     cohort = resolve_cohort(
         run.engine, spec, definition=definition, territories=run.principal.territories,
         closed_before=window.as_of + timedelta(days=1),

@@ -14,9 +14,10 @@ from icp_mcp.engine.questions import disqualifiers
 from icp_mcp.engine.model.errors import NotFound
 from icp_mcp.engine.model.profile import Disqualifier, ICPDefinition
 from icp_mcp.engine.questions.disqualifiers import DisqualifierExplanation
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.runner import (
-    ToolInputError, ToolRun, ToolSpec, account_territory, active_icp, check_account_access, register_tool, run_tool,
+    ToolInputError, ToolRun, ToolSpec, account_territory, check_account_access, register_tool, run_tool,
 )
 
 SPEC = ToolSpec(name="explain_disqualifier", title="Explain a disqualifier")

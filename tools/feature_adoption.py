@@ -10,7 +10,7 @@ from pydantic import Field
 
 from icp_mcp.engine.questions import adoption
 from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS
-from icp_mcp.engine.sql.versions import active_definition
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.access import allowed
 from icp_mcp.surface.settings import DEFAULT_LIMIT
@@ -31,7 +31,7 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> FeatureAdoptionResul
     """Resolve the window and grouping, ask the engine, suppress small groups for this caller."""
     offset = decode_cursor(SPEC.name, args, cursor)
     window = resolve_window(args["since"] or DEFAULT_SINCE, None, args["as_of"])
-    definition = active_definition(run.engine)
+    definition = active_icp(run.engine, required=False)
     by = args["by"] or ("segment" if definition is not None and definition.segments else "industry")
     limit = args["limit"]
     found = adoption.feature_adoption(

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from icp_mcp.engine.questions.committee import CommitteeContact, buying_committee
 from icp_mcp.engine.scoring import one as score_engine
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import Detail
 from icp_mcp.surface.runner import (
-    ToolInputError, ToolRun, ToolSpec, active_icp, check_account_access, register_tool, run_tool, visible_candidates,
+    ToolInputError, ToolRun, ToolSpec, check_account_access, register_tool, run_tool, visible_candidates,
 )
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")

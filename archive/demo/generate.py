@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+from icp_mcp.archive import generation
 from icp_mcp.archive.clock import today as today_utc
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.archive.demo import load
@@ -69,6 +70,10 @@ def build_demo(
     try:
         engine = open_archive(tmp, create=True)
         create_schema(engine)
+        with engine.begin() as conn:
+            # generation 1; the id names the build, so one seed and day give identical archives
+            generation.bump(conn, archive_id=f"demo-{size}-{seed}-{as_of.isoformat()}-{int(bool(drift))}",
+                            stamped=False)
         engine.dispose()  # closes the pool; the engine still compiles DDL for load.prepare/finish
         con = duckdb.connect(str(tmp))
         try:

@@ -18,7 +18,9 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, Select, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine.model import stats
@@ -50,7 +52,7 @@ from icp_mcp.engine.model.profile import (
 from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses, segment_shares
 from icp_mcp.engine.derivation.personas import derive_personas
 from icp_mcp.engine.scoring.tiers import fit_tiers_and_calibration
-from icp_mcp.engine.sql.versions import active_definition_or_none
+from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.sql.triggers import trigger_counts
 
 Progress = Callable[[float, float | None, str], None]
@@ -193,7 +195,10 @@ def derive_icp(
 
     step = progress or (lambda done, total, message: None)
     if previous is None:
-        previous = active_definition_or_none(engine)
+        try:  # the previous definition's value weights and trigger window, when one is readable
+            previous = active_icp(engine, required=False)
+        except (SQLAlchemyError, ValidationError):
+            previous = None
     weights = previous.value_weights if previous else ValueWeights()
     window = previous.trigger_window_days if previous else TRIGGER_WINDOW_DAYS
 

@@ -18,21 +18,21 @@ parameter) and explicit lists.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, Select, String, and_, bindparam, false, func, literal, select
+from sqlalchemy import Engine, Select, String, and_, bindparam, false, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
+from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.model.profile import TIERS, Condition, ICPDefinition
+from icp_mcp.engine.scoring import state
 from icp_mcp.engine.scoring.batch import account_scores_query
+from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.sql.value_sql import best_ids_query
 
 COHORT_FORMS: tuple[str, ...] = (
@@ -41,6 +41,8 @@ COHORT_FORMS: tuple[str, ...] = (
 )
 IN_ICP_TIERS: tuple[str, ...] = ("A", "B")
 MAX_IDS = 100_000
+#: Stored cohorts up to this size are bound as an id list; bigger ones stay a subquery on the state table.
+SMALL_COHORT = 10_000
 #: Up to this many ids are bound as a plain IN list; more travel as one array parameter.
 _INLINE_IDS = 50
 #: Separator of packed id lists (the ASCII unit separator; an id containing it is dropped).
@@ -136,42 +138,20 @@ def segment_selectable(definition: ICPDefinition, segment_id: str) -> Select:
     return members_query(segment.conditions)
 
 
-#: Best-cohort ids per (archive, cut-off, N, weights, data fingerprint), kept BEST_CACHE_SECONDS: ranking
-#: every customer by value is the slowest step of a voice question; its answer changes only with the data.
-BEST_CACHE_SECONDS = 120.0
-_cache: dict[tuple, tuple[float, list[str]]] = {}
-_cache_lock = threading.Lock()
-
-
-def _fingerprint(conn) -> tuple:
-    """Cheap summary of the data rankings and scores read (changes when deals, ARR or accounts change)."""
-    o, a = opportunities.c, arr_snapshots.c
-    deals = conn.execute(select(func.count(), func.max(o.closed_at), func.max(o.created_at))).one()
-    arr = conn.execute(select(func.count(), func.max(a.month))).one()
-    n_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
-    return (*deals, *arr, n_accounts)
-
-
-def materialize(engine: Engine, key: tuple, ids: Select) -> list[str]:
-    """Run a cohort selectable once and return its ids, cached BEST_CACHE_SECONDS per data fingerprint.
+def materialize(engine: Engine, key: tuple, ids: Select, kind: str = "cohort_ids") -> list[str]:
+    """Run a cohort selectable once per archive generation and return its ids (engine cache).
 
     Ranking every customer by value or scoring every account is the slow step of a cohort question; its
-    answer changes only with the data, and several statements of one answer reuse the ids.
+    answer changes only with the data, and several statements of one answer reuse the ids. `kind` names
+    the entry in the cache's counters (`stored_ids` when the selectable reads the stored ICP state).
     """
-    with engine.connect() as conn:
-        full_key = (str(engine.url), *key, _fingerprint(conn))
-        now = time.monotonic()
-        with _cache_lock:
-            hit = _cache.get(full_key)
-        if hit is not None and now - hit[0] < BEST_CACHE_SECONDS:
-            return hit[1]
+
+    def run() -> list[str]:
         sub = ids.subquery("materialized")
-        found = list(conn.execute(select(sub.c[0]).limit(MAX_IDS)).scalars())
-    with _cache_lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[full_key] = (now, found)
-    return found
+        with engine.connect() as conn:
+            return list(conn.execute(select(sub.c[0]).limit(MAX_IDS)).scalars())
+
+    return cached(engine, (kind, *key), run)
 
 
 def best_selectable(
@@ -180,18 +160,50 @@ def best_selectable(
 ) -> tuple[Select, int]:
     """The best-customer cohort (top N by value, or the default rule) and its size.
 
-    The ranking (engine/value_sql.py) runs once (`materialize`) and its ids are bound as one parameter.
+    From the stored ICP state when it is current (engine/scoring/state.py); otherwise the ranking
+    (engine/value_sql.py) runs once (`materialize`) and its ids are bound as one parameter.
     """
 
     weights = definition.value_weights if definition is not None else None
+    version = state.customer_version(engine, weights) if closed_before is None else None
+    if version is not None:
+        return _from_state(engine, ("best", version, top_n), state.stored_best_ids(version, top_n))
     key = ("best", closed_before, top_n, weights.model_dump_json() if weights else None)
     ids = materialize(engine, key, best_ids_query(closed_before, weights, top_n))
     return ids_selectable(ids), len(ids)
 
 
+def _from_state(engine: Engine, key: tuple, stored: Select) -> tuple[Select, int]:
+    """A cohort read from the stored ICP state and its size. Up to SMALL_COHORT ids are read once per
+    generation and bound as parameters (the planner does better with a short list); a bigger cohort stays a
+    scan of the state table inside the caller's statement."""
+    size = state.stored_size(engine, key, stored)
+    if size > SMALL_COHORT:
+        return stored, size
+    return ids_selectable(materialize(engine, key, stored, kind="stored_ids")), size
+
+
+def _stored_icp_ids(engine: Engine, definition: ICPDefinition, spec: str) -> Select | None:
+    """The stored-state selectable for an ICP cohort spec (`icp`, `tier:[...]`, `segment:ID`), when current."""
+    version = state.account_version(engine, definition)
+    if version is None:
+        return None
+    kind, _, arg = spec.partition(":")
+    if kind == "icp":
+        return state.stored_account_ids(version, tiers=list(IN_ICP_TIERS))
+    if kind == "tier":
+        return state.stored_account_ids(version, tiers=re.findall(r"[A-D]", arg))
+    if kind == "segment":
+        return state.stored_account_ids(version, segment=arg)
+    return None
+
+
 def icp_ids(engine: Engine, definition: ICPDefinition, spec: str, ids: Select) -> tuple[Select, int]:
-    """A cohort of the active ICP (tiers, segments: `spec` names it in the cache key) materialized once per
-    definition and data: its ids as a selectable, and their number."""
+    """A cohort of the active ICP (tiers, segments: `spec` names it) and its size: read from the stored ICP
+    state when it is current, else `ids` materialized once per definition and generation."""
+    stored = _stored_icp_ids(engine, definition, spec)
+    if stored is not None:
+        return _from_state(engine, ("icp", spec, state.digest(definition)), stored)
     found = materialize(engine, ("icp", spec, definition.model_dump_json()), ids)
     return ids_selectable(found), len(found)
 

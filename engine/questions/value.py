@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 
-from icp_mcp.archive.schema import accounts
+from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state
+from icp_mcp.engine.scoring import state
 from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.sql.matching import members_query
@@ -113,7 +114,7 @@ def best_customers(
         raise EngineError("top_n", "must be 1 or more")
     weights = definition.value_weights if definition else None
     rule = cohort_rule(top_n)
-    cohort, n_customers, total_rev = _cohort(engine, weights, top_n, closed_before)
+    found = None
     if segment is not None:
         if definition is None:
             raise EngineError("segment", "needs an ICP definition with segments")
@@ -122,10 +123,27 @@ def best_customers(
         found = next((s for s in definition.segments if s.id == segment), None) or names.get(segment.casefold())
         if found is None:
             raise EngineError("segment", f"unknown segment {segment!r}", allowed=ids)
-        members = _members(engine, found.conditions)
-        cohort = [c for c in cohort if c.account_id in members]
         rule += f", within segment {found.id} ({found.name})"
         segment = found.id
+    version = state.customer_version(engine, weights) if closed_before is None else None
+    in_segment = None
+    if version is not None and found is not None:  # segment members from the stored account state
+        in_segment = state.account_version(engine, definition) if definition is not None else None
+        if in_segment is None:
+            version = None
+    if version is not None:
+        stored = _stored_page(engine, version, top_n, found.id if found else None, limit, offset)
+        items, n, n_customers, total_rev, cohort_rev = stored
+        more = n > offset + limit
+        return BestCustomers(
+            rule=rule, segment=segment, n_customers=n_customers, n=n, cohort_revenue=cohort_rev,
+            total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
+            items=items, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
+        )
+    cohort, n_customers, total_rev = _cohort(engine, weights, top_n, closed_before)
+    if found is not None:
+        members = _members(engine, found.conditions)
+        cohort = [c for c in cohort if c.account_id in members]
     cohort_rev = sum(c.components.lifetime_revenue or 0.0 for c in cohort)
     page = cohort[offset: offset + limit]
     more = len(cohort) > offset + limit
@@ -151,24 +169,57 @@ def _cohort(engine: Engine, weights, top_n: int | None, closed_before: date | No
                 .join(a, a.c.account_id == ranked.c.account_id)
                 .where(ranked.c.in_best).order_by(ranked.c.rank)
             ).mappings().all()
-        items = [
-            BestCustomer(
-                account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
-                rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
-                first_won_at=r["first_won_at"],
-                components=ValueComponents(
-                    arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
-                    retained=None if r["retained"] is None else bool(r["retained"]),
-                    time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
-                ),
-                ranked_by=_ranked_by(r, weights),
-            )
-            for r in rows
-        ]
-        return items, int(totals[0] or 0), float(totals[1] or 0.0)
+        return [_item(r, weights) for r in rows], int(totals[0] or 0), float(totals[1] or 0.0)
 
-    key = ("cohort", weights.model_dump_json() if weights else "", top_n, closed_before)
+    key = ("best_ranking", weights.model_dump_json() if weights else "", top_n, closed_before)
     return cached(engine, key, build)
+
+
+def _item(r, weights: ValueWeights | None) -> BestCustomer:
+    """One ranked customer row (recomputed or stored) as a BestCustomer, with what ranked it there."""
+    return BestCustomer(
+        account_id=r["account_id"], name=r["name"], territory=r["territory"], industry=r["industry"],
+        rank=int(r["rank"]), value_score=round(min(1.0, max(0.0, float(r["value_score"]))), 4),
+        first_won_at=r["first_won_at"],
+        components=ValueComponents(
+            arr=r["arr"], lifetime_revenue=r["lifetime_revenue"], nrr=r["nrr"],
+            retained=None if r["retained"] is None else bool(r["retained"]),
+            time_to_value_days=r["time_to_value_days"], tickets_per_month=r["tickets_per_month"],
+        ),
+        ranked_by=_ranked_by(r, weights),
+    )
+
+
+def _stored_page(engine: Engine, version: int, top_n: int | None, segment: str | None, limit: int, offset: int
+                 ) -> tuple[list[BestCustomer], int, int, float, float]:
+    """One page of the stored ranking, the cohort's size and revenue, and all customers' count and revenue:
+    keyed queries on the stored ICP state instead of ranking every customer again."""
+    c, a, s = icp_customer_state.c, accounts.c, icp_account_state.c
+    cohort = [c.version == version, c.in_best == 1 if top_n is None else c.rank <= top_n]
+    source = icp_customer_state
+    if segment is not None:
+        source = source.join(icp_account_state, and_(s.version == version, s.account_id == c.account_id))
+        cohort.append(s.segments.contains(f",{segment},", autoescape=True))
+
+    def totals() -> tuple[int, float, int, float]:
+        with engine.connect() as conn:
+            every = conn.execute(select(func.count(), func.coalesce(func.sum(c.lifetime_revenue), 0.0))
+                                 .where(c.version == version)).one()
+            chosen = conn.execute(select(func.count(), func.coalesce(func.sum(c.lifetime_revenue), 0.0))
+                                  .select_from(source).where(*cohort)).one()
+        return int(every[0] or 0), float(every[1] or 0.0), int(chosen[0] or 0), float(chosen[1] or 0.0)
+
+    n_customers, total_rev, n, cohort_rev = cached(engine, ("stored_best_totals", version, top_n, segment), totals)
+    page = (select(c.account_id, c.rank, c.value_score, c.first_won_at, c.arr, c.lifetime_revenue, c.nrr,
+                   c.retained, c.time_to_value_days, c.tickets_per_month,
+                   *[c[f"pr_{name}"] for name in VALUE_COMPONENTS])
+            .select_from(source).where(*cohort)
+            .order_by(c.rank).limit(limit).offset(offset)).subquery("page")
+    with engine.connect() as conn:  # the page first, then the names of its accounts only
+        rows = conn.execute(select(page, a.name, a.territory, a.industry)
+                            .join(accounts, a.account_id == page.c.account_id).order_by(page.c.rank)
+                            ).mappings().all()
+    return [_item(r, None) for r in rows], n, n_customers, total_rev, cohort_rev  # stored = default weights
 
 
 def _members(engine: Engine, conditions) -> set[str]:

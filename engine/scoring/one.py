@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import DateTime, Engine, String, cast, literal, null, select, union_all
+from sqlalchemy import DateTime, Engine, String, cast, func, literal, null, select, union_all
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
@@ -33,11 +33,12 @@ from icp_mcp.engine.model.numbers import attribute_value
 from icp_mcp.engine.sql.lookup import find_account
 from icp_mcp.engine.model.profile import Condition, ICPDefinition
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore, Candidate, CriterionHit, DisqualifierHit, SimilarCustomer
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.scoring.state import SIMILAR_ATTRIBUTES
 from icp_mcp.engine.scoring.tiers import ensure_tiers
 from icp_mcp.engine.sql.value_sql import best_ids_query
 
 Rows = dict[str, list[tuple[str | None, float | None]]]
-SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
 SIMILAR_POOL = 300
 
 
@@ -154,26 +155,39 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
 
 
 def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict]:
-    """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached."""
+    """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached.
 
-    def build() -> tuple[list[str], list[str], dict]:
+    Built from the stored ICP state's best-customer values when it is current (engine/scoring/state.py),
+    else from the value ranking and the attribute relation.
+    """
+    version = state.customer_version(engine, definition.value_weights)
+    if version is not None:
+        return cached(engine, ("best_index_stored", version), lambda: _index(
+            engine, state.stored_best_ids(version, None).subquery("best"), state.stored_best_values_query(version)))
+
+    def recompute() -> tuple[list[str], list[str], dict]:
         best = best_ids_query(None, definition.value_weights).subquery("best")
         rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
-        with engine.connect() as conn:
-            names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
-                                      .join(best, best.c.account_id == accounts.c.account_id)).all())
-            ids = sorted(names)
-            index = {aid: i for i, aid in enumerate(ids)}
-            lists: dict[tuple[str, str], list[int]] = defaultdict(list)
-            for aid, attr, value in conn.execute(
-                select(rel.c.account_id, rel.c.attribute, rel.c.value)
-                .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None))
-            ):
-                lists[(attr, value)].append(index[aid])
-        postings = {k: np.array(sorted(v), dtype=np.int32) for k, v in lists.items()}
-        return ids, [names[i] for i in ids], postings
+        values = (select(rel.c.account_id, rel.c.attribute, rel.c.value)
+                  .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None)))
+        return _index(engine, best, values)
 
-    return cached(engine, ("best_index", definition.value_weights.model_dump_json()), build)
+    return cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
+
+
+def _index(engine: Engine, best, values) -> tuple[list[str], list[str], dict]:
+    """Ids (sorted) and names of the `best` accounts, and postings (attribute, value) → their positions."""
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
+                                  .join(best, best.c.account_id == accounts.c.account_id)).all())
+        ids = sorted(names)
+        index = {aid: i for i, aid in enumerate(ids)}
+        v = values.subquery("v")
+        grouped = conn.execute(select(v.c.attribute, v.c.value, func.array_agg(v.c.account_id))
+                               .group_by(v.c.attribute, v.c.value)).all()  # one row per value, not per pair
+    postings = {(attr, value): np.array(sorted(index[a] for a in members), dtype=np.int32)
+                for attr, value, members in grouped}
+    return ids, [names[i] for i in ids], postings
 
 
 #: Attributes that state one fact (where the account is): a match on any of them counts once.

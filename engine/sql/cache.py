@@ -1,89 +1,197 @@
-"""A small time-limited in-process cache for expensive, read-mostly engine results (best-customer cohort,
-similarity index). Keys include the engine's identity and a fingerprint of the data (row counts, latest
-close date), so two archives never share entries and a write that matters invalidates them."""
+"""The engine's one in-process cache for expensive, read-mostly results (the active ICP, cohort ids, the
+best-customer ranking, the similarity index, tier cut-offs).
+
+Entries are keyed by (archive, generation, day, key): the archive's URL and id and its generation number
+(`archive/generation.py`), which every ingest, activation, rollback and import bumps, and today's date
+(scores count trigger windows to now). So a write that
+matters is seen at once (also one that changes values without changing counts), nothing expires on a
+timer, and entries of an older generation are dropped as soon as a newer one is seen. The store is an LRU
+bounded to MAX_ENTRIES; concurrent first calls for one key compute it once (single flight).
+
+A call sees one generation throughout (`pinned()`, which the tool and resource runners wrap around every
+call). A PostgreSQL archive's generation is re-read once per call (else at most every GENERATION_SECONDS),
+so a change made by another process is seen by the next call; a DuckDB file this process holds open is
+re-read only after this process bumped a generation (no other process can write it meanwhile). `computations()` counts what was computed per kind
+(the first element of a key), so tests can assert what was recomputed instead of timing it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from icp_mcp.archive.schema import account_technologies, accounts, arr_snapshots, opportunities
+from sqlalchemy.exc import SQLAlchemyError
+
+from icp_mcp.archive import clock
+from icp_mcp.archive import generation as archive_generation
 
 T = TypeVar("T")
-TTL_SECONDS = 300.0
-MAX_ENTRIES = 32
+MAX_ENTRIES = 64
+GENERATION_SECONDS = 1.0
+
+Stamp = tuple[str, int]  # (archive_id, generation)
 
 _lock = threading.Lock()
-_store: dict[tuple, tuple[float, Any]] = {}
+_store: OrderedDict[tuple, Any] = OrderedDict()
 _flights: dict[tuple, threading.Lock] = {}
+_memo: weakref.WeakKeyDictionary[Any, tuple[float, int, Stamp]] = weakref.WeakKeyDictionary()  # by pool
+_seen: dict[str, Stamp] = {}  # the latest stamp seen per archive URL
+_pins: contextvars.ContextVar[dict[str, Stamp] | None] = contextvars.ContextVar("icp_cache_pins", default=None)
+_computed: Counter[str] = Counter()
+_reads = [0]
 
 
-_prints: dict[int, tuple[float, tuple]] = {}
-FINGERPRINT_SECONDS = 5.0
+def _url(engine: Engine) -> str:
+    return str(engine.url)
 
 
-def fingerprint(engine: Engine) -> tuple:
-    """A cheap summary of the data the cached results depend on (re-read at most every 5 s)."""
-    now = time.monotonic()
-    hit = _prints.get(id(engine))
-    if hit is not None and now - hit[0] < FINGERPRINT_SECONDS:
-        return hit[1]
-    value = _read_fingerprint(engine)
-    _prints[id(engine)] = (now, value)
+def _read_stamp(engine: Engine) -> Stamp:
+    """One keyed query; ("", 0) for an archive without a generation (a read-only archive made before it)."""
+    _reads[0] += 1
+    try:
+        with engine.connect() as conn:
+            found = archive_generation.read(conn)
+    except SQLAlchemyError:
+        found = None
+    return found or ("", 0)
+
+
+def stamp(engine: Engine) -> Stamp:
+    """(archive_id, generation) of the archive behind `engine`.
+
+    A DuckDB file held open by this process can only change through this process (DuckDB allows one
+    writing process, and none while a reader holds it), so it is re-read only after this process bumped a
+    generation or reopened the engine (a new pool). Other archives (PostgreSQL) are re-read once per tool
+    call inside `pinned()`, else at most every GENERATION_SECONDS.
+    """
+    url = _url(engine)
+    pins = _pins.get()
+    if pins is not None and url in pins:
+        return pins[url]
+    now, bumps = time.monotonic(), archive_generation.local_bumps()
+    with _lock:
+        hit = _memo.get(engine.pool)
+        last = _seen.get(url)
+    if hit is not None and hit[1] == bumps and (
+            engine.dialect.name == "duckdb" or (pins is None and now - hit[0] < GENERATION_SECONDS)):
+        value = hit[2]
+    else:
+        value = _read_stamp(engine)
+        with _lock:
+            if last is not None and last != value:  # a new generation: the old entries can never be hit again
+                for key in [k for k in _store if k[0] == url and k[1] != value]:
+                    del _store[key]
+            _memo[engine.pool] = (now, bumps, value)
+            _seen[url] = value
+    if pins is not None:
+        pins[url] = value
     return value
 
 
-def _read_fingerprint(engine: Engine) -> tuple:
-    """Row counts and the latest close date: any write that matters changes them."""
-    from sqlalchemy import func, select
+def generation(engine: Engine) -> int:
+    """The archive generation the cache currently keys by."""
+    return stamp(engine)[1]
 
 
-    with engine.connect() as conn:
-        return tuple(conn.execute(select(
-            select(func.max(opportunities.c.closed_at)).scalar_subquery(),
-            select(func.count()).select_from(opportunities).scalar_subquery(),
-            select(func.count()).select_from(arr_snapshots).scalar_subquery(),
-            select(func.count()).select_from(accounts).scalar_subquery(),
-            select(func.count()).select_from(account_technologies).scalar_subquery(),
-        )).one())
+@contextlib.contextmanager
+def pinned() -> Iterator[None]:
+    """Within this block each archive's generation is read once (the tool runner wraps every call)."""
+    token = _pins.set({})
+    try:
+        yield
+    finally:
+        _pins.reset(token)
 
 
-def cached(engine: Engine, key: tuple, compute: Callable[[], T], ttl: float = TTL_SECONDS) -> T:
-    """`compute()` once per (engine, key, data fingerprint) for `ttl` seconds."""
-    full = (id(engine), str(engine.url), fingerprint(engine), *key)
-    hit = _fresh(full, ttl)
-    if hit is not None:
-        return hit[1]
+def forget_generation(engine: Engine) -> None:
+    """After this process changed the generation: re-read it on the next look-up."""
+    with _lock:
+        _memo.pop(engine.pool, None)
+    pins = _pins.get()
+    if pins is not None:
+        pins.pop(_url(engine), None)
+
+
+def today() -> date:
+    """The day answers are computed for (the archive's UTC business date; trigger windows and value ages
+    count to it): part of every key, so a long-running process sees the new day without a timer."""
+    return clock.today()
+
+
+def _full(engine: Engine, key: tuple) -> tuple:
+    return (_url(engine), stamp(engine), today(), *key)
+
+
+def cached(engine: Engine, key: tuple, compute: Callable[[], T]) -> T:
+    """`compute()` once per (archive, generation, key); the result is kept until the generation changes or
+    the LRU bound pushes it out."""
+    full = _full(engine, key)
+    found, value = _get(full)
+    if found:
+        return value
     with _lock:
         flight = _flights.setdefault(full, threading.Lock())
     with flight:  # concurrent first calls compute once; the others wait and reuse the result
-        hit = _fresh(full, ttl)
-        if hit is not None:
-            return hit[1]
+        found, value = _get(full)
+        if found:
+            return value
         try:
-            value = compute()
             with _lock:
-                if len(_store) >= MAX_ENTRIES:
-                    _store.pop(min(_store, key=lambda k: _store[k][0]))
-                _store[full] = (time.monotonic(), value)
+                _computed[str(key[0]) if key else ""] += 1
+            value = compute()
+            _put(full, value)
         finally:  # also when compute() raises, so a failing key leaves no lock behind
             with _lock:
                 _flights.pop(full, None)
     return value
 
 
-def _fresh(full: tuple, ttl: float) -> tuple[float, Any] | None:
-    """The stored entry for `full` when it is younger than `ttl`."""
+def put(engine: Engine, key: tuple, value: Any) -> None:
+    """Store `value` under `key` for the current generation (e.g. a state this process just wrote)."""
+    _put(_full(engine, key), value)
+
+
+def _get(full: tuple) -> tuple[bool, Any]:
     with _lock:
-        hit = _store.get(full)
-    return hit if hit is not None and time.monotonic() - hit[0] < ttl else None
+        if full in _store:
+            _store.move_to_end(full)
+            return True, _store[full]
+    return False, None
+
+
+def _put(full: tuple, value: Any) -> None:
+    with _lock:
+        _store[full] = value
+        _store.move_to_end(full)
+        while len(_store) > MAX_ENTRIES:
+            _store.popitem(last=False)
+
+
+def computations() -> dict[str, int]:
+    """How many times each kind of entry was computed in this process (tests assert on it)."""
+    with _lock:
+        return {**_computed, "generation_reads": _reads[0]}
+
+
+def count(kind: str) -> None:
+    """Count one computation of `kind` that is not itself a cache entry (e.g. writing the stored state)."""
+    with _lock:
+        _computed[kind] += 1
 
 
 def clear() -> None:
-    """Forget everything (tests, or after the archive changed)."""
+    """Forget everything: entries, generations and counters (tests, or after the archive changed)."""
     with _lock:
         _store.clear()
-        _prints.clear()
+        _memo.clear()
+        _seen.clear()
+        _computed.clear()
+        _reads[0] = 0

@@ -2,6 +2,9 @@
 
 At most one version is active. Every activation is recorded in `audit_log` (tool `icp.activate`, arguments
 `{version, previous, rollback}`), so `rollback` can walk back through the versions active before, in order.
+Activation, rollback and saving an active version (import, `derive --activate`) bump the archive generation
+in the same transaction. `active_icp` is the one getter of the active definition: loaded once per
+generation through the engine cache.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from icp_mcp.archive import generation
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log, icp_versions
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.sql.labels import closed_deal_counts, insufficiency
@@ -89,6 +94,9 @@ def save_version(
         ))
         if status == "active":
             _record(conn, created_by, version, previous, rollback=False)
+            generation.bump(conn)
+    if status == "active":
+        cache.forget_generation(engine)
     return version
 
 
@@ -129,20 +137,25 @@ def _no_active(engine: Engine, empty: int | None = None) -> NoActiveICP:
     return NoActiveICP(f"{what}; run `icp-mcp icp derive` then `icp activate`") if empty is not None else NoActiveICP()
 
 
-def active_definition(engine: Engine) -> ICPDefinition | None:
-    """The active definition, or None."""
+def active_icp(engine: Engine, *, required: bool = True) -> ICPDefinition | None:
+    """The usable active definition, loaded once per archive generation (engine cache).
+
+    Without one: NoActiveICP (saying why and how to make one), or None when not `required`. The definition
+    returned is shared: copy it (`model_copy`) before changing it.
+    """
+    found = cache.cached(engine, ("active_icp",), lambda: _load_active(engine))
+    if isinstance(found, NoActiveICP):
+        if required:
+            raise NoActiveICP(found.message)
+        return None
+    return found
+
+
+def _load_active(engine: Engine) -> ICPDefinition | NoActiveICP:
     try:
         return get_version(engine).definition
-    except NoActiveICP:
-        return None
-
-
-def active_definition_or_none(engine: Engine) -> ICPDefinition | None:
-    """Like `active_definition`, but also None when the archive has no versions table or a bad version."""
-    try:
-        return active_definition(engine)
-    except (SQLAlchemyError, ValidationError):
-        return None
+    except NoActiveICP as exc:  # kept (not raised) so the message is cached with the answer
+        return exc
 
 
 def _unknown_version(conn, version: int) -> NotFound:
@@ -182,6 +195,8 @@ def activate(engine: Engine, version: int, by: str) -> VersionInfo:
         if previous != version:
             _set_active(conn, version)
             _record(conn, by, version, previous, rollback=False)
+            generation.bump(conn)
+    cache.forget_generation(engine)
     return get_version(engine, version)
 
 
@@ -212,6 +227,8 @@ def rollback(engine: Engine, by: str) -> VersionInfo:
         target = stack[-2]
         _set_active(conn, target)
         _record(conn, by, target, current, rollback=True)
+        generation.bump(conn)
+    cache.forget_generation(engine)
     return get_version(engine, target)
 
 

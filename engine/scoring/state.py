@@ -1,0 +1,325 @@
+"""ICP state kept in the archive: what the cohorts, best_customers and similar-customer search need, stored
+for the active version so that a fresh process answers its first call without rescoring the archive.
+
+Tables (archive/schema.py): `icp_state` (one header row: version, definition digest, value-weights digest,
+generation, day), `icp_account_state` (points, disqualified, fit_score, tier, win_probability, disqualifier,
+segments per account), `icp_customer_state` (value components, value_score, rank and the best-cohort flag
+per customer), `icp_best_values` (the best customers' attribute values, for similar-customer search).
+
+A stored state is *current* for a definition when its digest matches, its generation is the archive's
+generation and it was built today (trigger windows and value ages count from today). Readers ask
+`account_version` / `customer_version`; None means recompute. `build` writes the state in one transaction
+with INSERT … SELECT from the batch queries (`batch.account_scores_query`, `value_sql`), never a Python
+loop; `refresh` builds it when the active version's state is not current. Building does not bump the
+generation (the state is derived from what the generation already names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Engine,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal,
+    null,
+    select,
+    text,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from icp_mcp.archive import generation as archive_generation
+from icp_mcp.archive.clock import utc_now
+from icp_mcp.archive.schema import (
+    accounts,
+    icp_account_state,
+    icp_best_values,
+    icp_customer_state,
+    icp_state,
+    icp_versions,
+)
+from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_multi_valued
+from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
+from icp_mcp.engine.scoring.batch import account_scores_query
+from icp_mcp.engine.sql import cache
+from icp_mcp.engine.sql.attributes import attribute_relation
+from icp_mcp.engine.sql.matching import members_query
+from icp_mcp.engine.sql.points import condition_test, flagged_accounts
+from icp_mcp.engine.sql.value_sql import VALUE_COMPONENTS, ranked_customers_query
+from icp_mcp.engine.sql.versions import active_icp
+
+Progress = Callable[[float, float | None, str], None]
+#: Attributes similar-customer search compares (bands for numbers).
+SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
+_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_values)
+_LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
+
+
+@dataclass(frozen=True)
+class Header:
+    """One stored state: for which definition, generation and day it was built."""
+
+    version: int
+    digest: str
+    weights_digest: str
+    generation: int
+    as_of: date
+
+
+def today() -> date:
+    """The day stored state is valid for (the cache's day: `points_query` counts triggers to now)."""
+    return cache.today()
+
+
+def digest(definition: ICPDefinition) -> str:
+    """A short fingerprint of a definition's content."""
+    return hashlib.sha256(definition.model_dump_json().encode()).hexdigest()[:24]
+
+
+def weights_digest(weights: ValueWeights | None) -> str:
+    """A short fingerprint of value weights (None = the defaults)."""
+    return hashlib.sha256((weights or ValueWeights()).model_dump_json().encode()).hexdigest()[:24]
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def _read_headers(engine: Engine) -> tuple[Header, ...]:
+    c = icp_state.c
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(c.version, c.digest, c.weights_digest, c.generation, c.as_of)).all()
+    except SQLAlchemyError:  # an archive made before the state tables existed
+        return ()
+    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a)) for v, d, w, g, a in rows)
+
+
+def _as_date(value: object) -> date:
+    return value.date() if isinstance(value, datetime) else value  # type: ignore[return-value]
+
+
+def headers(engine: Engine) -> tuple[Header, ...]:
+    """The stored states' headers (read once per generation)."""
+    return cache.cached(engine, ("state_header",), lambda: _read_headers(engine))
+
+
+def _current(engine: Engine, match: Callable[[Header], bool]) -> int | None:
+    found = headers(engine)
+    if not found:
+        return None
+    gen, day = cache.generation(engine), today()
+    for h in found:
+        if h.generation == gen and h.as_of == day and match(h):
+            return h.version
+    return None
+
+
+def account_version(engine: Engine, definition: ICPDefinition) -> int | None:
+    """The version whose stored account state is current for `definition`, or None (recompute)."""
+    wanted = digest(definition)
+    return _current(engine, lambda h: h.digest == wanted)
+
+
+def customer_version(engine: Engine, weights: ValueWeights | None) -> int | None:
+    """The version whose stored customer ranking is current for these value weights, or None."""
+    wanted = weights_digest(weights)
+    return _current(engine, lambda h: h.weights_digest == wanted)
+
+
+def stored_account_ids(version: int, *, tiers: list[str] | None = None, segment: str | None = None) -> Select:
+    """account_id of stored accounts in `tiers` and/or `segment` (a plain scan of the state table)."""
+    s = icp_account_state.c
+    where = [s.version == version]
+    if tiers is not None:
+        where.append(s.tier.in_(list(tiers)))
+    if segment is not None:
+        where.append(s.segments.contains(f",{segment},", autoescape=True))
+    return select(s.account_id).where(and_(*where))
+
+
+def stored_best_ids(version: int, top_n: int | None) -> Select:
+    """account_id of the stored best-customer cohort (the default rule, or the top N by rank)."""
+    c = icp_customer_state.c
+    flag = c.in_best == 1 if top_n is None else c.rank <= top_n
+    return select(c.account_id).where(c.version == version, flag)
+
+
+def stored_size(engine: Engine, key: tuple, ids: Select) -> int:
+    """How many ids a stored selectable yields (counted once per generation)."""
+
+    def count() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ids.subquery("n"))).scalar_one())
+
+    return cache.cached(engine, ("stored_size", *key), count)
+
+
+def stored_best_values_query(version: int) -> Select:
+    """(account_id, attribute, value) of the stored best customers."""
+    b = icp_best_values.c
+    return select(b.account_id, b.attribute, b.value).where(b.version == version)
+
+
+# ------------------------------------------------------------------------------------------ the SQL
+
+
+def _disqualifier_columns(definition: ICPDefinition):
+    """A subquery `account_id, disqualifier, dq_rate`: the first disqualifier an account hits (definition
+    order) and the lowest win rate among the win-rate disqualifiers it hits (as `score_account` reports)."""
+    dqs = definition.disqualifiers
+    multi = [(f"q{i}", d) for i, d in enumerate(dqs) if is_multi_valued(d.attribute)]
+    source, flag_of = flagged_accounts(multi, utc_now(), definition.trigger_window_days)
+    first = case(*[(condition_test(d, flag_of), literal(d.id or "", String)) for d in dqs], else_=null())
+    rated = sorted((d for d in dqs if d.metric == "win_rate" and d.evidence is not None),
+                   key=lambda d: d.evidence.rate)  # type: ignore[union-attr]
+    rate = (case(*[(condition_test(d, flag_of), literal(float(d.evidence.rate), Float))  # type: ignore[union-attr]
+                   for d in rated], else_=null()) if rated else cast(null(), Float))
+    return select(accounts.c.account_id, first.label("disqualifier"), rate.label("dq_rate")).select_from(
+        source).subquery("dq")
+
+
+def _calibrated(definition: ICPDefinition, points):
+    """win probability from points (Platt, as `Calibration.probability`), or NULL without calibration."""
+    cal = definition.calibration
+    if cal is None:
+        return cast(null(), Float)
+    z = literal(cal.a, Float) * points + literal(cal.b, Float)
+    z = case((z < -50.0, -50.0), (z > 50.0, 50.0), else_=z)
+    return 1.0 / (1.0 + func.exp(-z))
+
+
+def account_state_query(engine: Engine, definition: ICPDefinition, version: int, gen: int) -> Select:
+    """One row per account, in `icp_account_state`'s columns, from the batch scoring query."""
+    s = account_scores_query(definition, engine).subquery("s")
+    source = s
+    dq_col, rate_col = cast(null(), String), cast(null(), Float)
+    if definition.disqualifiers:
+        dq = _disqualifier_columns(definition)
+        source = source.outerjoin(dq, dq.c.account_id == s.c.account_id)
+        dq_col, rate_col = dq.c.disqualifier, dq.c.dq_rate
+    segments = literal(",", String)
+    for i, seg in enumerate(definition.segments):
+        m = members_query(seg.conditions).subquery(f"seg{i}")
+        source = source.outerjoin(m, m.c.account_id == s.c.account_id)
+        segments = segments + case((m.c.account_id.is_not(None), literal(f"{seg.id},", String)), else_="")
+    dq_rate = cast(case((s.c.disqualified == 1, rate_col), else_=null()), Float)
+    win = func.coalesce(dq_rate, cast(_calibrated(definition, s.c.points), Float))
+    return select(
+        literal(version, Integer).label("version"), s.c.account_id, literal(gen, Integer).label("generation"),
+        s.c.points, s.c.disqualified, s.c.fit_score, s.c.tier, win.label("win_probability"),
+        dq_col.label("disqualifier"), segments.label("segments"),
+    ).select_from(source)
+
+
+def customer_state_query(weights: ValueWeights | None, version: int, gen: int) -> Select:
+    """One row per customer, in `icp_customer_state`'s columns, from the value ranking query."""
+    r = ranked_customers_query(None, weights).subquery("r")
+    return select(
+        literal(version, Integer).label("version"), r.c.account_id, literal(gen, Integer).label("generation"),
+        r.c.first_won_at, r.c.arr, r.c.lifetime_revenue, r.c.nrr, r.c.retained, r.c.time_to_value_days,
+        r.c.tickets_per_month, r.c.value_score, r.c.rank, r.c.revenue_before, r.c.revenue_total,
+        case((r.c.in_best, 1), else_=0).label("in_best"),
+        *[r.c[f"pr_{name}"] for name in VALUE_COMPONENTS],
+    )
+
+
+def best_values_query(version: int) -> Select:
+    """The stored best customers' attribute values (rows of the attribute relation)."""
+    rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
+    c = icp_customer_state.c
+    return select(literal(version, Integer).label("version"), rel.c.account_id, rel.c.attribute, rel.c.value
+                  ).select_from(rel.join(icp_customer_state, c.account_id == rel.c.account_id)).where(
+        c.version == version, c.in_best == 1, rel.c.value.is_not(None))
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: Progress | None = None,
+          force: bool = False) -> Header | None:
+    """Store the ICP state of the active version (one transaction); None when no version is active.
+
+    Skips the work when the stored state is already current (checked inside the transaction, so two
+    processes on one PostgreSQL archive build it once).
+    """
+    tick = progress or (lambda done, total, message: None)
+    definition = definition or active_icp(engine, required=False)
+    if definition is None:
+        return None
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for table in _TABLES:
+            table.create(conn, checkfirst=True)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+        active = conn.execute(select(icp_versions.c.version).where(icp_versions.c.status == "active")).scalar()
+        stamp = archive_generation.read(conn) if inspect(conn).has_table("archive_generation") else None
+        gen = stamp[1] if stamp else archive_generation.bump(conn)  # an archive made before generations
+        version = int(active or 0)
+        head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today())
+        present = conn.execute(select(icp_state).where(icp_state.c.version == version)).mappings().first()
+        if not force and present is not None and (
+                present["digest"], present["weights_digest"], int(present["generation"]),
+                _as_date(present["as_of"])) == (head.digest, head.weights_digest, head.generation, head.as_of):
+            cache.put(engine, ("state_header",), (head,))
+            return head
+        tick(0, 4, "ICP state: clearing the old state")
+        for table in reversed(_TABLES):
+            conn.execute(delete(table))
+        tick(1, 4, "ICP state: scoring every account")
+        cache.count("state_build")
+        sel = account_state_query(engine, definition, version, gen)
+        conn.execute(insert(icp_account_state).from_select(list(sel.selected_columns.keys()), sel))
+        tick(2, 4, "ICP state: ranking customers by value")
+        sel = customer_state_query(definition.value_weights, version, gen)
+        conn.execute(insert(icp_customer_state).from_select(list(sel.selected_columns.keys()), sel))
+        tick(3, 4, "ICP state: indexing the best customers")
+        sel = best_values_query(version)
+        conn.execute(insert(icp_best_values).from_select(list(sel.selected_columns.keys()), sel))
+        n_accounts = conn.execute(select(func.count()).select_from(icp_account_state)).scalar_one()
+        n_customers = conn.execute(select(func.count()).select_from(icp_customer_state)).scalar_one()
+        conn.execute(insert(icp_state).values(
+            version=version, digest=head.digest, weights_digest=head.weights_digest, generation=gen,
+            as_of=head.as_of, built_at=utc_now(), accounts=int(n_accounts), customers=int(n_customers),
+            seconds=round(time.perf_counter() - started, 3),
+        ))
+    tick(4, 4, "ICP state stored")
+    cache.put(engine, ("state_header",), (head,))
+    return head
+
+
+def refresh(engine: Engine, *, progress: Progress | None = None) -> bool:
+    """Build the active version's state when it is not current; True when it is current afterwards."""
+    definition = active_icp(engine, required=False)
+    if definition is None:
+        return False
+    if account_version(engine, definition) is not None:
+        return True
+    return build(engine, definition, progress=progress) is not None
+
+
+def is_stale(engine: Engine) -> bool:
+    """True when an active version exists and its stored state is not current (a writer should refresh)."""
+    definition = active_icp(engine, required=False)
+    return definition is not None and account_version(engine, definition) is None
+
+
+__all__ = [
+    "SIMILAR_ATTRIBUTES", "Header", "account_state_query", "account_version", "build", "customer_version",
+    "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids", "stored_best_values_query",
+    "stored_size", "today", "weights_digest",
+]

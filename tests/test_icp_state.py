@@ -1,0 +1,289 @@
+"""ICP state kept in the archive (engine/scoring/state.py) and the one cache keyed by the archive generation.
+
+The stored state must equal a fresh recomputation, every reader must give the same answer from it as from a
+recomputation, an ingest must be seen by the next call, and a fresh process must answer from the stored state
+(asserted through the cache's computation counters, never a timer).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from sqlalchemy import Engine, delete, select
+
+from icp_mcp.archive.db import open_archive
+from icp_mcp.archive.ingest import ingest_file
+from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
+from icp_mcp.engine.questions import value
+from icp_mcp.engine.questions.cohorts import resolve_cohort
+from icp_mcp.engine.scoring import one, state
+from icp_mcp.engine.scoring.batch import account_scores_query
+from icp_mcp.engine.sql import cache, versions
+from icp_mcp.engine.sql.value_sql import ranked_customers_query
+from icp_mcp.server.app import archive_of, build_server
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def engine(icp_demo_copy: Path):
+    eng = open_archive(icp_demo_copy)
+    cache.clear()
+    yield eng
+    eng.dispose()
+    cache.clear()
+
+
+def _forget_state(engine: Engine) -> None:
+    """Drop the stored header so every reader recomputes (and forget what the cache holds)."""
+    with engine.begin() as conn:
+        conn.execute(delete(icp_state))
+    cache.clear()
+
+
+def test_stored_state_equals_a_fresh_recomputation_for_every_account(engine: Engine) -> None:
+    definition = versions.active_icp(engine)
+    assert state.account_version(engine, definition) is not None, "the fixture stores the state at activation"
+    with engine.connect() as conn:
+        stored = {r.account_id: r for r in conn.execute(select(icp_account_state))}
+        fresh = {r.account_id: r for r in conn.execute(account_scores_query(definition, engine))}
+        customers = {r.account_id: r for r in conn.execute(select(icp_customer_state))}
+        ranked = {r.account_id: r for r in conn.execute(ranked_customers_query(None, definition.value_weights))}
+        n_accounts = conn.execute(select(accounts.c.account_id)).all()
+    assert len(stored) == len(fresh) == len(n_accounts) == 2000
+    for aid, f in fresh.items():  # the batch SQL path
+        s = stored[aid]
+        assert (s.points, s.disqualified, s.tier) == (f.points, f.disqualified, f.tier), aid
+        assert s.fit_score == pytest.approx(f.fit_score), aid
+    window = definition.trigger_window_days
+    wanted = sorted(set(state.SIMILAR_ATTRIBUTES) | set(definition.attributes_used()) | {"trigger"})
+    for aid, s in stored.items():  # the one-account Python path (the same rule `score_account` applies)
+        result = one.evaluate(definition, one.account_rows(engine, aid, wanted, window))
+        hits = [h.id for h in result["disqualifiers"]]
+        assert s.points == result["points"], aid
+        assert s.segments == "," + "".join(f"{x}," for x in result["segments"]), aid
+        assert s.disqualifier == (hits[0] if hits else None), aid
+        assert s.tier == definition.tiers.tier(result["points"], bool(hits)), aid
+        assert round(s.fit_score, 1) == definition.fit_score(result["points"]), aid
+    sample = sorted(stored)[::40] + [a for a, s in stored.items() if s.disqualified][:20]
+    for aid in sample:  # win probability as score_account reports it
+        scored = one.score_account(engine, definition, account=aid)
+        assert scored.win_probability == pytest.approx(stored[aid].win_probability, abs=5e-5), aid
+    assert customers.keys() == ranked.keys() and len(customers) > 100
+    for aid, r in ranked.items():
+        c = customers[aid]
+        assert (c.rank, bool(c.in_best), c.first_won_at) == (r.rank, bool(r.in_best), r.first_won_at), aid
+        for col in ("value_score", "arr", "lifetime_revenue", "nrr", "time_to_value_days", "tickets_per_month"):
+            assert getattr(c, col) == pytest.approx(getattr(r, col)), (aid, col)
+
+
+def _answers(engine: Engine) -> dict:
+    """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), similar customers."""
+    definition = versions.active_icp(engine)
+    seg = definition.segments[0].id
+    out: dict = {}
+    for spec in ("best", "best:20", "icp", "tier:A", "tier:C,D", f"segment:{seg}"):
+        cohort = resolve_cohort(engine, spec, definition=definition)
+        with engine.connect() as conn:
+            ids = sorted(conn.execute(select(cohort.ids.subquery().c[0])).scalars())
+        out[spec] = (cohort.size, ids)
+    for kwargs in ({}, {"offset": 20}, {"top_n": 30}, {"segment": seg}):
+        out[f"best_customers {kwargs}"] = value.best_customers(engine, definition=definition, **kwargs).model_dump()
+    for aid in sorted(out["icp"][1])[:5] + sorted(out["tier:C,D"][1])[:5]:
+        out[f"similar {aid}"] = one.score_account(engine, definition, account=aid).similar_best_customers
+    return out
+
+
+def test_every_reader_gives_the_same_answer_from_stored_state_as_from_a_recomputation(engine: Engine) -> None:
+    stored = _answers(engine)
+    used = cache.computations()
+    assert not {"cohort_ids", "best_ranking", "best_index"} & used.keys(), used
+    _forget_state(engine)
+    recomputed = _answers(engine)
+    used = cache.computations()
+    assert {"cohort_ids", "best_ranking", "best_index"} <= used.keys(), used
+    assert stored.keys() == recomputed.keys()
+    for key in stored:  # sums may differ in the last bit (SQL sum vs Python sum): 10 significant digits
+        assert _rounded(stored[key]) == _rounded(recomputed[key]), key
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def test_the_generation_bumps_on_activation_and_ingest_and_keys_the_cache(engine: Engine, tmp_path: Path) -> None:
+    before = cache.generation(engine)
+    definition = versions.active_icp(engine)
+    again = versions.save_version(engine, definition, "tests")
+    versions.activate(engine, again, "tests")
+    after_activation = cache.generation(engine)
+    assert after_activation == before + 1
+    assert state.account_version(engine, definition) is None, "a new generation makes the stored state stale"
+    assert state.build(engine) is not None and state.account_version(engine, definition) == again
+    path = _account_file(engine, tmp_path / "one.jsonl", "A0000018", "Retail")
+    ingest_file(engine, "accounts", str(path))
+    cache.forget_generation(engine)
+    assert cache.generation(engine) == after_activation + 1, "an ingest that changed a row bumps it"
+    ingest_file(engine, "accounts", str(path))  # the same file again: nothing changes, no new generation
+    cache.forget_generation(engine)
+    assert cache.generation(engine) == after_activation + 1
+
+
+def _account_file(engine: Engine, path: Path, account_id: str, industry: str) -> Path:
+    """One account's row as JSONL, with another industry (every other column as stored)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"COPY (SELECT * REPLACE ('{industry}' AS industry) FROM accounts "
+                             f"WHERE account_id = '{account_id}') TO '{path}' (FORMAT json)")
+    return path
+
+
+def _industry_change(engine: Engine, definition) -> tuple[str, str, str]:
+    """A tier-A account, an industry that disqualifies (the demo plants one) and that disqualifier's id."""
+    rule = next(d for d in definition.disqualifiers if d.attribute == "industry")
+    s = icp_account_state.c
+    with engine.connect() as conn:
+        aid = conn.execute(select(s.account_id).where(s.tier == "A").order_by(s.account_id).limit(1)).scalar_one()
+    return aid, rule.accepted()[0], rule.id
+
+
+async def test_an_ingest_that_changes_an_industry_is_seen_by_the_next_call_in_the_same_server(
+        icp_demo_copy: Path, tmp_path: Path) -> None:
+    cache.clear()
+    server = build_server(str(icp_demo_copy))
+    handle = archive_of(server)
+    try:
+        definition = versions.active_icp(handle.engine)
+        aid, industry, rule_id = _industry_change(handle.engine, definition)
+        async with Client(server) as client:
+            ask = {"account": aid, "detail": True}  # detail: the scored attribute values too
+            first = (await client.call_tool("score_account", ask)).structured_content["score"]
+            path = _account_file(handle.engine, tmp_path / "industry.jsonl", aid, industry)
+            report = handle.write(ingest_file, "accounts", str(path))
+            assert report.updated == 1
+            builds = cache.computations().get("state_build", 0)
+            second = (await client.call_tool("score_account", ask)).structured_content["score"]
+        assert second["attributes"]["industry"] == industry != first["attributes"]["industry"]
+        assert (first["tier"], second["tier"]) == ("A", "D")
+        assert rule_id in {d["id"] for d in second["disqualifiers"]} - {d["id"] for d in first["disqualifiers"]}
+        assert cache.computations().get("state_build", 0) == builds + 1, "the next call stored the new state"
+        _wait_until_current(handle.engine)  # a loaded machine may take longer than the call waits
+        with handle.engine.connect() as conn:
+            row = conn.execute(select(icp_account_state).where(icp_account_state.c.account_id == aid)).one()
+        assert (row.points, row.tier) == (second["points"], second["tier"])
+    finally:
+        handle.close()
+        cache.clear()
+
+
+def _wait_until_current(engine: Engine, seconds: float = 120.0) -> None:
+    import time
+
+    stop = time.monotonic() + seconds
+    while state.is_stale(engine):
+        assert time.monotonic() < stop, "the background state build did not finish"
+        time.sleep(0.2)
+
+
+_FRESH = """
+import asyncio, json, sys
+from mcp import Client
+from icp_mcp.engine.sql import cache
+from icp_mcp.server.app import archive_of, build_server
+
+async def main():
+    server = build_server(sys.argv[1], read_only=True)
+    async with Client(server) as client:
+        out = {}
+        for tool, args in json.loads(sys.argv[2]):
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, result.content
+            out[tool] = cache.computations()
+    archive_of(server).close()
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def _fresh_process(path: Path, calls: list) -> dict:
+    done = subprocess.run([sys.executable, "-c", _FRESH, str(path), json.dumps(calls)], capture_output=True,
+                          text=True, timeout=300, cwd=REPO, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_fresh_process_answers_its_first_calls_from_the_stored_state(icp_demo_copy: Path) -> None:
+    calls = [["score_account", {"account": "A0000018"}], ["best_customers", {"limit": 5}],
+             ["customer_voice", {"cohort": "icp", "topic": "pricing"}]]
+    used = _fresh_process(icp_demo_copy, calls)
+    recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers"}
+    for tool, counters in used.items():
+        assert not recompute & counters.keys(), (tool, counters)
+    assert used["score_account"].get("best_index_stored") == 1
+
+
+def test_without_stored_state_a_fresh_read_only_process_recomputes(icp_demo_copy: Path) -> None:
+    """The counters can fail: with the state gone the same calls recompute the cohort and the index."""
+    engine = open_archive(icp_demo_copy)
+    _forget_state(engine)
+    engine.dispose()
+    used = _fresh_process(icp_demo_copy, [["score_account", {"account": "A0000018"}],
+                                          ["best_customers", {"limit": 5}]])
+    assert used["score_account"].get("best_index") == 1
+    assert used["best_customers"].get("best_ranking") == 1
+
+
+async def test_activation_through_the_tool_stores_the_state_with_progress_notifications(icp_demo_copy: Path) -> None:
+    cache.clear()
+    server = build_server(str(icp_demo_copy))
+    handle = archive_of(server)
+    try:
+        definition = versions.active_icp(handle.engine)
+        draft = versions.save_version(handle.engine, definition.model_copy(update={"name": "Again"}), "tests")
+        messages: list[str] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            messages.append(message or "")
+
+        async with Client(server) as client:
+            result = await client.call_tool("activate_icp", {"version": draft, "confirm": True},
+                                            progress_callback=on_progress)
+        assert not result.is_error, result.content
+        assert any(m.startswith("ICP state") for m in messages), messages
+        assert state.account_version(handle.engine, versions.active_icp(handle.engine)) == draft
+    finally:
+        handle.close()
+        cache.clear()
+
+
+def test_the_cli_stores_the_state_when_it_activates(icp_demo_copy: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from icp_mcp.server.cli import app
+
+    runner, exported = CliRunner(), tmp_path / "icp.yaml"
+    archive = str(icp_demo_copy)
+    assert runner.invoke(app, ["icp", "export", "--archive", archive, "--out", str(exported)]).exit_code == 0
+    done = runner.invoke(app, ["icp", "import", str(exported), "--archive", archive, "--activate"])
+    assert done.exit_code == 0, done.output
+    assert "ICP state of version 2 stored" in done.output
+    cache.clear()
+    engine = open_archive(icp_demo_copy, read_only=True)
+    try:
+        assert state.account_version(engine, versions.active_icp(engine)) == 2
+    finally:
+        engine.dispose()
