@@ -136,7 +136,8 @@ def best_customers(
         items, n, n_customers, total_rev, cohort_rev = stored
         more = n > offset + limit
         return BestCustomers(
-            rule=rule, segment=segment, n_customers=n_customers, n=n, cohort_revenue=cohort_rev,
+            rule=rule, value_formula=value_formula(weights, n_customers), segment=segment,
+            n_customers=n_customers, n=n, cohort_revenue=cohort_rev,
             total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
             items=items, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
         )
@@ -148,7 +149,8 @@ def best_customers(
     page = cohort[offset: offset + limit]
     more = len(cohort) > offset + limit
     return BestCustomers(
-        rule=rule, value_formula=value_formula(weights, n_customers), segment=segment, n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
+        rule=rule, value_formula=value_formula(weights, n_customers), segment=segment,
+        n_customers=n_customers, n=len(cohort), cohort_revenue=cohort_rev,
         total_revenue=total_rev, revenue_share=(cohort_rev / total_rev) if total_rev > 0 else None,
         items=page, offset=offset, limit=limit, truncated=more, next_offset=offset + limit if more else None,
     )
