@@ -174,6 +174,7 @@ audit_log = Table(
     Column("outcome", String, nullable=False),
     Column("rows", Integer),
     Column("duration_ms", Float),
+    Column("reason", String),  # why a call was refused (outcome "denied"); null otherwise
 )
 
 ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)

@@ -104,3 +104,36 @@ def test_batched_entries_arrive_in_order(archive_path: Path) -> None:
     rows = audit.tail(engine, n=1000, subject="load")  # tail flushes the queue first
     engine.dispose()
     assert [r["tool"] for r in rows] == [f"t{i}" for i in range(300)]
+
+
+def _refusals_keep_their_reason(engine) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:  # an archive made before audit_log had the reason column
+        conn.execute(text("ALTER TABLE audit_log DROP COLUMN reason"))
+    audit.record(engine, subject="ana", tool="score_account", arguments={"account": "A0000413"}, outcome="denied",
+                 rows=0, duration_ms=1.0, reason="account outside the caller's territories (EMEA)")
+    audit.record(engine, subject="ana", tool="best_customers", arguments={}, outcome="ok", rows=3, duration_ms=1.0)
+    denied, fine = audit.tail(engine, n=2)
+    assert denied["outcome"] == "denied" and denied["reason"] == "account outside the caller's territories (EMEA)"
+    assert fine["reason"] is None and "_reason" not in denied["arguments"]
+
+
+def test_refusals_keep_their_reason_on_an_old_archive(archive_path: Path) -> None:
+    engine = open_archive(archive_path)
+    try:
+        _refusals_keep_their_reason(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_refusals_keep_their_reason_on_postgres(pg_url: str) -> None:
+    from icp_mcp.archive.db import create_schema
+
+    engine = open_archive(pg_url)
+    try:
+        create_schema(engine)
+        _refusals_keep_their_reason(engine)
+    finally:
+        engine.dispose()
