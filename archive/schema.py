@@ -176,6 +176,7 @@ audit_log = Table(
     Column("duration_ms", Float),
     Column("reason", String),  # why a call was refused (outcome "denied"); null otherwise
 )
+Index("ix_audit_log_subject", audit_log.c.subject)  # schema revision 0002
 
 ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)
 ingest_rejects = Table(

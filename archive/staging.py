@@ -8,10 +8,13 @@ file's line number); `stage_and_check` maps it onto the canonical columns (`arch
 from __future__ import annotations
 
 import gzip
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+from icp_mcp.archive import csv_guard
 from icp_mcp.archive.mappings import mapped_select, quote_ident, required_source_columns, sql_str
 from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql
@@ -41,18 +44,52 @@ def _is_json_array(path: str) -> bool:
     return head.startswith(b"[")
 
 
+def _read_csv(dk: Any, path: str) -> None:
+    """`read_csv` into `_icp_raw`, every value VARCHAR, unreadable records kept in `_icp_rej_err`.
+
+    Lines over `csv_guard.MAX_LINE_BYTES` are left out of a temporary copy that DuckDB reads instead; each
+    becomes a `_icp_rej_err` row at its own line number (DuckDB's line numbers are mapped back first)."""
+    found = csv_guard.scan(path)
+    source, tmp = path, None
+    if found.long:
+        fd, tmp = tempfile.mkstemp(prefix="icp-csv-", suffix=".csv")
+        os.close(fd)
+        csv_guard.copy_without(path, [x.line for x in found.long], tmp)
+        source = tmp
+    try:
+        dk.execute(
+            f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_csv({sql_str(source)}, all_varchar = true, "
+            "header = true, store_rejects = true, rejects_scan = '_icp_rej_scan', rejects_table = '_icp_rej_err', "
+            f"max_line_size = {csv_guard.MAX_LINE_BYTES + 65536})"
+        )
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+    if not found.long:
+        return
+    dk.execute("CREATE TEMP TABLE _icp_cut (line BIGINT, i BIGINT)")
+    dk.executemany("INSERT INTO _icp_cut VALUES (?, ?)", [(x.line, i + 1) for i, x in enumerate(found.long)])
+    dk.execute("UPDATE _icp_rej_err SET line = line + (SELECT count(*) FROM _icp_cut c WHERE c.line - c.i + 1 <= "
+               "_icp_rej_err.line)")
+    limit = f"{csv_guard.MAX_LINE_BYTES:,}"
+    dk.executemany(
+        "INSERT INTO _icp_rej_err (scan_id, file_id, line, csv_line, error_type, error_message) "
+        "VALUES (0, 0, ?, ?, 'LINE SIZE OVER MAXIMUM', ?)",
+        [(x.line, x.preview + "…", f"over-long line: {x.length:,} bytes, the limit is {limit} bytes per line "
+          "(ICP_MCP_MAX_CSV_LINE_BYTES)") for x in found.long])
+
+
 def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     """Read the file with DuckDB's own reader into `_icp_raw` (every value VARCHAR for CSV and JSONL).
 
     The returned SELECT has _rid, _line, _raw (the row's text when `with_raw`, else NULL) and the columns.
     """
     lit = sql_str(path)
+    if os.path.getsize(path) == 0 or (fmt != "parquet" and csv_guard.scan(path).empty):
+        raise IngestError(f"{path} is empty: no header and no rows (was the export cut short?)")
     try:
         if fmt == "csv":
-            dk.execute(
-                f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_csv({lit}, all_varchar = true, header = true, "
-                "store_rejects = true, rejects_scan = '_icp_rej_scan', rejects_table = '_icp_rej_err')"
-            )
+            _read_csv(dk, path)
         elif fmt == "parquet":
             dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_parquet({lit})")
         elif _is_json_array(path):  # a .json file holding one array of objects: "line" = element number

@@ -8,13 +8,10 @@ the Python log), with one warning per archive.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
-import queue
 import threading
-import time
 import weakref
 from datetime import datetime
 from pathlib import Path
@@ -55,9 +52,9 @@ def record(
 ) -> bool:
     """Append one audit entry; True when it was stored in (or queued for) the archive's audit_log.
 
-    The first entry for an engine is written at once, which tells whether the archive is writable; later
-    entries go through a background writer that commits them in batches, so a tool call does not wait
-    for a commit. `flush()` (called by `tail` and at exit) waits for the queue. Never raises.
+    The entry is committed before this returns (the runner records before the answer is sent), so an
+    answer the client saw always has its audit row, even when the server is killed right after. When the
+    archive refuses the first entry (read-only, locked), later entries skip it. Never raises.
     """
     entry = {
         "at": utc_now(),
@@ -74,13 +71,9 @@ def record(
         _append_jsonl(Path(path), entry)
     stored = False
     if engine is not None:
-        writable = _writable.get(engine)
-        if writable is None:
+        if _writable.get(engine, True):
             stored = _insert(engine, [entry])
             _writable[engine] = stored
-        elif writable:
-            _writer.submit(engine, entry, logged=path is not None)
-            stored = True
     if not stored and path is None:
         logger.warning("audit: %s", json.dumps(_jsonable(entry), ensure_ascii=False))
     return stored
@@ -91,20 +84,15 @@ def _clean_reason(reason: str | None) -> str | None:
 
 
 def _has_reason_column(engine: Engine) -> bool:
-    """Archives made before refusals carried a reason lack `audit_log.reason`: add it once when the
-    archive is writable; otherwise the reason travels inside the arguments (`_reason`)."""
+    """Does `audit_log.reason` exist? Schema revision 0004 adds it (writers migrate on open); on an archive
+    that is not migrated yet the reason travels inside the arguments (`_reason`)."""
     known = _reason_column.get(engine)
-    if known is not None:
-        return known
-    try:
-        columns = {c["name"] for c in inspect(engine).get_columns("audit_log")}
-        if "reason" not in columns:
-            with _lock, engine.begin() as conn:
-                conn.execute(text("ALTER TABLE audit_log ADD COLUMN reason VARCHAR"))
-        known = True
-    except Exception:
-        known = False
-    _reason_column[engine] = known
+    if known is None:
+        try:
+            known = "reason" in {c["name"] for c in inspect(engine).get_columns("audit_log")}
+        except Exception:
+            known = False
+        _reason_column[engine] = known
     return known
 
 
@@ -117,55 +105,10 @@ def _insert(engine: Engine, entries: list[dict[str, Any]]) -> bool:
             conn.execute(insert(audit_log), entries)
         return True
     except Exception as exc:  # read-only archive, lock held elsewhere, server down: never fail the call
-        _warn_once(f"db:{engine.url}", f"audit_log not writable ({type(exc).__name__}: {str(exc)[:200]}); "
-                   "audit entries go to the JSONL file only")
+        where = "the JSONL file only" if _default_jsonl else "the server log only (set audit_jsonl in the policy to keep them)"
+        _warn_once(f"db:{engine.url}", f"audit_log not writable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                   f"audit entries go to {where}")
         return False
-
-
-class _BatchWriter:
-    """One daemon thread that commits queued audit entries in batches (per engine, in arrival order)."""
-
-    BATCH = 256
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Engine, dict[str, Any], bool]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, engine: Engine, entry: dict[str, Any], *, logged: bool) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="icp-mcp-audit", daemon=True)
-                self._thread.start()
-        self._queue.put((engine, entry, logged))
-
-    def flush(self, timeout: float = 30.0) -> None:
-        """Wait (bounded) until every queued entry has been written or given up."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def _run(self) -> None:
-        while True:
-            items = [self._queue.get()]
-            while len(items) < self.BATCH:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                by_engine: dict[int, tuple[Engine, list[tuple[dict[str, Any], bool]]]] = {}
-                for engine, entry, logged in items:
-                    by_engine.setdefault(id(engine), (engine, []))[1].append((entry, logged))
-                for engine, batch in by_engine.values():
-                    if not _insert(engine, [entry for entry, _ in batch]):
-                        _writable[engine] = False
-                        for entry, logged in batch:
-                            if not logged:
-                                logger.warning("audit: %s", json.dumps(_jsonable(entry), ensure_ascii=False))
-            finally:
-                for _ in items:
-                    self._queue.task_done()
 
 
 def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
@@ -175,19 +118,14 @@ def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: Per engine: does audit_log have the `reason` column (added on first use when missing)?
+#: Per engine: does audit_log have the `reason` column (schema revision 0004)?
 _reason_column: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 #: Per engine: does audit_log accept writes? (learned from the first entry; weak so engines can go away)
 _writable: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-_writer = _BatchWriter()
 
 
 def flush(timeout: float = 30.0) -> None:
-    """Wait until queued audit entries are in the archive (bounded by `timeout` seconds)."""
-    _writer.flush(timeout)
-
-
-atexit.register(flush, 10.0)
+    """Nothing is queued any more (entries are committed in `record`); kept for the audit hook's contract."""
 
 
 def _append_jsonl(path: Path, entry: dict[str, Any]) -> None:

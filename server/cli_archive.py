@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from icp_mcp.archive.db import ArchiveError, check_schema, open_archive
-from icp_mcp.archive.ingest import IngestError, IngestReport, ingest_file
+from icp_mcp.archive.db import ArchiveError
+from icp_mcp.archive.ingest import IngestReport
 from icp_mcp.archive.mappings import MAPPINGS
 from icp_mcp.archive.schema import INGESTIBLE_TABLES, ingest_rejects
-from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.surface.settings import ARCHIVE_HELP
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 console = Console(stderr=True)
 out = Console()
@@ -54,38 +51,21 @@ def ingest(
     mapping: str = typer.Option("generic", "--mapping", help=f"Column mapping: {', '.join(MAPPINGS)}."),
     topics: str = typer.Option(None, "--topics", help="Topic taxonomy YAML for conversations (default: shipped)."),
 ) -> None:
-    """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason."""
-    try:
-        taxonomy = load_taxonomy(topics) if topics else None
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot use topic taxonomy {topics}: {exc}") from exc
-    try:
-        engine = open_archive(archive)
-        check_schema(engine)
-    except ArchiveError as exc:
-        raise _fail(str(exc)) from exc
-    except DBAPIError as exc:
-        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task(f"ingest {table}", total=1)
+    """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason.
 
-            def progress(done: float, total: float | None, message: str) -> None:
-                bar.update(task, completed=done, total=total, description=message)
+    While a server holds the archive, that server carries the load out (and its next answers see it)."""
+    from pathlib import Path
 
-            report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
-            if report.loaded or report.updated:  # a new generation: store the active ICP's state for it
-                from icp_mcp.engine.scoring import state
+    from icp_mcp.server.write_client import run_write
 
-                state.build(engine, progress=progress)
-    except IngestError as exc:
-        raise _fail(str(exc)) from exc
-    except DBAPIError as exc:  # e.g. the DuckDB file is locked by a running server, or PostgreSQL is down
-        raise _fail(f"cannot write to the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
-    finally:
-        engine.dispose()
+    args = {"table": table, "file": str(Path(file).expanduser().absolute()), "mapping": mapping,
+            "topics": str(Path(topics).expanduser().absolute()) if topics else None}
+    result = run_write(archive, "ingest", args, console)
+    state = result.pop("state", None) or {}
+    report = IngestReport.model_validate(result)
     _print_report(report)
+    if state.get("version") is not None:
+        console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
 
 
 def rejects(
@@ -102,8 +82,6 @@ def rejects(
         engine = _open_for_reading(archive)
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
-    except DBAPIError as exc:
-        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     r = ingest_rejects.c
     query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
     if table is not None:
@@ -130,16 +108,10 @@ def rejects(
 
 
 def _open_for_reading(archive: str) -> Engine:
-    """Open read-only (so a running server keeps its lock); fall back to a normal open when this process
-    already holds the DuckDB file read-write (DuckDB refuses two configurations of one file in a process)."""
-    engine = open_archive(archive, read_only=True)
-    try:
-        check_schema(engine)
-    except OperationalError:
-        engine.dispose()
-        engine = open_archive(archive)
-        check_schema(engine)
-    return engine
+    """Open read-only (so other readers may share the file); one-line `ArchiveError` when it is unusable."""
+    from icp_mcp.archive.opening import open_checked
+
+    return open_checked(archive, read_only=True)
 
 
 def register(app: typer.Typer) -> None:

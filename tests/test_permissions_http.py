@@ -352,3 +352,16 @@ def test_junk_bearer_values_are_401(deployment: Deployment, junk: str) -> None:
                                                                          else v for k, v in headers.items()},
                           timeout=30)
     assert response.status_code == 401
+
+
+def test_the_example_client_without_a_token_prints_the_401_in_one_line(deployment: Deployment) -> None:
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "http_client.py"
+    env = {k: v for k, v in os.environ.items() if k != "ICP_TOKEN"}
+    done = subprocess.run([sys.executable, str(example), deployment.base + "/mcp", deployment.emea_account],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert done.stderr.strip().splitlines() == [
+        f"error: {deployment.base}/mcp answered 401 Unauthorized: set ICP_TOKEN to a bearer token (icp-mcp token create)"]
