@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("audit_log")}
-    if "reason" not in columns:
-        op.add_column("audit_log", sa.Column("reason", sa.String(), nullable=True))
+    inspector = sa.inspect(op.get_bind())
+    if "reason" in {c["name"] for c in inspector.get_columns("audit_log")}:
+        return
+    # DuckDB cannot ALTER a table that an index depends on: drop audit_log's indexes first;
+    # schema_version.migrate re-creates them after this transaction (`_restore_indexes`).
+    for index in inspector.get_indexes("audit_log"):
+        if index.get("name"):
+            op.drop_index(index["name"], table_name="audit_log")
+    op.add_column("audit_log", sa.Column("reason", sa.String(), nullable=True))
