@@ -174,6 +174,7 @@ audit_log = Table(
     Column("outcome", String, nullable=False),
     Column("rows", Integer),
     Column("duration_ms", Float),
+    Column("reason", String),  # why a call was refused (outcome "denied"); null otherwise
 )
 Index("ix_audit_log_subject", audit_log.c.subject)  # schema revision 0002
 

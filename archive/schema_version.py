@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-HEAD = "0003"
+HEAD = "0004"
 #: Every revision this release knows, oldest first.
-KNOWN: tuple[str, ...] = ("0001", "0002", "0003")
+KNOWN: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -77,15 +77,28 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
 
     with engine.begin() as conn:
         before = check(conn, target=_shown(engine), writable=True)
-        if before == HEAD:
-            return before, HEAD
         if before is None:
             raise SchemaVersionError("not an icp-mcp archive (no tables); create it with `icp-mcp init`")
         config = _alembic_config(conn)
-        if VERSION_TABLE not in set(inspect(conn).get_table_names()):
-            command.stamp(config, before)
-        command.upgrade(config, HEAD)
+        if before != HEAD:
+            if VERSION_TABLE not in set(inspect(conn).get_table_names()):
+                command.stamp(config, before)
+            command.upgrade(config, HEAD)
+    _restore_indexes(engine)  # `icp-mcp migrate` also mends a run that stopped between the two steps
     return before, HEAD
+
+
+def _restore_indexes(engine: Engine) -> None:
+    """Create every index the schema declares that the archive lacks. A revision that alters a table drops
+    the table's indexes first (DuckDB alters no table an index depends on, and aborts when one transaction
+    drops, alters and re-creates), so they come back here, in a transaction of their own."""
+    from icp_mcp.archive.schema import metadata
+
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if table.name in set(inspect(conn).get_table_names()):
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
 
 def _shown(engine: Engine) -> str:

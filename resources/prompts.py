@@ -41,7 +41,8 @@ def voice_of_customer(topic: str, cohort: str = "best") -> str:
         f"What do our '{cohort}' customers say about '{topic}'?\n"
         f"1. If the cohort is 'best', call best_customers to see who is in it.\n"
         f"2. Call customer_voice with topic='{topic}' and cohort='{cohort}' and quote the "
-        "most representative snippets with their snippet ids, accounts and dates.\n"
+        "most representative snippets with their snippet ids, accounts (or their attribution when accounts "
+        "are not named to you) and dates.\n"
         "3. Give the counts (snippets, accounts) and say plainly if there is too little data."
     )
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, desc, insert, select
+from sqlalchemy import Engine, desc, insert, inspect, select, text
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log
@@ -48,6 +48,7 @@ def record(
     rows: int | None = None,
     duration_ms: float | None = None,
     jsonl_path: str | os.PathLike[str] | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Append one audit entry; True when it was stored in (or queued for) the archive's audit_log.
 
@@ -63,6 +64,7 @@ def record(
         "outcome": str(outcome)[:120],
         "rows": int(rows) if rows is not None else None,
         "duration_ms": round(float(duration_ms), 3) if duration_ms is not None else None,
+        "reason": _clean_reason(reason),
     }
     path = jsonl_path or _default_jsonl
     if path is not None:
@@ -77,8 +79,27 @@ def record(
     return stored
 
 
+def _clean_reason(reason: str | None) -> str | None:
+    return None if reason is None else redact_arguments(str(reason))
+
+
+def _has_reason_column(engine: Engine) -> bool:
+    """Does `audit_log.reason` exist? Schema revision 0004 adds it (writers migrate on open); on an archive
+    that is not migrated yet the reason travels inside the arguments (`_reason`)."""
+    known = _reason_column.get(engine)
+    if known is None:
+        try:
+            known = "reason" in {c["name"] for c in inspect(engine).get_columns("audit_log")}
+        except Exception:
+            known = False
+        _reason_column[engine] = known
+    return known
+
+
 def _insert(engine: Engine, entries: list[dict[str, Any]]) -> bool:
     """Insert entries in one transaction; False (and one warning per archive) when that fails."""
+    if not _has_reason_column(engine):
+        entries = [_fold_reason(e) for e in entries]
     try:
         with _lock, engine.begin() as conn:
             conn.execute(insert(audit_log), entries)
@@ -90,6 +111,15 @@ def _insert(engine: Engine, entries: list[dict[str, Any]]) -> bool:
         return False
 
 
+def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in entry.items() if k != "reason"}
+    if entry.get("reason"):
+        out["arguments"] = {**(entry.get("arguments") or {}), "_reason": entry["reason"]}
+    return out
+
+
+#: Per engine: does audit_log have the `reason` column (schema revision 0004)?
+_reason_column: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 #: Per engine: does audit_log accept writes? (learned from the first entry; weak so engines can go away)
 _writable: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
@@ -120,7 +150,8 @@ def _warn_once(key: str, message: str) -> None:
 def tail(engine: Engine, *, n: int = 20, subject: str | None = None) -> list[dict[str, Any]]:
     """The last `n` audit entries (oldest first), optionally of one subject (queued entries included)."""
     flush()
-    query = select(audit_log).order_by(desc(audit_log.c.id)).limit(max(1, min(int(n), 10_000)))
+    cols = [c for c in audit_log.c if c.name != "reason" or _has_reason_column(engine)]
+    query = select(*cols).order_by(desc(audit_log.c.id)).limit(max(1, min(int(n), 10_000)))
     if subject:
         query = query.where(audit_log.c.subject == subject)
     with engine.connect() as conn:

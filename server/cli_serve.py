@@ -56,6 +56,11 @@ def serve(
                               base_url=f"http://{host}:{port}" if transport == "http" else None)
     except (ArchiveError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from exc
+    if policy is not None:
+        from icp_mcp.server.policy import load_policy, startup_warnings
+
+        for warning in startup_warnings(load_policy(policy)):
+            err.print(f"warning: {warning}", highlight=False, markup=False)
     channel = None
     handle = archive_of(server)
     if not handle.read_only and "://" not in archive:  # DuckDB: this process is the one writer
@@ -74,7 +79,9 @@ def serve(
             return
         import uvicorn
 
-        app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+        from icp_mcp.server.app import http_app
+
+        app = http_app(server, host)
         err.print(f"icp-mcp serving {archive} at {settings.url}"
                   f"{' (read-only)' if read_only else ''}{' with policy ' + policy if policy else ''}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="warning")

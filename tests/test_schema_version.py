@@ -31,7 +31,7 @@ REVISION_0003_TABLES = ("icp_best_values", "icp_customer_state", "icp_account_st
 
 def _baseline(target: str) -> None:
     """Turn a fresh archive into one made by the baseline release: no version table, no revision-0002 index,
-    none of the revision-0003 tables (archive generation and stored ICP state)."""
+    none of the revision-0003 tables (archive generation and stored ICP state), no audit_log.reason (0004)."""
     engine = open_archive(target, create=True)
     create_schema(engine)
     with engine.begin() as conn:
@@ -39,6 +39,7 @@ def _baseline(target: str) -> None:
         conn.execute(text("DROP INDEX ix_audit_log_subject"))
         for table in REVISION_0003_TABLES:
             conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("ALTER TABLE audit_log DROP COLUMN reason"))  # revision 0004
     engine.dispose()
 
 
@@ -48,9 +49,11 @@ def _state(target: str) -> tuple[str | None, list[str]]:
         revision = schema_version.current_revision(conn)
         indexes = [i["name"] for i in inspect(conn).get_indexes("audit_log")]
         tables = set(inspect(conn).get_table_names())
+        audit_columns = {c["name"] for c in inspect(conn).get_columns("audit_log")}
     engine.dispose()
     if revision == schema_version.HEAD:
         assert tables >= set(REVISION_0003_TABLES), "the migration did not create the state tables"
+        assert "reason" in audit_columns, "the migration did not add audit_log.reason"
     return revision, indexes
 
 

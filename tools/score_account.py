@@ -15,8 +15,9 @@ from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import Detail
 from icp_mcp.surface.runner import (
-    ToolInputError, ToolRun, ToolSpec, check_account_access, register_tool, run_tool, visible_candidates,
+    ToolInputError, ToolRun, ToolSpec, check_account_access, register_tool, run_tool,
 )
+from icp_mcp.surface.visibility import account_view, visible_accounts
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
 
@@ -59,12 +60,14 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
     if account is not None and not account.strip():
         raise ToolInputError("account", "must not be empty")
     definition = active_icp(run.engine)
-    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes)
+    view = account_view(run.principal)  # lookups and similar customers only within the caller's view
+    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes,
+                                        territories=view.territories, anonymous=not view.names_accounts)
     if isinstance(result, AccountCandidates):
-        result.candidates = visible_candidates(run.principal, result.candidates)
+        result.candidates = visible_accounts(run.principal, result.candidates)
         return ScoreAccountResult(status="candidates", candidates=result)
     if result.account_id is not None:
-        check_account_access(run, result.territory, result.account_id)
+        check_account_access(run, result.territory, account)
     result, hidden = _compact(result)
     names = {seg.id: seg.name for seg in definition.segments if seg.id in result.segments}
     if result.account_id is None:  # a prospect: no contacts known

@@ -59,6 +59,7 @@ from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.numbers import count
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.sql.lookup import account_profiles
 
 TEXT_CAP = 500
 HALF_LIFE_DAYS = 30.0
@@ -71,8 +72,9 @@ class Quote(BaseModel):
 
     snippet_id: int
     conversation_id: str
-    account_id: str
-    account_name: str
+    account_id: str | None = None
+    account_name: str | None = None
+    attribution: str = Field(description="firmographics, e.g. 'a Series B Fintech company'")
     date: str = Field(description="ISO day the conversation happened")
     channel: str
     speaker: str | None = Field(None, description="customer / vendor / None when unknown")
@@ -453,6 +455,7 @@ def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
     for r in rows:
         r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
     people = _roles(conn, [r["contact_id"] for r in rows])
+    profiles = account_profiles(conn, [r["account_id"] for r in rows])
     out = []
     for r in rows:
         title, role = people.get(r["contact_id"], (None, None))
@@ -463,6 +466,7 @@ def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
                 conversation_id=r["conversation_id"],
                 account_id=r["account_id"],
                 account_name=r["account_name"] or r["account_id"],
+                attribution=profiles.get(r["account_id"], "a company"),
                 date=(when.date() if isinstance(when, datetime) else when).isoformat(),
                 channel=r["channel"],
                 speaker=r["speaker"],

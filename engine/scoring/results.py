@@ -26,8 +26,9 @@ class DisqualifierHit(BaseModel):
 
 
 class SimilarCustomer(BaseModel):
-    account_id: str
-    name: str
+    account_id: str | None = None
+    name: str | None = None
+    profile: str | None = Field(default=None, description="firmographics instead of a name")
     shared: int = Field(description="attribute values shared with the scored account")
     shared_values: list[str] = Field(default_factory=list)
 
