@@ -50,6 +50,16 @@ def copy_into_postgres(conn: Connection, dk: Any, table: str, fmt: str) -> None:
                     cp.write(chunk)
 
 
+def _rejected_parent(parent: str, noun: str, key: str) -> str:
+    """SQL: ' — that account was itself rejected (FILE line N: REASON)' when an earlier ingest refused the
+    referenced row (its key appears as a JSON value in the rejected raw row), else NULL."""
+    return (
+        f"(SELECT ' — that {noun} was itself rejected (' || r.source || ' line ' || CAST(r.line AS VARCHAR) "
+        f"|| ': ' || r.reason || ')' FROM ingest_rejects r WHERE r.table_name = '{parent}' "
+        f"AND strpos(r.raw, '\"' || {key} || '\"') > 0 ORDER BY r.id DESC LIMIT 1)"
+    )
+
+
 def fk_checks(conn: Connection, table: str, candidates: str) -> None:
     """Record in `_icp_fk` and `_icp_bad` the `candidates` rows whose foreign keys (or, for accounts, domain)
     do not fit the target. On DuckDB `_icp_good` is a view that leaves them out; on PostgreSQL they are
@@ -59,6 +69,7 @@ def fk_checks(conn: Connection, table: str, candidates: str) -> None:
         noun = _SINGULAR.get(parent, parent)
         conn.exec_driver_sql(
             f"INSERT INTO _icp_fk SELECT g._rid, '{col}: unknown {noun} ''' || g.{col} || ''' (foreign key)' "
+            f"|| coalesce({_rejected_parent(parent, noun, f'g.{col}')}, '') "
             f"FROM {candidates} g WHERE g.{col} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {parent} p WHERE p.{pcol} = g.{col})"
         )

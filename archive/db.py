@@ -112,9 +112,22 @@ def _create_table_without_foreign_keys(element: CreateTable, compiler: Any, **kw
 
 
 def create_schema(engine: Engine) -> list[str]:
-    """Create every missing table; return the names of the tables that were created."""
-    before = set(inspect(engine).get_table_names())
-    metadata.create_all(engine)
+    """Create every missing table; return the names of the tables that were created.
+
+    A fresh archive is stamped with the current schema revision; an existing one is first migrated to it
+    (`archive.schema_version`), so that tables created here never collide with a migration.
+    """
+    from icp_mcp.archive import schema_version
+
+    with engine.connect() as conn:
+        before = set(inspect(conn).get_table_names())
+        revision = schema_version.current_revision(conn)
+    if revision is not None:
+        schema_version.migrate(engine)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        if revision is None:
+            schema_version.stamp_head(conn)
     return [t.name for t in metadata.sorted_tables if t.name not in before]
 
 

@@ -25,14 +25,14 @@ from icp_mcp.archive.apply import copy_into_postgres, fk_checks, record_rejects,
 from icp_mcp.archive import generation
 from icp_mcp.archive.db import load_fts
 from icp_mcp.archive.fts import rebuild_fts_index
-from icp_mcp.archive.mappings import MappingError, check_target, sql_str
+from icp_mcp.archive.mappings import MappingError, check_target, sql_str, stage_warnings
 from icp_mcp.archive.snippets import build_snippets_where
-from icp_mcp.archive.staging import IngestError, fill_raw, good_and_bad_sql, stage_and_check
+from icp_mcp.archive.staging import IngestError, fill_raw, good_and_bad_sql, stage_and_check, stage_breakdown
 from icp_mcp.archive.topics import Taxonomy, tag_topics_where
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-__all__ = ["FORMATS", "IngestError", "IngestReport", "detect_format", "ingest_file", "summarise_reasons"]
+__all__ = ["FORMATS", "IngestError", "IngestReport", "StageCount", "detect_format", "ingest_file", "summarise_reasons"]
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -40,6 +40,14 @@ FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
 _VIEWS = ("_icp_good", "_icp_valid")  # views on DuckDB (no copy of the checked rows); _icp_good a table on PG
 _TEMP = ("_icp_raw", "_icp_checked", "_icp_dups", "_icp_bad", "_icp_fk",
          "_icp_class", "_icp_rej_scan", "_icp_rej_err", "_icp_badlines", "_icp_badjson")
+
+
+class StageCount(BaseModel):
+    """One source stage value of an opportunities file, the stage it was stored as, and its rows."""
+
+    source: str | None
+    stage: str | None = Field(description="open / won / lost, or the unknown value that was rejected")
+    rows: int
 
 
 class IngestReport(BaseModel):
@@ -57,6 +65,8 @@ class IngestReport(BaseModel):
     rejects_recorded: int = 0
     reasons: dict[str, int] = Field(default_factory=dict, description="reason (values masked) → rows")
     ignored_columns: list[str] = Field(default_factory=list)
+    stages: list[StageCount] = Field(default_factory=list, description="opportunities: source stage → stage")
+    warnings: list[str] = Field(default_factory=list, description="values stored or refused without a rule")
     snippets: int | None = None
     topics: dict[str, int] | None = None
     seconds: float = 0.0
@@ -106,11 +116,14 @@ def ingest_file(
     mapping: str = "generic",
     progress: Progress | None = None,
     taxonomy: Taxonomy | None = None,
+    stage_map: dict[str, str] | None = None,
 ) -> IngestReport:
     """Validate `path` and load it into `table` of the archive behind `engine` in one transaction.
 
     Raises `IngestError` when nothing could be read (missing file, unknown format, table or mapping, no
     key column). Bad rows never raise: they are counted, summarised and kept in `ingest_rejects`.
+    `stage_map` (lower-cased source stage value → open / won / lost) maps an opportunities file's custom
+    stages; the report counts every source stage value and warns about those no rule knew.
     """
     started = time.perf_counter()
     try:
@@ -142,7 +155,11 @@ def ingest_file(
         try:
             tick(0, steps, f"reading {file.name}")
             report.read, report.ignored_columns, source_file = stage_and_check(
-                dk, table, mapping, fmt, str(file), with_raw=not on_duckdb)
+                dk, table, mapping, fmt, str(file), with_raw=not on_duckdb, stage_map=stage_map)
+            if table == "opportunities":
+                breakdown = stage_breakdown(dk, mapping, source_file, stage_map)
+                report.stages = [StageCount(source=v, stage=st, rows=n) for v, st, n in breakdown]
+                report.warnings = stage_warnings(breakdown, mapping, source_file.columns, stage_map)
             tick(1, steps, "checking keys")
             if on_duckdb:
                 good_sql, bad_sql = good_and_bad_sql(table, fmt)

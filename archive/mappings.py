@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from icp_mcp.archive.countries import country_sql
 from icp_mcp.archive.names import INGESTIBLE_TABLES, MAPPINGS
-from icp_mcp.archive.schema import metadata
+from icp_mcp.archive.schema import OPPORTUNITY_STAGES, metadata
 
 Builder = Callable[["SourceColumns"], str]
 
@@ -181,6 +182,19 @@ def _generic_table(table: str) -> dict[str, Builder]:
 
 _SF_STAGE: Builder = _salesforce_stage
 _HS_STAGE: Builder = _hubspot_stage
+_SF_CLOSE: Builder = pick("CloseDate", "Close Date", "closed_at")
+_HS_CLOSE: Builder = pick("Close Date", "closedate", "closed_at")
+#: Where each mapping reads the source's stage value, and the close date that follows the stage.
+STAGE_SOURCE: dict[str, tuple[str, ...]] = {
+    "generic": ("stage",), "salesforce": ("StageName", "stage"), "hubspot": ("Deal Stage", "dealstage", "stage"),
+}
+CLOSE_DATE: dict[str, Builder] = {"salesforce": _SF_CLOSE, "hubspot": _HS_CLOSE}
+#: Source stage values known to be open (compared lower case, letters only): the CRMs' default pipelines.
+KNOWN_OPEN: frozenset[str] = frozenset({
+    "open", "new", "pipeline", "inprogress", "prospecting", "qualification", "needsanalysis",
+    "valueproposition", "iddecisionmakers", "perceptionanalysis", "proposalpricequote", "negotiationreview",
+    "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent",
+})
 
 SALESFORCE: dict[str, dict[str, Builder]] = {
     "accounts": {
@@ -203,7 +217,7 @@ SALESFORCE: dict[str, dict[str, Builder]] = {
         "opportunity_id": pick("Id", "Opportunity ID", "opportunity_id"),
         "account_id": pick("AccountId", "Account ID", "account_id"),
         "created_at": pick("CreatedDate", "Created Date", "created_at"),
-        "closed_at": _closed_only(pick("CloseDate", "Close Date", "closed_at"), _SF_STAGE),
+        "closed_at": _closed_only(_SF_CLOSE, _SF_STAGE),
         "stage": _SF_STAGE,
         "amount": pick("Amount", "amount"),
         "lost_reason": pick("Loss_Reason__c", "Closed_Lost_Reason__c", "Reason_Lost__c", "lost_reason"),
@@ -251,7 +265,7 @@ HUBSPOT: dict[str, dict[str, Builder]] = {
             "Associated Company", "account_id",
         ),
         "created_at": pick("Create Date", "createdate", "created_at"),
-        "closed_at": _closed_only(pick("Close Date", "closedate", "closed_at"), _HS_STAGE),
+        "closed_at": _closed_only(_HS_CLOSE, _HS_STAGE),
         "stage": _HS_STAGE,
         "amount": pick("Amount", "amount"),
         "lost_reason": pick("Closed Lost Reason", "closed_lost_reason", "lost_reason"),
@@ -286,31 +300,103 @@ def check_target(table: str, mapping: str) -> None:
         raise MappingError(f"unknown mapping {mapping!r}; allowed: {', '.join(MAPPINGS)}")
 
 
-def column_builders(table: str, mapping: str) -> dict[str, Builder]:
-    """Canonical column → SQL builder for `table` under `mapping` (tables without a preset use generic)."""
+StageMap = dict[str, str]
+
+
+def parse_stage_map(items: list[str] | None) -> StageMap:
+    """`["Contract signed=won", ...]` → {"contract signed": "won"}; a bad item raises `MappingError`."""
+    out: StageMap = {}
+    for item in items or []:
+        source, sep, stage = item.rpartition("=")
+        stage = stage.strip().lower()
+        if not sep or not source.strip() or stage not in OPPORTUNITY_STAGES:
+            raise MappingError(f"--stage-map {item!r}: write SOURCE VALUE=STAGE with STAGE one of "
+                               f"{', '.join(OPPORTUNITY_STAGES)} (e.g. 'Contract signed=won')")
+        out[source.strip().lower()] = stage
+    return out
+
+
+def _stage_with_map(stage: Builder, candidates: tuple[str, ...], stage_map: StageMap) -> Builder:
+    """The mapping's stage rule, with the user's `--stage-map` values taking precedence."""
+
+    def build(src: SourceColumns) -> str:
+        v = src.expr(*candidates)
+        whens = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(x)}" for k, x in sorted(stage_map.items()))
+        return f"CASE lower({v}) {whens} ELSE ({stage(src)}) END"
+
+    return build
+
+
+def column_builders(table: str, mapping: str, stage_map: StageMap | None = None) -> dict[str, Builder]:
+    """Canonical column → SQL builder for `table` under `mapping` (tables without a preset use generic);
+    `stage_map` (source stage value → open / won / lost) overrides the stage rule, and the close date
+    follows it."""
     check_target(table, mapping)
     preset = {"salesforce": SALESFORCE, "hubspot": HUBSPOT}.get(mapping, {})
     builders = _generic_table(table)
     builders.update(preset.get(table, {}))
+    if table == "opportunities" and stage_map:
+        stage = _stage_with_map(builders["stage"], STAGE_SOURCE[mapping], stage_map)
+        builders["stage"] = stage
+        if mapping in CLOSE_DATE:
+            builders["closed_at"] = _closed_only(CLOSE_DATE[mapping], stage)
     return builders
 
 
-def mapped_select(table: str, mapping: str, source_columns: list[str]) -> tuple[dict[str, str], list[str]]:
+def mapped_select(table: str, mapping: str, source_columns: list[str],
+                  stage_map: StageMap | None = None) -> tuple[dict[str, str], list[str]]:
     """SQL expressions for every canonical column of `table`, and the file columns left unused.
 
-    For `accounts`, unused columns are gathered into the `attributes` JSON (unless the file has one).
+    For `accounts`, unused columns are gathered into the `attributes` JSON (unless the file has one), the
+    country is normalized to one name and its raw spelling kept there as `country_raw` when it differs.
     """
     src = SourceColumns(list(source_columns))
-    exprs = {col: build(src) for col, build in column_builders(table, mapping).items()}
+    exprs = {col: build(src) for col, build in column_builders(table, mapping, stage_map).items()}
     extras = src.extras()
+    if table == "accounts":
+        raw_country = exprs["country"]
+        exprs["country"] = country_sql(raw_country)
     if table == "accounts" and not src.has("attributes"):
+        pairs = [f"{sql_str(c)}, {src.expr(c)}" for c in extras]
+        changed = f"{exprs['country']} IS DISTINCT FROM {raw_country}"
+        keep_raw = raw_country != "CAST(NULL AS VARCHAR)"
+        if keep_raw:
+            pairs.append(f"'country_raw', CASE WHEN {changed} THEN {raw_country} END")
         if extras:
-            pairs = ", ".join(f"{sql_str(c)}, {src.expr(c)}" for c in extras)
-            exprs["attributes"] = f"CAST(json_object({pairs}) AS VARCHAR)"
+            exprs["attributes"] = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
+        elif keep_raw:  # only the raw country: no attributes at all when it needed no change
+            exprs["attributes"] = f"CASE WHEN {changed} THEN CAST(json_object({pairs[0]}) AS VARCHAR) END"
         else:
             exprs["attributes"] = "CAST(NULL AS VARCHAR)"
         return exprs, []
     return exprs, extras
+
+
+def stage_breakdown_exprs(mapping: str, source_columns: list[str],
+                          stage_map: StageMap | None = None) -> tuple[str, str]:
+    """SQL for (the source's stage value, the stage it maps to) over the raw file columns."""
+    src = SourceColumns(list(source_columns))
+    return src.expr(*STAGE_SOURCE[mapping]), column_builders("opportunities", mapping, stage_map)["stage"](src)
+
+
+def stage_warnings(rows: list[tuple[str | None, str | None, int]], mapping: str, source_columns: list[str],
+                   stage_map: StageMap | None = None) -> list[str]:
+    """Warnings for source stage values stored as open only because no rule knew them, or rejected as
+    unknown: each names the value, its rows and the `--stage-map` that would map it."""
+    src = SourceColumns(list(source_columns))
+    flagged = mapping == "salesforce" and src.has("IsClosed")  # the export says which deals are closed
+    mapped = set(stage_map or {})
+    out = []
+    for source, stage, n in rows:
+        if source is None or source.lower() in mapped:
+            continue
+        letters = "".join(ch for ch in source.lower() if ch.isalpha())
+        hint = f"if it means won or lost, map it: --stage-map \"{source}=won\" (or =lost / =open)"
+        if stage not in OPPORTUNITY_STAGES:
+            out.append(f"stage {source!r} ({n:,} rows) is not a known stage and was rejected; {hint}")
+        elif stage == "open" and not flagged and letters not in KNOWN_OPEN:
+            out.append(f"stage {source!r} ({n:,} rows) is not a known open stage but was stored as open; {hint}")
+    return out
 
 
 def required_source_columns(table: str, mapping: str, source_columns: list[str]) -> list[str]:

@@ -176,7 +176,9 @@ audit_log = Table(
     Column("outcome", String, nullable=False),
     Column("rows", Integer),
     Column("duration_ms", Float),
+    Column("reason", String),  # why a call was refused (outcome "denied"); null otherwise
 )
+Index("ix_audit_log_subject", audit_log.c.subject)  # schema revision 0002
 
 ingest_rejects_id_seq = Sequence("ingest_rejects_id_seq", metadata=metadata)
 ingest_rejects = Table(
@@ -257,6 +259,9 @@ icp_customer_state = Table(
     Column("revenue_before", Float),
     Column("revenue_total", Float),
     Column("in_best", Integer, nullable=False),
+    # percentile rank of each value component (what put the customer where it is: best_customers' ranked_by)
+    *[Column(f"pr_{name}", Float) for name in ("arr", "lifetime_revenue", "nrr", "retained", "time_to_value",
+                                                "support_load")],
 )
 
 #: The attribute values of the best customers (what similar-customer search indexes).

@@ -8,11 +8,16 @@ file's line number); `stage_and_check` maps it onto the canonical columns (`arch
 from __future__ import annotations
 
 import gzip
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-from icp_mcp.archive.mappings import mapped_select, quote_ident, required_source_columns, sql_str
+from icp_mcp.archive import csv_guard
+from icp_mcp.archive.mappings import (
+    mapped_select, quote_ident, required_source_columns, sql_str, stage_breakdown_exprs,
+)
 from icp_mcp.archive.schema import metadata
 from icp_mcp.archive.validate import checked_select, duplicate_reasons_sql
 
@@ -41,18 +46,52 @@ def _is_json_array(path: str) -> bool:
     return head.startswith(b"[")
 
 
+def _read_csv(dk: Any, path: str) -> None:
+    """`read_csv` into `_icp_raw`, every value VARCHAR, unreadable records kept in `_icp_rej_err`.
+
+    Lines over `csv_guard.MAX_LINE_BYTES` are left out of a temporary copy that DuckDB reads instead; each
+    becomes a `_icp_rej_err` row at its own line number (DuckDB's line numbers are mapped back first)."""
+    found = csv_guard.scan(path)
+    source, tmp = path, None
+    if found.long:
+        fd, tmp = tempfile.mkstemp(prefix="icp-csv-", suffix=".csv")
+        os.close(fd)
+        csv_guard.copy_without(path, [x.line for x in found.long], tmp)
+        source = tmp
+    try:
+        dk.execute(
+            f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_csv({sql_str(source)}, all_varchar = true, "
+            "header = true, store_rejects = true, rejects_scan = '_icp_rej_scan', rejects_table = '_icp_rej_err', "
+            f"max_line_size = {csv_guard.MAX_LINE_BYTES + 65536})"
+        )
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+    if not found.long:
+        return
+    dk.execute("CREATE TEMP TABLE _icp_cut (line BIGINT, i BIGINT)")
+    dk.executemany("INSERT INTO _icp_cut VALUES (?, ?)", [(x.line, i + 1) for i, x in enumerate(found.long)])
+    dk.execute("UPDATE _icp_rej_err SET line = line + (SELECT count(*) FROM _icp_cut c WHERE c.line - c.i + 1 <= "
+               "_icp_rej_err.line)")
+    limit = f"{csv_guard.MAX_LINE_BYTES:,}"
+    dk.executemany(
+        "INSERT INTO _icp_rej_err (scan_id, file_id, line, csv_line, error_type, error_message) "
+        "VALUES (0, 0, ?, ?, 'LINE SIZE OVER MAXIMUM', ?)",
+        [(x.line, x.preview + "…", f"over-long line: {x.length:,} bytes, the limit is {limit} bytes per line "
+          "(ICP_MCP_MAX_CSV_LINE_BYTES)") for x in found.long])
+
+
 def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     """Read the file with DuckDB's own reader into `_icp_raw` (every value VARCHAR for CSV and JSONL).
 
     The returned SELECT has _rid, _line, _raw (the row's text when `with_raw`, else NULL) and the columns.
     """
     lit = sql_str(path)
+    if os.path.getsize(path) == 0 or (fmt != "parquet" and csv_guard.scan(path).empty):
+        raise IngestError(f"{path} is empty: no header and no rows (was the export cut short?)")
     try:
         if fmt == "csv":
-            dk.execute(
-                f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_csv({lit}, all_varchar = true, header = true, "
-                "store_rejects = true, rejects_scan = '_icp_rej_scan', rejects_table = '_icp_rej_err')"
-            )
+            _read_csv(dk, path)
         elif fmt == "parquet":
             dk.execute(f"CREATE TEMP TABLE _icp_raw AS SELECT * FROM read_parquet({lit})")
         elif _is_json_array(path):  # a .json file holding one array of objects: "line" = element number
@@ -100,7 +139,8 @@ def read_file(dk: Any, path: str, fmt: str, with_raw: bool) -> RawFile:
     return RawFile(f"(SELECT {rid} AS _rid, {line} AS _line, {shown} AS _raw, r.* FROM _icp_raw r)", columns, rid, raw)
 
 
-def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool) -> tuple[int, list[str], RawFile]:
+def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with_raw: bool,
+                    stage_map: dict[str, str] | None = None) -> tuple[int, list[str], RawFile]:
     """Stage, map and check the file in DuckDB; leave `_icp_checked` (typed rows + `_reason`).
 
     `with_raw` carries every row's raw text along (needed when the rows leave DuckDB for PostgreSQL);
@@ -114,7 +154,7 @@ def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with
             f"{path} has no column for {', '.join(missing)} (needed by {table}, mapping {mapping}); "
             f"columns found: {shown}"
         )
-    exprs, ignored = mapped_select(table, mapping, source.columns)
+    exprs, ignored = mapped_select(table, mapping, source.columns, stage_map)
     select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
     stage = f"(SELECT r._rid, r._line, r._raw, {select} FROM {source.select} AS r) AS stage"
     dk.execute(f"CREATE TEMP TABLE _icp_checked AS {checked_select(table, stage)}")
@@ -124,6 +164,15 @@ def stage_and_check(dk: Any, table: str, mapping: str, fmt: str, path: str, with
         unreadable = "_icp_badlines" if fmt == "csv" else "_icp_badjson"
         read += dk.execute(f"SELECT count(*) FROM {unreadable}").fetchone()[0]
     return int(read), ignored, source
+
+
+def stage_breakdown(dk: Any, mapping: str, source: RawFile, stage_map: dict[str, str] | None = None
+                    ) -> list[tuple[str | None, str | None, int]]:
+    """(source stage value, stage it maps to, rows) for every stage value of an opportunities file."""
+    value, stage = stage_breakdown_exprs(mapping, source.columns, stage_map)
+    rows = dk.execute(f"SELECT {value} AS v, {stage} AS s, count(*) AS n FROM {source.select} AS r "
+                      "GROUP BY ALL ORDER BY n DESC, v").fetchall()
+    return [(v, s, int(n)) for v, s, n in rows]
 
 
 def fill_raw(dk: Any, source: RawFile) -> None:

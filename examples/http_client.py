@@ -16,15 +16,38 @@ import sys
 from mcp import Client
 
 
+#: The last HTTP status and WWW-Authenticate header seen (to explain a refusal in one line).
+_last: dict[str, object] = {}
+
+
+async def _remember(response) -> None:
+    _last["status"] = response.status_code
+    _last["www_authenticate"] = response.headers.get("www-authenticate", "")
+
+
 def transport_for(url: str):
-    """The URL itself, or an HTTP transport carrying a bearer token when ICP_TOKEN is set."""
-    token = os.environ.get("ICP_TOKEN")
-    if not token:
-        return url
+    """An HTTP transport to `url`, carrying a bearer token when ICP_TOKEN is set."""
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    return streamable_http_client(url, http_client=httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}))
+    token = os.environ.get("ICP_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers,
+                                                                        event_hooks={"response": [_remember]}))
+
+
+def explain(url: str, exc: BaseException) -> str:
+    """One line for a failed session: the HTTP refusal when there was one, else the innermost error."""
+    status = _last.get("status")
+    if status == 401:
+        hint = "set ICP_TOKEN to a bearer token (icp-mcp token create)" if not os.environ.get("ICP_TOKEN") \
+            else "ICP_TOKEN was refused (revoked, expired or mistyped)"
+        return f"error: {url} answered 401 Unauthorized: {hint}"
+    if status == 403:
+        return f"error: {url} answered 403 Forbidden: {_last.get('www_authenticate') or 'insufficient scope'}"
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"error: {url}: {type(exc).__name__}: {exc}"
 
 
 async def main(url: str, account: str) -> None:
@@ -47,5 +70,9 @@ async def main(url: str, account: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8765/mcp",
-                     sys.argv[2] if len(sys.argv) > 2 else "A0000061"))
+    target = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8765/mcp"
+    try:
+        asyncio.run(main(target, sys.argv[2] if len(sys.argv) > 2 else "A0000061"))
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        print(explain(target, exc), file=sys.stderr)
+        sys.exit(1)

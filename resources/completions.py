@@ -23,6 +23,7 @@ from icp_mcp.engine.sql import versions
 from icp_mcp.engine.sql.lookup import complete_accounts
 from icp_mcp.surface.access import Principal, current_principal
 from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.visibility import named_territories
 
 MAX_VALUES = 100
 
@@ -76,9 +77,9 @@ SOURCES: dict[str, Callable[[Engine], list[str]]] = {
 def complete(engine: Engine, principal: Principal, name: str, typed: str) -> Completion:
     """Completion values for argument `name` starting with `typed`, as `principal` may see them."""
     if name == "account":
-        if "admin" not in principal.scopes and "accounts:read" not in principal.scopes:
-            return Completion(values=[], total=0, has_more=False)  # no account-level access at all
-        territories = None if "admin" in principal.scopes else principal.territories
+        territories = named_territories(principal)  # the one visibility filter (surface/visibility.py)
+        if territories is not None and not territories:
+            return Completion(values=[], total=0, has_more=False)  # may name no account at all
         values, total = complete_accounts(engine, typed, territories, MAX_VALUES)
         return Completion(values=values, total=total, has_more=total > len(values))
     source = SOURCES.get(name)

@@ -1,4 +1,4 @@
-"""Prompts for the three journeys: qualify an account (sales), the quarterly ICP review (RevOps),
+"""Prompts for three of the journeys: qualify an account (sales), the quarterly ICP review (RevOps),
 voice of the customer (marketing). Each one tells the assistant which tools and resources to use."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ def qualify_account(account: str) -> str:
         "its evidence (n, rate, interval).\n"
         "3. If any disqualifier fired, call explain_disqualifier with that rule_id and say whether recent "
         "data still supports it.\n"
-        "4. Recommend whom to engage (the buying roles and contacts in the answer; icp://personas for more).\n"
+        "4. Whom to talk to: the answer's `committee` (contacts ranked by the winning personas, with role, "
+        "title, lift and last touch; missing winning roles, e.g. no economic buyer known); icp://personas "
+        "for what each persona cares about.\n"
         "Cite tool names and counts for every claim."
     )
 
@@ -39,7 +41,8 @@ def voice_of_customer(topic: str, cohort: str = "best") -> str:
         f"What do our '{cohort}' customers say about '{topic}'?\n"
         f"1. If the cohort is 'best', call best_customers to see who is in it.\n"
         f"2. Call customer_voice with topic='{topic}' and cohort='{cohort}' and quote the "
-        "most representative snippets with their snippet ids, accounts and dates.\n"
+        "most representative snippets with their snippet ids, accounts (or their attribution when accounts "
+        "are not named to you) and dates.\n"
         "3. Give the counts (snippets, accounts) and say plainly if there is too little data."
     )
 

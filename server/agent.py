@@ -101,7 +101,7 @@ def require_api_key() -> str:
     return key
 
 
-async def ask(server: MCPServer, question: str, *, model: str = DEFAULT_MODEL, max_tokens: int = 2048,
+async def ask(server: MCPServer | Any, question: str, *, model: str = DEFAULT_MODEL, max_tokens: int = 2048,
               max_turns: int = MAX_TURNS) -> Answer:
     """Answer `question` with Claude using the server's tools through an in-memory MCP client."""
     from anthropic import AsyncAnthropic

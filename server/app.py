@@ -60,6 +60,21 @@ def apply_policy(policy: str | None, *, base_url: str | None = None) -> dict[str
     return {"token_verifier": verifier, "auth": settings}
 
 
+def http_app(server: MCPServer, host: str) -> Any:
+    """The streamable HTTP ASGI app `serve` runs: the SDK's app, and with a policy an answer that says
+    "expired" for genuine tokens past their expiry (server/auth.py `explain_expired`)."""
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+    verifier = getattr(server, "_icp_verifier", None)
+    if verifier is None:
+        return app
+    from mcp.server.auth.routes import build_resource_metadata_url
+
+    from icp_mcp.server.auth import explain_expired
+
+    metadata = str(build_resource_metadata_url(server.settings.auth.resource_server_url)) if server.settings.auth else None
+    return explain_expired(app, verifier, metadata)
+
+
 def register_tools(server: MCPServer, archive: ArchiveHandle) -> list[str]:
     """Import each tool module and let it register itself; return the names registered."""
     for name in TOOL_MODULES:
@@ -104,6 +119,7 @@ def build_server(
     prompts.register(server)
     completions.register(server, handle)  # completion/complete for prompt arguments and template variables
     server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
+    server._icp_verifier = auth_kwargs.get("token_verifier")  # type: ignore[attr-defined]  # for http_app
     return server
 
 

@@ -8,19 +8,16 @@ the Python log), with one warning per archive.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
-import queue
 import threading
-import time
 import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, desc, insert, select
+from sqlalchemy import Engine, desc, insert, inspect, select, text
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import audit_log
@@ -51,12 +48,13 @@ def record(
     rows: int | None = None,
     duration_ms: float | None = None,
     jsonl_path: str | os.PathLike[str] | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Append one audit entry; True when it was stored in (or queued for) the archive's audit_log.
 
-    The first entry for an engine is written at once, which tells whether the archive is writable; later
-    entries go through a background writer that commits them in batches, so a tool call does not wait
-    for a commit. `flush()` (called by `tail` and at exit) waits for the queue. Never raises.
+    The entry is committed before this returns (the runner records before the answer is sent), so an
+    answer the client saw always has its audit row, even when the server is killed right after. When the
+    archive refuses the first entry (read-only, locked), later entries skip it. Never raises.
     """
     entry = {
         "at": utc_now(),
@@ -66,93 +64,68 @@ def record(
         "outcome": str(outcome)[:120],
         "rows": int(rows) if rows is not None else None,
         "duration_ms": round(float(duration_ms), 3) if duration_ms is not None else None,
+        "reason": _clean_reason(reason),
     }
     path = jsonl_path or _default_jsonl
     if path is not None:
         _append_jsonl(Path(path), entry)
     stored = False
     if engine is not None:
-        writable = _writable.get(engine)
-        if writable is None:
+        if _writable.get(engine, True):
             stored = _insert(engine, [entry])
             _writable[engine] = stored
-        elif writable:
-            _writer.submit(engine, entry, logged=path is not None)
-            stored = True
     if not stored and path is None:
         logger.warning("audit: %s", json.dumps(_jsonable(entry), ensure_ascii=False))
     return stored
 
 
+def _clean_reason(reason: str | None) -> str | None:
+    return None if reason is None else redact_arguments(str(reason))
+
+
+def _has_reason_column(engine: Engine) -> bool:
+    """Does `audit_log.reason` exist? Schema revision 0004 adds it (writers migrate on open); on an archive
+    that is not migrated yet the reason travels inside the arguments (`_reason`)."""
+    known = _reason_column.get(engine)
+    if known is None:
+        try:
+            known = "reason" in {c["name"] for c in inspect(engine).get_columns("audit_log")}
+        except Exception:
+            known = False
+        _reason_column[engine] = known
+    return known
+
+
 def _insert(engine: Engine, entries: list[dict[str, Any]]) -> bool:
     """Insert entries in one transaction; False (and one warning per archive) when that fails."""
+    if not _has_reason_column(engine):
+        entries = [_fold_reason(e) for e in entries]
     try:
         with _lock, engine.begin() as conn:
             conn.execute(insert(audit_log), entries)
         return True
     except Exception as exc:  # read-only archive, lock held elsewhere, server down: never fail the call
-        _warn_once(f"db:{engine.url}", f"audit_log not writable ({type(exc).__name__}: {str(exc)[:200]}); "
-                   "audit entries go to the JSONL file only")
+        where = "the JSONL file only" if _default_jsonl else "the server log only (set audit_jsonl in the policy to keep them)"
+        _warn_once(f"db:{engine.url}", f"audit_log not writable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                   f"audit entries go to {where}")
         return False
 
 
-class _BatchWriter:
-    """One daemon thread that commits queued audit entries in batches (per engine, in arrival order)."""
-
-    BATCH = 256
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Engine, dict[str, Any], bool]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, engine: Engine, entry: dict[str, Any], *, logged: bool) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="icp-mcp-audit", daemon=True)
-                self._thread.start()
-        self._queue.put((engine, entry, logged))
-
-    def flush(self, timeout: float = 30.0) -> None:
-        """Wait (bounded) until every queued entry has been written or given up."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def _run(self) -> None:
-        while True:
-            items = [self._queue.get()]
-            while len(items) < self.BATCH:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                by_engine: dict[int, tuple[Engine, list[tuple[dict[str, Any], bool]]]] = {}
-                for engine, entry, logged in items:
-                    by_engine.setdefault(id(engine), (engine, []))[1].append((entry, logged))
-                for engine, batch in by_engine.values():
-                    if not _insert(engine, [entry for entry, _ in batch]):
-                        _writable[engine] = False
-                        for entry, logged in batch:
-                            if not logged:
-                                logger.warning("audit: %s", json.dumps(_jsonable(entry), ensure_ascii=False))
-            finally:
-                for _ in items:
-                    self._queue.task_done()
+def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in entry.items() if k != "reason"}
+    if entry.get("reason"):
+        out["arguments"] = {**(entry.get("arguments") or {}), "_reason": entry["reason"]}
+    return out
 
 
+#: Per engine: does audit_log have the `reason` column (schema revision 0004)?
+_reason_column: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 #: Per engine: does audit_log accept writes? (learned from the first entry; weak so engines can go away)
 _writable: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-_writer = _BatchWriter()
 
 
 def flush(timeout: float = 30.0) -> None:
-    """Wait until queued audit entries are in the archive (bounded by `timeout` seconds)."""
-    _writer.flush(timeout)
-
-
-atexit.register(flush, 10.0)
+    """Nothing is queued any more (entries are committed in `record`); kept for the audit hook's contract."""
 
 
 def _append_jsonl(path: Path, entry: dict[str, Any]) -> None:
@@ -177,7 +150,8 @@ def _warn_once(key: str, message: str) -> None:
 def tail(engine: Engine, *, n: int = 20, subject: str | None = None) -> list[dict[str, Any]]:
     """The last `n` audit entries (oldest first), optionally of one subject (queued entries included)."""
     flush()
-    query = select(audit_log).order_by(desc(audit_log.c.id)).limit(max(1, min(int(n), 10_000)))
+    cols = [c for c in audit_log.c if c.name != "reason" or _has_reason_column(engine)]
+    query = select(*cols).order_by(desc(audit_log.c.id)).limit(max(1, min(int(n), 10_000)))
     if subject:
         query = query.where(audit_log.c.subject == subject)
     with engine.connect() as conn:

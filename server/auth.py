@@ -96,6 +96,29 @@ class PolicyTokenVerifier:
             claims={**claims, PRINCIPAL_CLAIM: principal.model_dump(mode="json")},
         )
 
+    def refusal(self, token: str) -> str | None:
+        """Why a refused token was refused, when the caller may be told: ``"expired"`` for a token that
+        is genuine but past its expiry (opaque entry or JWT); None otherwise (junk stays anonymous)."""
+        if not token or len(token) > 8192:
+            return None
+        if token.count(".") == 2 and self._jwt_keys is not None:
+            settings = self.policy.jwt
+            assert settings is not None
+            try:
+                header = jwt.get_unverified_header(token)
+                algorithm, key = self._jwt_keys.key_for(header)
+                claims = jwt.decode(token, key=key, algorithms=[algorithm], audience=settings.audience,
+                                    issuer=settings.issuer, leeway=settings.leeway_seconds,
+                                    options={"require": ["exp", "iss", "aud", "sub"]})
+            except jwt.ExpiredSignatureError:
+                return "expired"
+            except (jwt.PyJWTError, KeyError, ValueError):
+                return None
+            entry = self.policy.by_subject(str(claims["sub"]))
+            return "expired" if entry is not None and entry.expired() else None
+        entry = self._by_hash.get(hash_token(token))
+        return "expired" if entry is not None and entry.expired() else None
+
     def principal_for(self, token: str) -> Principal | None:
         """The principal behind `token`, or None when the token is refused."""
         return self._authenticate(token)[0]
@@ -144,6 +167,9 @@ class PolicyTokenVerifier:
             if entry.expired():
                 return None
             principal = self.policy.entry_principal(entry)
+        elif not settings.claims_choose_role:
+            logger.info("JWT refused: subject %r is not in the policy (jwt.claims_choose_role is false)", subject)
+            return None
         else:
             role = claims.get(settings.role_claim)
             roles = [role] if isinstance(role, str) else role
@@ -226,6 +252,32 @@ def _load_jwt_keys(policy: Policy) -> _JWTKeys:
     except (ValueError, jwt.PyJWTError) as exc:
         raise PolicyError(f"jwt.jwks_file: not a usable JWKS: {exc}") from exc
     return _JWTKeys("RS256", jwks=jwks)
+
+
+EXPIRED_DESCRIPTION = "The access token expired; ask your administrator for a new one (icp-mcp token create)"
+
+
+def explain_expired(app: Any, verifier: PolicyTokenVerifier, resource_metadata_url: str | None = None) -> Any:
+    """ASGI wrapper: a request whose bearer token is genuine but expired gets 401 ``invalid_token`` saying
+    "expired" (the SDK's own answer, "Authentication required", is kept for every other refusal)."""
+
+    async def wrapped(scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"),
+                          "")
+            if header.lower().startswith("bearer ") and verifier.refusal(header[7:]) == "expired":
+                parts = ['error="invalid_token"', f'error_description="{EXPIRED_DESCRIPTION}"']
+                if resource_metadata_url:
+                    parts.append(f'resource_metadata="{resource_metadata_url}"')
+                body = json.dumps({"error": "invalid_token", "error_description": EXPIRED_DESCRIPTION}).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return wrapped
 
 
 def resource_url(base_url: str, mcp_path: str = "/mcp") -> str:

@@ -26,17 +26,42 @@ def _root() -> None:
 def init(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """Create the archive (every table of the buyer archive schema); safe to run twice."""
     from icp_mcp.archive import generation
-    from icp_mcp.archive.db import create_schema, open_archive
+    from icp_mcp.archive.db import create_schema
+    from icp_mcp.archive.opening import open_checked
+    from icp_mcp.archive.schema_version import SchemaVersionError
 
     try:
-        engine = open_archive(archive, create=True)
+        engine = open_checked(archive, create=True)
         created = create_schema(engine)
         with engine.begin() as conn:
             generation.bump(conn)  # a (re)initialised archive starts a new generation
-    except ArchiveError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        engine.dispose()
+    except (ArchiveError, SchemaVersionError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     console.print(f"archive ready at {archive}: {len(created)} table(s) created")
+
+
+@app.command()
+def migrate(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
+    """Bring an archive made by an older icp-mcp to this release's schema (one transaction)."""
+    from icp_mcp.archive.db import check_schema
+    from icp_mcp.archive.opening import open_checked
+    from icp_mcp.archive.schema_version import SchemaVersionError
+    from icp_mcp.archive.schema_version import migrate as migrate_schema
+
+    try:
+        engine = open_checked(archive, migrate=False)  # connect and diagnose only; the migration is below
+        before, after = migrate_schema(engine)
+        check_schema(engine)
+    except (ArchiveError, SchemaVersionError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    engine.dispose()
+    if before == after:
+        console.print(f"{archive} is at schema revision {after}; nothing to do", highlight=False)
+    else:
+        console.print(f"{archive}: schema revision {before} → {after}", highlight=False)
 
 
 def _register_groups() -> None:

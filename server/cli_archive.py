@@ -41,6 +41,16 @@ def _print_report(report: IngestReport) -> None:
         for reason, n in report.reasons.items():
             reasons.add_row(reason, f"{n:,}")
         out.print(reasons)
+    if report.stages:
+        stages = Table(title="stages (every source value and what it was stored as)", show_header=True)
+        for name in ("source stage", "stored as", "rows"):
+            stages.add_column(name, justify="right" if name == "rows" else "left")
+        for s in report.stages:
+            stored = s.stage if s.stage in ("open", "won", "lost") else f"rejected ({s.stage})"
+            stages.add_row("(empty)" if s.source is None else s.source, stored, f"{s.rows:,}")
+        out.print(stages)
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
     if report.ignored_columns:
         out.print(f"ignored columns: {', '.join(report.ignored_columns)}")
     if report.snippets is not None:
@@ -53,51 +63,36 @@ def ingest(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
     mapping: str = typer.Option("generic", "--mapping", help=f"Column mapping: {', '.join(MAPPINGS)}."),
     topics: str = typer.Option(None, "--topics", help="Topic taxonomy YAML for conversations (default: shipped)."),
+    stage_map: list[str] = typer.Option(
+        None, "--stage-map", help="Map a custom deal stage: 'SOURCE VALUE=won' (or lost / open); repeat."),
 ) -> None:
-    """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason."""
-    from icp_mcp.archive.db import check_schema, open_archive
-    from icp_mcp.archive.ingest import IngestError, ingest_file
-    from icp_mcp.archive.topics import load_taxonomy
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from sqlalchemy.exc import DBAPIError
+    """Validate FILE and load it into TABLE; bad rows are kept in ingest_rejects with a reason.
+
+    While a server holds the archive, that server carries the load out (and its next answers see it)."""
+    from pathlib import Path
+
+    from icp_mcp.archive.ingest import IngestReport
+    from icp_mcp.archive.mappings import MappingError, parse_stage_map
+    from icp_mcp.server.write_client import run_write
 
     try:
-        taxonomy = load_taxonomy(topics) if topics else None
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot use topic taxonomy {topics}: {exc}") from exc
-    try:
-        engine = open_archive(archive)
-        check_schema(engine)
-    except ArchiveError as exc:
+        stages = parse_stage_map(stage_map)
+    except MappingError as exc:
         raise _fail(str(exc)) from exc
-    except DBAPIError as exc:
-        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task(f"ingest {table}", total=1)
-
-            def progress(done: float, total: float | None, message: str) -> None:
-                bar.update(task, completed=done, total=total, description=message)
-
-            report = ingest_file(engine, table, file, mapping=mapping, progress=progress, taxonomy=taxonomy)
-            if report.loaded or report.updated:  # a new generation: store the active ICP's state for it
-                from icp_mcp.engine.scoring import state
-
-                state.build(engine, progress=progress)
-    except IngestError as exc:
-        raise _fail(str(exc)) from exc
-    except DBAPIError as exc:  # e.g. the DuckDB file is locked by a running server, or PostgreSQL is down
-        raise _fail(f"cannot write to the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
-    finally:
-        engine.dispose()
+    args = {"table": table, "file": str(Path(file).expanduser().absolute()), "mapping": mapping,
+            "topics": str(Path(topics).expanduser().absolute()) if topics else None, "stage_map": stages}
+    result = run_write(archive, "ingest", args, console)
+    state = result.pop("state", None) or {}
+    report = IngestReport.model_validate(result)
     _print_report(report)
+    if state.get("version") is not None:
+        console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
 
 
 def rejects(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
     table: str = typer.Option(None, "--table", help="Only rejects for this table."),
-    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (newest first)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many (by file, then line)."),
     source: str = typer.Option(None, "--source", help="Only rejects from files whose path contains this."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
@@ -112,10 +107,9 @@ def rejects(
         engine = _open_for_reading(archive)
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
-    except DBAPIError as exc:
-        raise _fail(f"cannot open the archive {archive}: {str(exc.orig).splitlines()[0]}") from exc
     r = ingest_rejects.c
-    query = select(r.table_name, r.source, r.line, r.reason, r.raw).order_by(r.id.desc()).limit(limit)
+    query = (select(r.table_name, r.source, r.line, r.reason, r.raw)
+             .order_by(r.table_name, r.source, r.line.nulls_last(), r.id).limit(limit))
     if table is not None:
         query = query.where(r.table_name == table)
     if source:
@@ -140,19 +134,10 @@ def rejects(
 
 
 def _open_for_reading(archive: str) -> Engine:
-    """Open read-only (so a running server keeps its lock); fall back to a normal open when this process
-    already holds the DuckDB file read-write (DuckDB refuses two configurations of one file in a process)."""
-    from icp_mcp.archive.db import check_schema, open_archive
-    from sqlalchemy.exc import OperationalError
+    """Open read-only (so other readers may share the file); one-line `ArchiveError` when it is unusable."""
+    from icp_mcp.archive.opening import open_checked
 
-    engine = open_archive(archive, read_only=True)
-    try:
-        check_schema(engine)
-    except OperationalError:
-        engine.dispose()
-        engine = open_archive(archive)
-        check_schema(engine)
-    return engine
+    return open_checked(archive, read_only=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -131,12 +131,19 @@ def audit_tail(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Show the last N audit entries, oldest first."""
-    from icp_mcp.archive.db import ArchiveError, open_archive
+    from icp_mcp.archive.db import ArchiveError
+    from icp_mcp.archive.opening import open_checked
+    from icp_mcp.server import control
     from icp_mcp.server.audit import tail
 
     try:
-        engine = open_archive(archive, read_only=True)
-        rows = tail(engine, n=n, subject=subject)
+        holder = control.find_holder(archive)
+        if holder is not None:  # the server holding the file reads it for us
+            rows = control.request(holder, "audit.tail", {"n": n, "subject": subject}, client="audit tail")["rows"]
+        else:
+            engine = open_checked(archive, read_only=True)
+            rows = tail(engine, n=n, subject=subject)
+            engine.dispose()
     except ArchiveError as exc:
         raise _fail(str(exc)) from exc
     except Exception as exc:  # a locked or foreign file: say so, no traceback

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -15,21 +13,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from icp_mcp.archive.errors import ArchiveError
-from icp_mcp.engine.model.errors import EngineError, InsufficientData
+from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
 icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return "cli"
 
 
 @contextmanager
@@ -48,13 +37,18 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def _fail_line(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
 @contextmanager
 def _archive(target: str, *, read_only: bool = False) -> Iterator:
     """Open the archive for one command and release it afterwards (DuckDB allows one configuration per file
-    and process)."""
-    from icp_mcp.archive.db import open_archive
+    and process); an unusable archive is one `ArchiveError` line (`_errors`)."""
+    from icp_mcp.archive.opening import open_checked
 
-    engine = open_archive(target, read_only=read_only)
+    engine = open_checked(target, read_only=read_only)
     try:
         yield engine
     finally:
@@ -71,24 +65,11 @@ def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
     return bar, report
 
 
-def _store_state(engine) -> None:
-    """Store the active version's ICP state (engine/scoring/state.py) with a progress bar on stderr."""
-    from icp_mcp.engine.scoring import state
-
-    bar, report = _progress()
-    with bar:
-        head = state.build(engine, progress=report)
-    if head is not None:
-        err.print(f"ICP state of version {head.version} stored (generation {head.generation})")
-
-
-def _date(value: str | None, field: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise EngineError(field, f"not a date (YYYY-MM-DD): {value!r}") from None
+def _said_state(result: dict) -> None:
+    """Say (on stderr) that a write stored the active ICP's state, as `icp refresh` does."""
+    state = result.get("state") or {}
+    if state.get("version") is not None:
+        err.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
 
 
 @icp.command()
@@ -105,29 +86,18 @@ def derive(
     """Derive a new ICP from the archive and store it as a draft version (or active with --activate).
 
     Exits with code 3, storing nothing, when the archive has fewer closed deals than a derivation needs."""
-    from icp_mcp.engine.derivation.derive import derive_icp
-    from icp_mcp.engine.sql.versions import save_version
+    from icp_mcp.server.write_client import run_write, who
 
-    with _errors(), _archive(archive) as engine:
-        bar, report = _progress()
-        try:
-            with bar:
-                definition = derive_icp(engine, closed_before=_date(closed_before, "closed_before"),
-                                        best_top_n=best_top_n, positives=positives, name=name, progress=report)
-        except InsufficientData as exc:
-            err.print(f"[red]refused:[/red] {exc.message}; no version stored")
-            raise typer.Exit(3) from None
-        version = save_version(engine, definition, _who(by), status="active" if activate else "draft", note=note)
-        if activate:
-            _store_state(engine)
-    shown = [c for c in definition.criteria if not c.minor]
-    minor = len(definition.criteria) - len(shown)
-    out.print(f"ICP version {version} ({'active' if activate else 'draft'}): {len(shown)} criteria"
-              f"{f' (+{minor} minor)' if minor else ''}, "
-              f"{len(definition.segments)} segments, {len(definition.disqualifiers)} disqualifiers, "
-              f"{len(definition.unsupported)} unsupported statements")
+    args = {"closed_before": closed_before, "best_top_n": best_top_n, "positives": positives, "name": name,
+            "activate": activate, "by": who(by), "note": note}
+    r = run_write(archive, "icp.derive", args, err)
+    _said_state(r)
+    minor = f" (+{r['minor']} minor)" if r["minor"] else ""
+    out.print(f"ICP version {r['version']} ({r['status']}): {r['criteria']} criteria{minor}, "
+              f"{r['segments']} segments, {r['disqualifiers']} disqualifiers, "
+              f"{r['unsupported']} unsupported statements")
     if not activate:
-        out.print(f"activate it with: icp-mcp icp activate {version} --archive {archive}")
+        out.print(f"activate it with: icp-mcp icp activate {r['version']} --archive {archive}")
 
 
 @icp.command()
@@ -197,21 +167,14 @@ def import_(
     note: str | None = typer.Option(None, help="A note stored with the version."),
 ) -> None:
     """Import a (hand-written) ICP definition as a new version; tier cut-offs are computed when missing."""
-    from icp_mcp.engine.scoring.tiers import ensure_tiers
-    from icp_mcp.engine.sql.versions import import_definition, save_version
+    from icp_mcp.server.write_client import run_write, who
 
-    with _errors():
-        if not path.exists():
-            raise EngineError("path", f"no such file: {path}")
-        fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-        definition = import_definition(path.read_text(), fmt)
-        with _archive(archive) as engine:
-            definition = ensure_tiers(engine, definition)
-            version = save_version(engine, definition, _who(by), status="active" if activate else "draft",
-                                   note=note or f"imported from {path.name}")
-            if activate:
-                _store_state(engine)
-    out.print(f"imported {path} as ICP version {version} ({'active' if activate else 'draft'})")
+    if not path.exists():
+        raise _fail_line(f"path: no such file: {path}")
+    args = {"path": str(path.expanduser().absolute()), "activate": activate, "by": who(by), "note": note}
+    r = run_write(archive, "icp.import", args, err)
+    _said_state(r)
+    out.print(f"imported {path} as ICP version {r['version']} ({r['status']})")
 
 
 @icp.command()
@@ -221,12 +184,11 @@ def activate(
     by: str | None = typer.Option(None, help="Who activates."),
 ) -> None:
     """Make a version the active ICP (the previous one is retired)."""
-    from icp_mcp.engine.sql.versions import activate as do_activate
+    from icp_mcp.server.write_client import run_write, who
 
-    with _errors(), _archive(archive) as engine:
-        info = do_activate(engine, version, _who(by))
-        _store_state(engine)
-    out.print(f"ICP version {info.version} ({info.name}) is active")
+    r = run_write(archive, "icp.activate", {"version": version, "by": who(by)}, err)
+    _said_state(r)
+    out.print(f"ICP version {r['version']} ({r['name']}) is active")
 
 
 @icp.command()
@@ -235,20 +197,24 @@ def rollback(
     by: str | None = typer.Option(None, help="Who rolls back."),
 ) -> None:
     """Reactivate the version that was active before the current one."""
-    from icp_mcp.engine.sql.versions import rollback as do_rollback
+    from icp_mcp.server.write_client import run_write, who
 
-    with _errors(), _archive(archive) as engine:
-        info = do_rollback(engine, _who(by))
-        _store_state(engine)
-    out.print(f"rolled back: ICP version {info.version} ({info.name}) is active")
+    r = run_write(archive, "icp.rollback", {"by": who(by)}, err)
+    _said_state(r)
+    out.print(f"rolled back: ICP version {r['version']} ({r['name']}) is active")
 
 
 @icp.command()
 def refresh(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """Store the active ICP's state for today (activation and ingest do it; on a large archive run it daily,
     e.g. from cron after midnight, so the first question of the day is answered from stored state)."""
-    with _errors(), _archive(archive) as engine:
-        _store_state(engine)
+    from icp_mcp.server.write_client import run_write
+
+    r = run_write(archive, "icp.refresh", {}, err)
+    if r.get("version") is not None:
+        out.print(f"ICP state of version {r['version']} stored (generation {r['generation']})")
+    else:
+        out.print("no active ICP: nothing to store")
 
 
 @icp.command()
@@ -261,11 +227,12 @@ def backtest(
 ) -> None:
     """Time-split backtest: AUC, tier table, top-tier lift and Brier score."""
     from icp_mcp.engine.derivation.backtest import backtest as run
+    from icp_mcp.server.write_ops import parse_date
 
     with _errors(), _archive(archive, read_only=True) as engine:
         bar, report = _progress()
         with bar:
-            result = run(engine, _date(split_date, "split_date"), positives=positives, progress=report)
+            result = run(engine, parse_date(split_date, "split_date"), positives=positives, progress=report)
     if as_json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return

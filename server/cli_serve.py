@@ -4,6 +4,7 @@ MCP client) and `ask` (a Claude agent over the server's tools)."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -44,22 +45,58 @@ def serve(
 
     settings = ServeSettings(archive=archive, transport=transport, host=host, port=port, policy=policy,  # type: ignore[arg-type]
                              read_only=read_only)
+    from icp_mcp.server import control
     from icp_mcp.server.app import build_server
 
+    holder = control.find_holder(archive)
+    if holder is not None:  # a second window: serve through the holder, or say who holds the archive
+        if transport == "stdio":
+            err.print(f"icp-mcp: {archive} is held by {holder}; serving through its control channel "
+                      "(its permissions and audit apply)", highlight=False, soft_wrap=True)
+            raise typer.Exit(control.pipe_stdio(holder))
+        raise _fail(f"{archive} is already served by {holder}; use that server's endpoint, or stop it first")
     try:
         server = build_server(archive, policy=policy, read_only=read_only,
                               base_url=f"http://{host}:{port}" if transport == "http" else None)
     except (ArchiveError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from exc
-    if transport == "stdio":
-        server.run("stdio")
-        return
-    import uvicorn
+    if policy is not None:
+        from icp_mcp.server.policy import load_policy, startup_warnings
 
-    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
-    err.print(f"icp-mcp serving {archive} at {settings.url}"
-              f"{' (read-only)' if read_only else ''}{' with policy ' + policy if policy else ''}", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        for warning in startup_warnings(load_policy(policy)):
+            err.print(f"warning: {warning}", highlight=False, markup=False)
+    channel = None
+    handle = archive_of(server)
+    if not handle.read_only and "://" not in archive:  # DuckDB: this process is the one writer
+        try:
+            with handle.engine.connect():  # take the file now (the pool keeps the connection) and hold it
+                pass
+        except Exception as exc:  # taken by another process since the check: one line, as above
+            from icp_mcp.archive.opening import Target, describe_open_error
+
+            raise _fail(str(describe_open_error(Target.of(archive), exc))) from None
+        channel = control.ControlServer(handle, server, archive, f"icp-mcp serve --transport {transport}").start()
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the socket is removed (uvicorn re-raises SIGTERM)
+    try:
+        if transport == "stdio":
+            server.run("stdio")
+            return
+        import uvicorn
+
+        from icp_mcp.server.app import http_app
+
+        app = http_app(server, host)
+        err.print(f"icp-mcp serving {archive} at {settings.url}"
+                  f"{' (read-only)' if read_only else ''}{' with policy ' + policy if policy else ''}", highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if channel is not None:
+            channel.stop()
+        handle.close()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _parse_value(raw: str, schema: dict[str, Any] | None) -> Any:
@@ -107,42 +144,59 @@ async def _terminal_confirm(context: Any, params: Any) -> Any:
 
 
 def open_handle(archive: str) -> ArchiveHandle:
-    """Open read-write (so writes and the audit log work); read-only when another process holds the file."""
+    """Open read-write (so writes and the audit log work); read-only when another process reads the file
+    read-only too, or when the file is read-only for this user. One-line `ArchiveError` otherwise."""
+    from icp_mcp.archive.opening import ArchiveLocked, ArchiveNotWritable
     from icp_mcp.surface.archive_access import ArchiveHandle
 
-    handle = ArchiveHandle(archive)
     try:
-        with handle.engine.connect():
-            return handle
-    except Exception:  # locked by another process (or opened differently in this one): try read-only
-        handle.close()
-    handle = ArchiveHandle(archive, read_only=True)
-    try:
-        with handle.engine.connect():
-            return handle
-    except Exception as exc:
-        handle.close()
-        raise ArchiveError(f"cannot open {archive}: another process is writing it ({str(exc).splitlines()[0][:200]}); "
-                           "stop that server or use its HTTP endpoint") from exc
+        return ArchiveHandle(archive)
+    except (ArchiveLocked, ArchiveNotWritable):
+        return ArchiveHandle(archive, read_only=True)  # a read-only holder shares the file; others: one line
+
+
+def mcp_target(archive: str, policy: str | None) -> tuple[Any, Any]:
+    """What an in-process MCP client talks to: the server holding the archive (its control channel) or a
+    server built here; and the handle to close afterwards (None for the channel)."""
+    from icp_mcp.server import control
+    from icp_mcp.server.app import build_server
+
+    holder = control.find_holder(archive)
+    if holder is not None:
+        return control.channel_transport(holder), None
+    server = build_server(archive, policy=policy, handle=open_handle(archive))
+    return server, archive_of(server)
+
+
+def archive_of(server: Any) -> ArchiveHandle:
+    from icp_mcp.server.app import archive_of as of
+
+    return of(server)
 
 
 async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | None = None,
                     interactive: bool = False) -> tuple[bool, Any]:
-    """Call one tool through the SDK's in-memory client; (is_error, structured result or message)."""
+    """Call one tool through an MCP client (in-memory, or the holder's channel); (is_error, result or message)."""
     from mcp import Client
 
-    from icp_mcp.server.app import archive_of, build_server
-
-    server = build_server(archive, policy=policy, handle=open_handle(archive))
+    target, handle = mcp_target(archive, policy)
+    usage: ValueError | None = None
     try:
-        listed = {t.name: t for t in await server.list_tools()}
-        if tool not in listed:
-            raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
-        arguments = parse_args(pairs, listed[tool].input_schema)
-        async with Client(server, elicitation_callback=_terminal_confirm if interactive else None) as client:
-            result = await client.call_tool(tool, arguments)
+        async with Client(target, elicitation_callback=_terminal_confirm if interactive else None) as client:
+            listed = {t.name: t for t in (await client.list_tools()).tools}
+            try:  # raised outside the client's task group, so it stays one plain error
+                if tool not in listed:
+                    raise ValueError(f"TOOL: unknown tool {tool!r} (allowed: {', '.join(sorted(listed))})")
+                arguments = parse_args(pairs, listed[tool].input_schema)
+            except ValueError as exc:
+                usage = exc
+            else:
+                result = await client.call_tool(tool, arguments)
     finally:
-        archive_of(server).close()
+        if handle is not None:
+            handle.close()
+    if usage is not None:
+        raise usage
     if result.is_error:
         return True, " ".join(getattr(c, "text", "") for c in result.content).strip()
     if result.structured_content is not None:
@@ -184,18 +238,17 @@ def ask_command(
     import anyio
 
     from icp_mcp.server.agent import AgentFailure, MissingAPIKey, ask, require_api_key
-    from icp_mcp.server.app import archive_of, build_server
 
     try:
         require_api_key()
     except MissingAPIKey as exc:
         raise _fail(str(exc)) from exc
     try:
-        server = build_server(archive, policy=policy, handle=open_handle(archive))
+        target, handle = mcp_target(archive, policy)
     except (ArchiveError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     try:
-        answer = anyio.run(lambda: ask(server, question, model=model, max_turns=max_turns))
+        answer = anyio.run(lambda: ask(target, question, model=model, max_turns=max_turns))
     except AgentFailure as exc:  # rejected key, unreachable API, rate limit, overloaded: the cause in one line
         raise _fail(f"ask: {exc}") from None
     except Exception as exc:  # anything else: still one line, no traceback
@@ -203,7 +256,8 @@ def ask_command(
         raise _fail(f"ask failed: {type(first).__name__}: {str(first).splitlines()[0][:300] if str(first) else ''}",
                     code=1) from None
     finally:
-        archive_of(server).close()
+        if handle is not None:
+            handle.close()
     print(answer.text.strip())
     if answer.calls:
         print("\nTools used:\n" + answer.citations())

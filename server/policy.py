@@ -49,6 +49,9 @@ class JWTSettings(_Strict):
     role_claim: str = "icp_role"
     territories_claim: str = "icp_territories"
     leeway_seconds: int = Field(default=30, ge=0, le=600)
+    #: A JWT whose subject is not under `principals` takes its role and territories from its claims.
+    #: False: such tokens are refused (only listed subjects get in). `serve` warns while this is true.
+    claims_choose_role: bool = True
 
     @model_validator(mode="after")
     def _one_key_source(self) -> JWTSettings:
@@ -188,6 +191,17 @@ class Policy(_Strict):
         return path
 
 
+def startup_warnings(policy: Policy) -> list[str]:
+    """What `serve` should warn about when it starts with this policy."""
+    out = []
+    if policy.jwt is not None and policy.jwt.claims_choose_role:
+        out.append(
+            f"policy: a JWT from {policy.jwt.issuer} for a subject not listed under principals chooses its own "
+            f"role and territories through the claims {policy.jwt.role_claim!r} / {policy.jwt.territories_claim!r} "
+            "(anyone the issuer signs for may claim admin); list the subjects or set jwt.claims_choose_role: false")
+    return out
+
+
 def safe_path(value: str, field: str, *, base: Path, must_exist: bool) -> Path:
     """A path from configuration: no NUL or control characters, a relative path may not climb out of `base`
     (``..``), and with `must_exist` it must be an existing regular file."""
@@ -301,5 +315,5 @@ def _plain(value: Any) -> Any:
 
 __all__ = [
     "JWTSettings", "LocalEntry", "Policy", "PolicyError", "PrincipalEntry", "ROLES", "TOKEN_PREFIX",
-    "hash_token", "load_policy", "parse_policy", "read_raw", "safe_path", "write_raw",
+    "hash_token", "load_policy", "parse_policy", "read_raw", "safe_path", "startup_warnings", "write_raw",
 ]

@@ -14,6 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from icp_mcp.engine.sql import lookup
+from icp_mcp.surface.visibility import EMAIL_PATTERN, words_pattern
+
 #: Money fields: revenue we earn from customers (not firmographics such as an account's annual_revenue).
 MONEY_FIELDS: frozenset[str] = frozenset({
     "arr", "mrr", "amount", "revenue", "lifetime_revenue", "current_arr", "starting_arr", "peak_arr",
@@ -92,18 +95,21 @@ def _redact_money(obj: Any) -> Any:
     return obj
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_EMAIL = EMAIL_PATTERN
 # A phone candidate: optional +country, then digit groups separated by space, dot, dash or parentheses.
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+|00)?\(?\d{1,4}\)?(?:[\s.\-/]?\(?\d{1,5}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
 )
-_DATE_INSIDE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\d{4}[/.]\d{1,2}[/.]\d{1,2}")
+#: A candidate that is exactly a date stays (2024-05-01, 12/31/2024, 10.30.2024); a longer run of dotted
+#: groups is a phone number (06.12.34.56.78), so the test is a full match, not a search.
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{4}/\d{1,2}/\d{1,2}")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}[/.]\d{1,2}[/.]\d{1,2}")
 
 
 def _mask_phone(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = sum(ch.isdigit() for ch in text)
-    if digits < 7 or digits > 15 or _DATE_INSIDE.search(text):
+    if digits < 7 or digits > 15 or _ISO_DATE.search(text) or _DATE.fullmatch(text.strip()):
         return text
     plain = text.replace(" ", "").replace(",", "")
     if plain.isdigit() and not text.startswith(("0", "+")) and digits < 10:
@@ -122,17 +128,8 @@ def redact_pii(text: str, names: Iterable[str] = ()) -> str:
 
 def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
     """A whole-word, case-insensitive pattern for full names and for each name part of 3+ letters."""
-    parts: set[str] = set()
-    for name in names:
-        if not name or not name.strip():
-            continue
-        parts.add(name.strip())
-        parts.update(p for p in re.split(r"\s+", name.strip()) if len(p) >= 3)
-    if not parts:
-        return []
-    ordered = sorted(parts, key=len, reverse=True)  # full names before their parts
-    # one alternation, not one pattern per name: a page of quotes meets hundreds of contact names
-    return [re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)", re.IGNORECASE)]
+    pattern = words_pattern(names, parts=True)  # one alternation: a page of quotes meets hundreds of names
+    return [pattern] if pattern is not None else []
 
 
 # -- audit arguments ------------------------------------------------------------------------------------
@@ -274,19 +271,9 @@ def account_ids_in(obj: Any) -> set[str]:
 
 
 def contact_names(engine: Any, account_ids: Iterable[str], *, limit: int = 5000) -> list[str]:
-    """Names of the contacts of these accounts (bound parameters, chunked), for masking in snippet text."""
-    from sqlalchemy import select
-
-    from icp_mcp.archive.schema import contacts
-
-    ids = sorted(set(account_ids))
-    names: set[str] = set()
+    """Names of the contacts of these accounts, for masking in snippet text."""
     with engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            query = select(contacts.c.name).where(contacts.c.account_id.in_(chunk), contacts.c.name.is_not(None))
-            names.update(row[0] for row in conn.execute(query.limit(limit)))
-    return sorted(names)
+        return lookup.contact_names(conn, list(account_ids), limit=limit)
 
 
 def redact_for(principal: Any, result: Any, engine: Any = None) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 
-from icp_mcp.archive.db import open_archive
+from icp_mcp.archive.opening import open_checked
 from icp_mcp.surface import audit_hook
 
 T = TypeVar("T")
@@ -65,10 +65,11 @@ class ArchiveHandle:
     def __init__(self, target: str, *, read_only: bool = False, engine: Engine | None = None) -> None:
         self.target = str(target)
         self.read_only = read_only
-        self.engine: Engine = engine or open_archive(target, read_only=read_only)
+        self.engine: Engine = engine or open_checked(target, read_only=read_only)  # ArchiveError: one line
         event.listen(self.engine, "before_cursor_execute", _guard)
         self.reader: Engine = self.engine.execution_options(**{_READ_ONLY_OPTION: True})
         self._write_lock = threading.Lock()
+        self._writing: str | None = None  # what the write in progress is (for "queued behind …" lines)
         self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
@@ -104,8 +105,24 @@ class ArchiveHandle:
                 "the server opened the archive read-only (--read-only); run the write from the CLI "
                 "(`icp-mcp icp derive` / `icp-mcp icp activate`) or serve without --read-only"
             )
-        with self._write_lock:
+        return self.queued_write("a write from a tool call", None, fn, *args, **kwargs)
+
+    def queued_write(self, label: str, on_wait: Callable[[str], None] | None, fn: Callable[..., T],
+                     *args: Any, **kwargs: Any) -> T:
+        """`write`, for a command described by `label`: when another write is in progress, `on_wait(what)`
+        is told what it waits behind, then it runs when that one is done (in arrival order of the lock)."""
+        if self.read_only:
+            raise ArchiveReadOnly("the server opened the archive read-only (--read-only); it cannot write")
+        if not self._write_lock.acquire(blocking=False):
+            if on_wait is not None:
+                on_wait(self._writing or "another write")
+            self._write_lock.acquire()
+        try:
+            self._writing = label
             return fn(self.engine, *args, **kwargs)
+        finally:
+            self._writing = None
+            self._write_lock.release()
 
     def close(self) -> None:
         """Release the file (DuckDB keeps its lock while any connection is open)."""

@@ -22,7 +22,7 @@ _flush: Callable[[], None] | None = None
 
 def install(recorder: Recorder, flush: Callable[[], None]) -> None:
     """Set the process's audit recorder (`recorder(engine, subject=, tool=, arguments=, outcome=, rows=,
-    duration_ms=)`) and the function that waits until queued entries are stored."""
+    duration_ms=, reason=)`) and the function that waits until queued entries are stored."""
     global _recorder, _flush
     _recorder, _flush = recorder, flush
 
@@ -34,13 +34,14 @@ def error_outcome(kind: str | BaseException) -> str:
 
 
 def record(engine: Engine, subject: str, tool: str, arguments: Mapping[str, Any], outcome: str, rows: int,
-           duration_ms: float) -> None:
-    """Hand one entry to the installed recorder; log, never raise, when it fails."""
+           duration_ms: float, reason: str | None = None) -> None:
+    """Hand one entry to the installed recorder; log, never raise, when it fails. Refusals are outcome
+    ``denied`` with the `reason`."""
     if _recorder is None:
         return
     try:
         _recorder(engine, subject=subject, tool=tool, arguments=dict(arguments), outcome=outcome, rows=rows,
-                  duration_ms=duration_ms)
+                  duration_ms=duration_ms, reason=reason)
     except Exception:  # audit must never turn an answer into a failure
         logger.exception("audit record failed for %s", tool)
 

@@ -7,7 +7,8 @@ schema without them: titles dropped, nullable unions as `"type": [X, "null"]` (o
 branch is a `$ref` or a compound type), `default: null` dropped, and — in output schemas — `required`
 lists, defaults, bounds and nested models' descriptions dropped (every field of a result is present; `null`
 marks a missing value), homogeneous tuples (intervals) written as arrays, and `"type"` left to `items` or `enum` to say.
-Descriptions stay: they carry what a name does not say.
+Descriptions stay in input schemas, where they carry what a name does not say; output schemas lose theirs
+(a client validates a result against its shape; the model reads the result's meaning from its text).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def lean(schema: Any, *, output: bool = False) -> Any:
             continue
         if output and key in _DROP_IN_OUTPUT:
             continue
+        if output and key == "description" and not isinstance(value, dict):
+            continue  # a property *named* "description" is a dict and stays
         if key in ("properties", "$defs"):
             out[key] = {name: lean(sub, output=output) for name, sub in value.items()}
             if key == "$defs" and output:  # nested result models: named fields, described at the top level

@@ -44,11 +44,11 @@ async def read_resource(archive: ArchiveHandle, uri: str, fn: Callable[[Engine],
     """Check `allowed(principal, "resource:<uri>")`, run `fn(reader)` in a thread, map errors, audit."""
     principal = current_principal()
     started = time.perf_counter()
-    outcome = "ok"
+    outcome, reason = "ok", None
     try:
         if not allowed(principal, f"resource:{uri}"):
-            outcome = "denied"
-            raise ResourceError(f"permission denied: {denial_message(principal, f'resource:{uri}')}")
+            outcome, reason = "denied", denial_message(principal, f"resource:{uri}")
+            raise ResourceError(f"permission denied: {reason}")
         return await anyio.to_thread.run_sync(_pinned, fn, archive.reader)
     except (NoActiveICP, NotFound) as exc:
         outcome = "error"
@@ -64,4 +64,5 @@ async def read_resource(archive: ArchiveHandle, uri: str, fn: Callable[[Engine],
         raise ResourceError(f"{uri}: internal error (logged on the server)") from exc
     finally:
         duration = round((time.perf_counter() - started) * 1000, 2)
-        await anyio.to_thread.run_sync(audit_call, archive, principal.subject, f"resource:{uri}", {}, outcome, 1, duration)
+        await anyio.to_thread.run_sync(audit_call, archive, principal.subject, f"resource:{uri}", {}, outcome, 1,
+                                       duration, reason)

@@ -39,7 +39,8 @@ from icp_mcp.archive.schema import accounts
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP, NotFound
 from icp_mcp.engine.scoring import state
 from icp_mcp.engine.sql import cache
-from icp_mcp.surface.access import Principal, allowed, current_principal, denial_message
+from icp_mcp.surface.access import AccessDenied, Principal, allowed, current_principal, denial_message
+from icp_mcp.surface.visibility import can_name, visible_accounts
 from icp_mcp.surface import audit_hook
 from icp_mcp.surface.audit_hook import error_outcome
 from icp_mcp.surface.lean_schema import lean
@@ -269,10 +270,11 @@ def _rows(result: BaseModel) -> int:
 
 def audit_call(
     archive: ArchiveHandle, subject: str, tool: str, arguments: Mapping[str, Any], outcome: str, rows: int,
-    duration_ms: float,
+    duration_ms: float, reason: str | None = None,
 ) -> None:
-    """Hand every call to the audit recorder the server installed (`audit_hook`); never fail the call."""
-    audit_hook.record(archive.engine, subject, tool, arguments, outcome, rows, duration_ms)
+    """Hand every call to the audit recorder the server installed (`audit_hook`); never fail the call.
+    A refusal is outcome ``denied`` with its `reason`."""
+    audit_hook.record(archive.engine, subject, tool, arguments, outcome, rows, duration_ms, reason)
 
 
 # --- the runner -------------------------------------------------------------------------------------
@@ -319,15 +321,15 @@ async def run_tool(
     `exclude`: fields the answer leaves out (a tool's brief form; `detail=true` passes None)."""
     principal = current_principal()
     started = time.perf_counter()
-    outcome, rows = "ok", 0
+    outcome, rows, reason = "ok", 0, None
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 2)
 
     try:
         if not allowed(principal, f"tool:{spec.name}"):
-            outcome = "denied"
-            return error_result(f"permission denied: {denial_message(principal, f'tool:{spec.name}')}")
+            outcome, reason = "denied", denial_message(principal, f"tool:{spec.name}")
+            return error_result(f"permission denied: {reason}")
         run = ToolRun(
             engine=archive.reader if not spec.write else archive.engine,
             principal=principal,
@@ -355,10 +357,15 @@ async def run_tool(
         result = apply_caps(result)
         rows = _rows(result)
         return success_result(result, exclude)
+    except AccessDenied as exc:
+        outcome, reason = "denied", str(exc)
+        return error_result(f"permission denied: {exc}")
     except (ToolInputError, EngineError, ToolRefusal, ArchiveReadOnly) as exc:
         outcome = error_outcome(exc)
-        if isinstance(exc, NotFound):  # row level: candidates only from the caller's territories
-            exc.candidates = visible_candidates(principal, exc.candidates)
+        if isinstance(exc, NotFound):  # row level: candidates only from the caller's view
+            exc.candidates = visible_accounts(principal, exc.candidates)
+            if exc.withheld:  # answered exactly as "not found"; only the audit knows it was a refusal
+                outcome, reason = "denied", exc.withheld
         details = exc.to_dict() if isinstance(exc, EngineError) else {}
         return error_result(error_message(exc), **({"error": details} if details else {}))
     except ReadOnlyViolation as exc:
@@ -372,7 +379,7 @@ async def run_tool(
     finally:
         duration = elapsed()
         await anyio.to_thread.run_sync(
-            audit_call, archive, principal.subject, spec.name, arguments, outcome, rows, duration
+            audit_call, archive, principal.subject, spec.name, arguments, outcome, rows, duration, reason
         )
 
 
@@ -438,32 +445,18 @@ def refresh_state(archive: ArchiveHandle, progress: ProgressFn, wait_s: float = 
     build.wait(progress, wait_s)
 
 
-def visible_candidates(principal: Principal, candidates: list[Any]) -> list[Any]:
-    """Row-level rule for candidate lists: drop accounts (items with a territory) the caller may not see."""
-
-    def territory_of(cand: Any) -> tuple[bool, str | None]:
-        if isinstance(cand, Mapping):
-            return "territory" in cand, cand.get("territory")
-        return hasattr(cand, "territory"), getattr(cand, "territory", None)
-
-    kept = []
-    for cand in candidates:
-        is_account, territory = territory_of(cand)
-        if not is_account or allowed(principal, "account", territory):
-            kept.append(cand)
-    return kept
-
-
 def account_territory(engine: Engine, account_id: str) -> str | None:
     """The territory of one account (for the row-level check of tools that resolve accounts in the engine)."""
     with engine.connect() as conn:
         return conn.execute(select(accounts.c.territory).where(accounts.c.account_id == account_id)).scalar()
 
 
-def check_account_access(run: ToolRun, territory: str | None, account_id: str | None) -> None:
-    """Row-level rule: account detail only for accounts in the caller's territories (`allowed(…, "account", t)`)."""
-    if not allowed(run.principal, "account", territory):
-        raise ToolRefusal(f"permission denied: account {account_id}: {denial_message(run.principal, 'account', territory)}")
+def check_account_access(run: ToolRun, territory: str | None, query: str | None) -> None:
+    """Safety net after a lookup within the caller's view: an account the caller may not see answers
+    exactly like one that does not exist (the audit records the refusal)."""
+    if not can_name(run.principal, territory):
+        raise NotFound("account", f"no account matches {(query or '').strip()!r} by id, domain or name",
+                       withheld=denial_message(run.principal, "account", territory))
 
 
 # --- argument errors --------------------------------------------------------------------------------

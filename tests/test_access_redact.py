@@ -76,7 +76,7 @@ def test_redact_revenue_in_dicts_and_named_components() -> None:
     "phone",
     ["+44 20 7946 0958", "(555) 123-4567", "555-123-4567", "555.123.4567", "+1-202-555-0143",
      "+49 30 901820", "0049 89 1234567", "07911 123456", "+33 1 23 45 67 89", "+91 98765 43210",
-     "+1 (415) 555-0100 ext. 42"],
+     "+1 (415) 555-0100 ext. 42", "06.12.34.56.78", "(415) 555-0132", "+33 6.12.34.56.78"],
 )
 def test_redact_pii_masks_phone_formats(phone: str) -> None:
     out = redact_pii(f"call me on {phone} tomorrow")
@@ -86,7 +86,7 @@ def test_redact_pii_masks_phone_formats(phone: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["we closed $1,200,000 on 2024-05-01 10:30", "350 employees and 12 seats", "version 2.3.1",
-     "ticket 12345678 in Q3 2024", "budget 120 000 EUR", "dates 01/05/2024 and 2024/05/01"],
+     "ticket 12345678 in Q3 2024", "budget 120 000 EUR", "dates 01/05/2024 and 2024/05/01", "on 10.30.2024 at 10:30"],
 )
 def test_redact_pii_leaves_numbers_that_are_not_phones(text: str) -> None:
     assert redact_pii(text) == text

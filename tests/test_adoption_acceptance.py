@@ -55,12 +55,30 @@ async def test_planted_segment_has_the_highest_adoption(server, icp_demo) -> Non
         definition = versions.active_icp(engine, required=False)
     finally:
         engine.dispose()
-    best = next(s for s in definition.segments if s.id == data["highest"])
+    top = next(g for g in data["groups"] if g["group"] == data["highest"])
+    best = next(s for s in definition.segments if data["segment_names"][s.id] == top["group"])
+    assert top["group"] == best.name  # groups carry the segment's business name, not its id
     industry = [c for c in best.conditions if c.attribute == "industry"]
     assert industry and set(industry[0].accepted()) <= planted_industries(icp_demo), best.name
     outside = next(g for g in data["groups"] if g["group"] == "(no segment)")
-    top = next(g for g in data["groups"] if g["group"] == data["highest"])
     assert top["interval"][0] > outside["interval"][1]  # the intervals do not overlap
+
+
+async def test_summary_answers_retention_and_flags_overlap_and_paradox(server, icp_demo) -> None:
+    data = await adoption(server, icp_demo, by="segment")
+    overall, groups = data["overall"], data["groups"]
+    assert data["retains_better"] is True and "Do adopters retain better? Yes" in data["summary"]
+    total = sum(g["n"] for g in groups)  # an account may sit in several segments: the summary says so
+    assert total >= overall["n"] and ("Groups overlap" in data["summary"]) == (total > overall["n"])
+    if total > overall["n"]:
+        assert f"their n add up to {total:,} over {overall['n']:,} customers" in data["summary"]
+    # the planted adopters sit in the segments: inside them the churn gap shrinks well below the overall one
+    gap = overall["non_adopters_retention"]["churn_rate"] - overall["adopters_retention"]["churn_rate"]
+    inner = [g for g in groups if g["group"] in data["segment_names"].values() and g["adopters_retention"]["n"] >= 5
+             and g["non_adopters_retention"]["n"] >= 5]
+    vanished = [g for g in inner if g["non_adopters_retention"]["churn_rate"]
+                - g["adopters_retention"]["churn_rate"] < gap / 2]
+    assert vanished and data["paradox"] and "Simpson" in data["paradox"] and vanished[0]["group"][:40] in data["paradox"]
 
 
 async def test_adopters_churn_less_and_icp_adopts_more(server, icp_demo) -> None:

@@ -92,7 +92,7 @@ def test_by_segment_and_size_band(engine: Engine) -> None:
     ])
     window = resolve_window(as_of=AS_OF)
     res = feature_adoption(engine, feature="sso", by="segment", window=window, definition=definition)
-    assert [g.group for g in res.groups] == ["soft", "(no segment)"]
+    assert [g.group for g in res.groups] == ["Software", "(no segment)"] and res.segment_names == {"soft": "Software"}
     bands = feature_adoption(engine, feature="sso", by="size_band", window=window)
     expected = next(band_label(lo, hi) for lo, hi in bands_of("employees")
                     if (lo is None or 300 >= lo) and (hi is None or 300 < hi))

@@ -104,3 +104,48 @@ def test_batched_entries_arrive_in_order(archive_path: Path) -> None:
     rows = audit.tail(engine, n=1000, subject="load")  # tail flushes the queue first
     engine.dispose()
     assert [r["tool"] for r in rows] == [f"t{i}" for i in range(300)]
+
+
+def _refusals_keep_their_reason(target: str) -> None:
+    """An archive made before audit_log had the reason column (schema revision 0003) is migrated by the
+    first writer that opens it, and refusals then keep their reason in that column."""
+    from sqlalchemy import inspect, text
+
+    from icp_mcp.archive.opening import open_checked
+
+    old = open_archive(target)
+    with old.begin() as conn:
+        conn.execute(text("DROP INDEX ix_audit_log_subject"))  # DuckDB alters no table an index depends on
+        conn.execute(text("ALTER TABLE audit_log DROP COLUMN reason"))
+        conn.execute(text("CREATE INDEX ix_audit_log_subject ON audit_log (subject)"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+    old.dispose()
+    engine = open_checked(target)  # a writer migrates 0003 -> HEAD
+    try:
+        _record_and_check(engine)
+        assert [i["name"] for i in inspect(engine).get_indexes("audit_log")] == ["ix_audit_log_subject"]
+    finally:
+        engine.dispose()
+
+
+def _record_and_check(engine) -> None:
+    audit.record(engine, subject="ana", tool="score_account", arguments={"account": "A0000413"}, outcome="denied",
+                 rows=0, duration_ms=1.0, reason="account outside the caller's territories (EMEA)")
+    audit.record(engine, subject="ana", tool="best_customers", arguments={}, outcome="ok", rows=3, duration_ms=1.0)
+    denied, fine = audit.tail(engine, n=2)
+    assert denied["outcome"] == "denied" and denied["reason"] == "account outside the caller's territories (EMEA)"
+    assert fine["reason"] is None and "_reason" not in denied["arguments"]
+
+
+def test_refusals_keep_their_reason_on_an_old_archive(archive_path: Path) -> None:
+    _refusals_keep_their_reason(str(archive_path))
+
+
+@pytest.mark.postgres
+def test_refusals_keep_their_reason_on_postgres(pg_url: str) -> None:
+    from icp_mcp.archive.db import create_schema
+
+    engine = open_archive(pg_url)
+    create_schema(engine)
+    engine.dispose()
+    _refusals_keep_their_reason(pg_url)

@@ -222,3 +222,40 @@ def test_revocation_takes_effect_without_a_restart(tmp_path: Path) -> None:
     path.write_text("k: -1\n")  # an invalid edit keeps the last good policy
     os.utime(path, (time.time() + 10, time.time() + 10))
     assert verifier.principal_for("icp_ana") is None and verifier.policy.k == 5
+
+
+# -- issue 11: expired tokens are told so; serve warns when claims choose the role ------------------------
+
+
+def test_refusal_says_expired_only_for_genuine_expired_tokens(hs_verifier: PolicyTokenVerifier) -> None:
+    assert hs_verifier.refusal("icp_old") == "expired"  # a policy entry past its expiry
+    assert hs_verifier.refusal(hs(claims(exp=int(time.time()) - 3600))) == "expired"
+    for other in ("icp_nope", hs(claims(aud="someone-else")), hs(claims(), key="t" * 40), "", "a.b.c"):
+        assert hs_verifier.refusal(other) is None
+    assert hs_verifier.refusal("icp_ana") is None  # valid tokens are not refused at all
+
+
+def test_claims_choose_role_can_be_switched_off_and_serve_warns(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path, archive_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from icp_mcp.server.cli import app as cli
+    from icp_mcp.server.policy import startup_warnings
+
+    monkeypatch.setenv("ICP_TEST_JWT_SECRET", SECRET)
+    settings = {"issuer": ISSUER, "audience": AUDIENCE, "secret_env": "ICP_TEST_JWT_SECRET"}
+    open_door = opaque_policy(jwt=settings)
+    assert any("claims_choose_role" in w for w in startup_warnings(open_door))
+    closed = opaque_policy(jwt={**settings, "claims_choose_role": False})
+    assert startup_warnings(closed) == []
+    verifier = PolicyTokenVerifier(closed)
+    assert verifier.principal_for(hs(claims(sub="newrep", icp_role="admin", icp_territories="*"))) is None
+    assert verifier.principal_for(hs(claims())) is not None  # a listed subject still gets in
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"jwt": settings}))
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)  # start-up only, no server
+    served = CliRunner().invoke(cli, ["serve", "--archive", str(archive_path), "--transport", "http",
+                                      "--port", "8799", "--policy", str(policy)])
+    assert served.exit_code == 0, served.output
+    assert "warning: policy: a JWT from" in served.output and "may claim admin" in served.output

@@ -88,3 +88,12 @@ def test_derive_with_ten_won_deals_exits_3_with_the_counts_and_stores_nothing(tm
     assert "Traceback" not in result.output
     listing = runner.invoke(app, ["icp", "list", "--archive", str(path)])
     assert "active" not in listing.output and "draft" not in listing.output
+
+
+def test_derive_on_too_few_deals_is_refused_with_exit_3(archive_path) -> None:
+    """An empty archive: `icp derive` (through the shared write path) stores nothing and exits 3."""
+    result = runner.invoke(app, ["icp", "derive", "--archive", str(archive_path)])
+    assert result.exit_code == 3, result.output
+    assert result.output.strip().startswith("refused:") and "no version stored" in result.output
+    listed = runner.invoke(app, ["icp", "list", "--archive", str(archive_path)])
+    assert listed.exit_code == 0 and "draft" not in listed.output

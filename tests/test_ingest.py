@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -444,7 +445,8 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
                            env={"COLUMNS": "400"})
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("│ accounts │") == 3
-    assert "duplicate key in file" in listed.output  # newest first: the last bad row of the file
+    lines = [int(m) for m in re.findall(r"│ accounts │ \S+\s*│ (\d+)\s*│", listed.output)]
+    assert len(lines) == 3 and lines == sorted(lines)  # by file, then line: the first bad rows of the file
     none = runner.invoke(app, ["rejects", "--archive", target, "--table", "contacts"])
     assert none.exit_code == 0 and "no rejects" in none.output
     bad = runner.invoke(app, ["rejects", "--archive", target, "--table", "nope"])
@@ -453,6 +455,8 @@ def test_rejects_command_lists_what_was_refused(tmp_path):
     assert as_json.exit_code == 0, as_json.output
     listed_rows = [json.loads(line) for line in as_json.output.splitlines() if line.startswith("{")]
     assert len(listed_rows) == 10 and {r["table_name"] for r in listed_rows} == {"accounts"}
+    assert [r["line"] for r in listed_rows] == sorted(r["line"] for r in listed_rows)
+    assert lines == [r["line"] for r in listed_rows][:3]
     assert runner.invoke(app, ["rejects", "--archive", target, "--source", "other.csv"]).output.startswith("no rejects")
 
 
@@ -472,10 +476,11 @@ def test_domain_change_of_a_referenced_account(target, tmp_path):
     assert domains == {"A1": "new-a1.com", "A2": "new-a2.com"}
 
 
-def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
-    """Another process writing the DuckDB file: ingest says so instead of a traceback."""
+def test_ingest_waits_in_line_while_another_process_holds_the_archive(archive_path, tmp_path):
+    """Another process writing the DuckDB file (no control channel): ingest says who holds it, waits, then loads."""
     import subprocess
     import sys
+    import threading
 
     target = archive_path
     holder = subprocess.Popen(
@@ -484,10 +489,16 @@ def test_locked_archive_is_a_clear_error(archive_path, tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
+        release = threading.Timer(2.0, lambda: holder.communicate(""))
+        release.start()
         result = _ingest(str(target), "accounts", _write_csv(tmp_path / "a.csv", [_account("A1")]))
+        release.join()
     finally:
-        holder.communicate("")
-    assert result.exit_code != 0 and "cannot open the archive" in result.output and "lock" in result.output
+        if holder.poll() is None:
+            holder.communicate("")
+    assert result.exit_code == 0, result.output
+    assert f"queued: PID {holder.pid}" in result.output and "runs when it is done" in result.output
+    assert _count(str(target), accounts) == 1
 
 
 def test_every_other_table_loads_with_canonical_columns(target, tmp_path):
@@ -583,3 +594,29 @@ def test_json_array_file(archive_path, tmp_path):
     assert (report.format, report.read, report.loaded, report.rejected) == ("jsonl", 2, 1, 1)
     [reject] = _rejects(str(archive_path))
     assert (reject["line"], reject["reason"]) == (2, "name: required value missing")
+
+
+def test_an_over_long_csv_line_is_rejected_by_line_number_and_the_rest_loads(archive_path, tmp_path):
+    """One 9 MiB line (over the 8 MiB limit) among good rows: that line is a reject naming the limit, at its
+    own line number; a malformed line after it keeps its number too; every other row loads."""
+    from icp_mcp.archive.csv_guard import MAX_LINE_BYTES
+
+    path = tmp_path / "long.csv"
+    path.write_text("account_id,name\nA1,Acme\nA2," + "x" * (MAX_LINE_BYTES + (1 << 20)) +
+                    "\nA3,Gamma\nA4,Delta,extra\nA5,Eps\n")
+    result = _ingest(str(archive_path), "accounts", path)
+    assert result.exit_code == 0, result.output
+    assert _count(str(archive_path), accounts) == 3
+    rejects = {r["line"]: r for r in _rejects(str(archive_path))}
+    assert set(rejects) == {3, 5}
+    assert f"the limit is {MAX_LINE_BYTES:,} bytes per line" in rejects[3]["reason"]
+    assert rejects[3]["raw"].startswith("A2,xxx") and len(rejects[3]["raw"]) < 1000
+    assert "Columns" in rejects[5]["reason"]
+
+
+def test_an_empty_file_says_it_is_empty(archive_path, tmp_path):
+    for name, content in (("empty.csv", ""), ("blank.csv", "\n \n"), ("empty.jsonl", "")):
+        path = tmp_path / name
+        path.write_text(content)
+        result = _ingest(str(archive_path), "accounts", path)
+        assert result.exit_code == 2 and "is empty" in result.output and "column0" not in result.output, result.output

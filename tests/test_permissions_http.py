@@ -92,7 +92,7 @@ def account_in(path: Path, territory: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from icp_mcp.server.app import archive_of, build_server
+    from icp_mcp.server.app import archive_of, build_server, http_app
 
     folder = tmp_path_factory.mktemp("perm_http")
     archive = icp_demo.copy_to(folder)
@@ -104,11 +104,14 @@ def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         "product": mint(policy, "pat.product", "--role", "product"),
         "admin": mint(policy, "ada.admin", "--role", "admin"),
         "marketing_k": mint(policy, "kim.marketing", "--role", "marketing"),
+        "expired": mint(policy, "ole.expired", "--role", "product"),
     }
     data = read_raw(policy)
     for entry in data["principals"]:
         if entry["subject"] == "kim.marketing":
             entry["min_group"] = 1000  # a per-principal k large enough to hide groups of the S demo
+        if entry["subject"] == "ole.expired":
+            entry["expires_at"] = "2020-01-01T00:00:00+00:00"
     data["jwt"] = {"issuer": ISSUER, "audience": AUDIENCE, "secret_env": SECRET_ENV}
     data["principals"].append({"subject": "jill.jwt", "roles": ["revops"]})
     write_raw(policy, data)
@@ -116,8 +119,8 @@ def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = build_server(str(archive), policy=str(policy), base_url=base)
-    http_app = server.streamable_http_app(host="127.0.0.1")
-    uv = uvicorn.Server(uvicorn.Config(http_app, host="127.0.0.1", port=port, log_level="warning"))
+    uv = uvicorn.Server(uvicorn.Config(http_app(server, "127.0.0.1"), host="127.0.0.1", port=port,
+                                       log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     for _ in range(400):  # bounded wait for the socket
@@ -181,6 +184,17 @@ def test_no_token_is_401_with_resource_metadata(deployment: Deployment) -> None:
     assert post(deployment, "icp_not-a-real-token").status_code == 401
 
 
+def test_expired_tokens_say_expired(deployment: Deployment) -> None:
+    for token in (deployment.tokens["expired"], jwt_for(exp=int(time.time()) - 3600)):
+        response = post(deployment, token)
+        assert response.status_code == 401
+        assert "expired" in response.json()["error_description"]
+        assert "expired" in response.headers["www-authenticate"] and "resource_metadata=" in response.headers[
+            "www-authenticate"]
+    junk = post(deployment, "icp_not-a-real-token")  # a token that never existed learns nothing more
+    assert junk.status_code == 401 and "expired" not in junk.text
+
+
 @pytest.mark.parametrize(
     "claims",
     [{"exp": int(time.time()) - 3600}, {"aud": "another-service"}, {"iss": "https://evil.example/"}],
@@ -217,13 +231,16 @@ async def test_sales_sees_its_territory_only(deployment: Deployment) -> None:
         voice = await client.call_tool("customer_voice", {})
         explained = await client.call_tool("explain_disqualifier", {"account": deployment.na_account})
         fuzzy = await client.call_tool("score_account", {"account": "Shipping"})
+        missing = await client.call_tool("score_account", {"account": "A9999999"})
     assert "customer_voice" not in names and "derive_icp" not in names and "score_account" in names
     assert not own.is_error, text_of(own)
     assert own.structured_content["score"]["account_id"] == deployment.emea_account
-    assert other.is_error and "outside your territories (EMEA)" in text_of(other)
-    assert "fit_score" not in text_of(other)  # no account detail leaks with the refusal
+    # an account outside the territories answers exactly like one that does not exist
+    assert other.is_error and missing.is_error
+    assert text_of(other).replace(deployment.na_account, "A9999999") == text_of(missing)
+    assert "fit_score" not in text_of(other) and "territor" not in text_of(other)
     assert voice.is_error and "voice:read" in text_of(voice)
-    assert explained.is_error and "outside your territories" in text_of(explained)
+    assert explained.is_error and f"no account matches '{deployment.na_account}'" in text_of(explained)
     for territory in ("NA", "APAC", "LATAM"):  # candidates come only from the caller's territories
         assert f"territory={territory}" not in text_of(fuzzy) and f'"territory":"{territory}"' not in text_of(fuzzy)
 
@@ -236,7 +253,8 @@ async def test_marketing_gets_no_revenue_and_no_contact_pii(deployment: Deployme
         full_voice = await client.call_tool("customer_voice", voice_args)
     async with connect(deployment, deployment.tokens["marketing"]) as client:
         best = await client.call_tool("best_customers", {"limit": 10})
-        voice = await client.call_tool("customer_voice", voice_args)
+        voice = await client.call_tool("customer_voice", {**voice_args, "cohort": "all"})
+        by_ids = await client.call_tool("customer_voice", voice_args)
         scored = await client.call_tool("score_account", {"account": deployment.emea_account})
     assert not best.is_error and not voice.is_error, (text_of(best), text_of(voice))
     data = best.structured_content
@@ -251,7 +269,12 @@ async def test_marketing_gets_no_revenue_and_no_contact_pii(deployment: Deployme
     quotes = " ".join(q["text"] for q in voice.structured_content["quotes"])
     assert quotes and not EMAIL.search(quotes) and not PHONE.search(quotes)
     assert not EMAIL.search(text_of(voice)) and "[email]" in quotes
-    assert scored.is_error and "accounts:read" in text_of(scored)  # no account-level detail
+    # no account identity: quotes are attributed by firmographics, a cohort of ids names nobody
+    assert all(q["account_id"] is None and q["account_name"] is None and q["attribution"].startswith("a ")
+               for q in voice.structured_content["quotes"])
+    assert voice.structured_content["by_account"] == [] and data["items"] == [] and data["shares"]
+    assert not by_ids.is_error and by_ids.structured_content["total"] == 0
+    assert scored.is_error and "no account matches" in text_of(scored)  # may name no account at all
 
 
 async def test_revops_sees_revenue_and_product_is_scoped(deployment: Deployment) -> None:
@@ -283,21 +306,27 @@ async def test_every_call_is_audited_with_its_subject(deployment: Deployment) ->
         assert subject in by_subject, f"no audit rows for {subject}"
     product = by_subject["pat.product"][-3:]
     assert [r["tool"] for r in product] == ["best_customers", "customer_voice", "resource:icp://current"]
-    assert product[1]["outcome"] == "denied"
+    assert product[1]["outcome"] == "denied" and "voice:read" in product[1]["reason"]
     assert product[0]["arguments"]["segment"] == "x' OR 1=1 --"
     sales = [r for r in by_subject["sam.sales"] if r["tool"] == "score_account"]
     assert {r["outcome"] for r in sales} >= {"ok"} and any(r["outcome"] != "ok" for r in sales)
+    # the out-of-territory lookup answered "not found", but the audit records the refusal and why
+    hidden = [r for r in sales if r["arguments"].get("account") == deployment.na_account]
+    assert hidden and all(r["outcome"] == "denied" and "territor" in r["reason"] for r in hidden), hidden
     served = [r for r in rows if r["subject"] in by_subject and r["subject"] != "tests"]
     assert all(r["duration_ms"] is not None for r in served if r["tool"] != "icp.activate")
 
 
 async def test_small_aggregates_are_suppressed_without_account_level_access(deployment: Deployment) -> None:
-    few = {"topic": "pricing", "cohort": deployment.pii_accounts[:2], "since": "2000-01-01"}
+    few = {"topic": "pricing", "cohort": "best:2", "since": "2000-01-01"}
     async with connect(deployment, deployment.tokens["marketing"]) as client:
         small = await client.call_tool("customer_voice", few)
     async with connect(deployment, deployment.tokens["revops"]) as client:
         full = await client.call_tool("customer_voice", few)
-    assert small.is_error and "fewer than 5 accounts" in text_of(small)
+    assert not small.is_error, text_of(small)  # the small-group rule: withheld, and the answer says so
+    withheld = small.structured_content
+    assert withheld["total"] is None and withheld["quotes"] == [] and withheld["by_tone"] == []
+    assert "fewer than 5 accounts withheld" in withheld["summary"]
     assert not full.is_error and 0 < full.structured_content["accounts"] < 5
 
 
@@ -311,7 +340,7 @@ async def test_drift_groups_on_few_deals_hidden_without_account_level_access(dep
              if min(m["win_rate"]["recent"]["n"], m["win_rate"]["baseline"]["n"]) < 1000]
     assert small, full["segments"]
     assert not set(small) & {m["segment"] for m in limited["segments"]}
-    assert "fewer than 1000 deals are not shown" in limited["summary"]
+    assert "fewer than 1000 deals withheld" in limited["summary"]
     assert limited["verdict"] == full["verdict"] and limited["recent_wins"] == full["recent_wins"]
 
 
@@ -323,3 +352,37 @@ def test_junk_bearer_values_are_401(deployment: Deployment, junk: str) -> None:
                                                                          else v for k, v in headers.items()},
                           timeout=30)
     assert response.status_code == 401
+
+
+async def test_sales_journey_names_the_committee_masked_without_pii(deployment: Deployment) -> None:
+    """The rep's "whom do I call?": contacts with roles and titles; names and emails only with pii:read."""
+    async with connect(deployment, deployment.tokens["admin"]) as client:
+        full = await client.call_tool("score_account", {"account": deployment.emea_account})
+    async with connect(deployment, deployment.tokens["sales"]) as client:
+        masked = await client.call_tool("score_account", {"account": deployment.emea_account})
+    assert not full.is_error and not masked.is_error, (text_of(full), text_of(masked))
+    seen, got = full.structured_content, masked.structured_content
+    assert 1 <= len(got["contacts"]) <= 5 and re.match(r"\d+ known contacts?; talk first to ", got["committee"])
+    assert [c["contact_id"] for c in got["contacts"]] == [c["contact_id"] for c in seen["contacts"]]
+    names = [c["contact_name"] for c in seen["contacts"] if c["contact_name"]]
+    emails = [c["email"] for c in seen["contacts"] if c["email"]]
+    assert names and emails and all(n != "[redacted]" for n in names)  # the admin sees who they are
+    assert any(c["roles"] for c in got["contacts"]) and all(c["title"] for c in got["contacts"])
+    assert all(c["contact_name"] in (None, "[redacted]") and c["email"] in (None, "[redacted]")
+               for c in got["contacts"])
+    text = text_of(masked)
+    assert not any(name in text for name in names) and not EMAIL.search(text)
+    assert got["contacts"][0]["title"] in got["committee"]
+
+
+def test_the_example_client_without_a_token_prints_the_401_in_one_line(deployment: Deployment) -> None:
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "http_client.py"
+    env = {k: v for k, v in os.environ.items() if k != "ICP_TOKEN"}
+    done = subprocess.run([sys.executable, str(example), deployment.base + "/mcp", deployment.emea_account],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert done.stderr.strip().splitlines() == [
+        f"error: {deployment.base}/mcp answered 401 Unauthorized: set ICP_TOKEN to a bearer token (icp-mcp token create)"]

@@ -12,7 +12,7 @@ from icp_mcp.engine.questions import drift
 from icp_mcp.engine.questions.drift import EmergingValue, Reason, SegmentMove
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.engine.sql.versions import active_icp
-from icp_mcp.surface.access import allowed
+from icp_mcp.surface.visibility import group_k, withheld, withheld_note
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import AsOf, Detail, recent_window
 from icp_mcp.surface.runner import ToolRun, ToolSpec, register_tool, retype, run_tool
@@ -45,14 +45,14 @@ def _suppress_small(run: ToolRun, report: drift.DriftReport
     fewer than k deals are left out (and their reasons made anonymous); the summary says how many."""
 
     def small(n: int) -> bool:
-        return not allowed(run.principal, "aggregate", str(n))
+        return withheld(run.principal, n)
 
     hidden_segments = {m.segment for m in report.segments
                        if small(m.win_rate.recent.n) or small(m.win_rate.baseline.n)}
     hidden_values = {(e.attribute, e.value) for e in report.emerging if small(e.recent_win_rate.n)}
     segments = [m for m in report.segments if m.segment not in hidden_segments]
     emerging = [e for e in report.emerging if (e.attribute, e.value) not in hidden_values]
-    k = run.principal.min_group
+    k = group_k(run.principal)
     reasons = []
     for reason in report.reasons:
         named = {(reason.attribute, v) for v in reason.values}
@@ -60,12 +60,13 @@ def _suppress_small(run: ToolRun, report: drift.DriftReport
                 reason.kind == "emerging" and hidden_values & named):
             reason = reason.model_copy(update={
                 "attribute": None, "values": [],
-                "text": f"a group resting on fewer than {k} deals moved (not shown without account-level access)"})
+                "text": f"a group resting on fewer than {k} deals moved (withheld: figures on small groups need "
+                        "account-level access)"})
         reasons.append(reason)
     hidden = len(hidden_segments) + len(hidden_values)
     summary = report.summary
     if hidden:
-        summary += f" {hidden} group(s) resting on fewer than {k} deals are not shown (account-level access needed)."
+        summary += " " + withheld_note(run.principal, hidden, unit="deals")
     return segments, emerging, reasons, summary
 
 

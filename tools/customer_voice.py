@@ -14,10 +14,12 @@ from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.access import allowed, denial_message
+from icp_mcp.engine.sql.lookup import account_identities, contact_names
+from icp_mcp.surface.access import allowed
+from icp_mcp.surface.visibility import account_view, mask_accounts, withheld, withheld_note
 from icp_mcp.surface.arguments import AsOf, Cursor, Detail, Limit, Until, since as since_arg
 from icp_mcp.surface.runner import (
-    ToolRefusal, ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool,
+    ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool,
 )
 
 SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
@@ -32,19 +34,24 @@ Since = since_arg(DEFAULT_SINCE)
 
 
 class CustomerVoiceResult(voice.VoiceResult):
-    """Quoted snippets (with account, date, channel, speaker, conversation and snippet ids) plus counts."""
+    """Quoted snippets (with attribution, date, channel, speaker, conversation and snippet ids) plus counts."""
+
+    total: int | None = Field(description="matching snippets")
+    accounts: int | None = None
 
 
 def answer(run: ToolRun, args: dict, cursor: str | None, detail: bool = False) -> CustomerVoiceResult:
-    """Resolve window and cohort, ask the engine for one page, apply the small-aggregate rule, build the next
-    cursor. Contact PII in quote text is masked later, by the server's redaction middleware."""
+    """Resolve window and cohort within the caller's view, ask the engine for one page, apply the
+    small-group rule and, for callers who may name no account, attribute quotes by firmographics only.
+    Contact PII in quote text is masked later, by the server's redaction middleware."""
     offset = decode_cursor(SPEC.name, args, cursor)
     window = resolve_window(args["since"] or DEFAULT_SINCE, args["until"], args["as_of"])
     spec = args["cohort"]
     needs_icp = isinstance(spec, str) and spec.strip().lower().split(":")[0] in ("icp", "tier", "segment")
     definition = active_icp(run.engine, required=False) if needs_icp else None
+    view = account_view(run.principal)
     cohort = resolve_cohort(
-        run.engine, spec, definition=definition, territories=run.principal.territories,
+        run.engine, spec, definition=definition, territories=view.scope, named=view.territories,
         closed_before=window.as_of + timedelta(days=1),
     )
     limit = args["limit"]
@@ -54,14 +61,23 @@ def answer(run: ToolRun, args: dict, cursor: str | None, detail: bool = False) -
             question=args["question"], channel=args["channel"], persona=args["persona"],
             value=voice.value_selectable(), limit=limit, offset=offset,
         )
-    # small aggregates: an answer resting on fewer than k accounts is suppressed without account-level access
+        quoted = [q.account_id for q in found.quotes if q.account_id]
+        hide = ([], [], []) if view.names_accounts else (
+            *account_identities(conn, quoted), [] if allowed(run.principal, "field:pii") else contact_names(conn, quoted))
     behind = found.accounts if found.total else (found.empty.cohort_accounts if found.empty else 0)
-    if behind and not allowed(run.principal, "aggregate", str(behind)):
-        raise ToolRefusal(f"customer_voice {denial_message(run.principal, 'aggregate', str(behind))}; "
-                          "widen the cohort or the window")
+    if behind and withheld(run.principal, behind):  # the small-group rule: suppress, and say so
+        return retype(CustomerVoiceResult, found,
+                      summary=f"{cohort.label}: " + withheld_note(run.principal, 1, "answer")
+                      + " Widen the cohort or the window.",
+                      total=None, accounts=None, quotes=[], by_topic=[], by_tone=[], by_account=[], empty=None,
+                      next_cursor=None)
     more = offset + len(found.quotes) < found.total
     if not detail:  # compact: the five accounts with most snippets (detail=true: the top ten)
         found.by_account = found.by_account[:BRIEF_ACCOUNTS]
+    if not view.names_accounts:  # attributed by segment and firmographics, never by name
+        found.by_account = []
+        found.quotes = [q.model_copy(update={"account_id": None, "account_name": None,
+                                             "text": mask_accounts(q.text, *hide)}) for q in found.quotes]
     return retype(CustomerVoiceResult, found,
                   next_cursor=page_cursor(SPEC.name, args, offset, len(found.quotes), limit, more))
 

@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from icp_mcp.engine.model.numbers import pct
 from icp_mcp.engine.derivation import derive
 from icp_mcp.engine.sql import versions
 from icp_mcp.engine.model.profile import ICPDefinition, Segment
@@ -43,7 +44,7 @@ class DeriveResult(BaseModel):
 def _segment_line(s: Segment) -> str:
     """'s1: Mid-market (200–999 employees) Software/Fintech (+24 points; 9% of accounts, 26% of wins, 38% of
     revenue)'."""
-    shares = [f"{x:.0%} of {what}" for x, what in ((s.share_accounts, "accounts"), (s.share_wins, "wins"),
+    shares = [f"{pct(x)} of {what}" for x, what in ((s.share_accounts, "accounts"), (s.share_wins, "wins"),
                                                    (s.share_revenue, "revenue")) if x is not None]
     return f"{s.id}: {s.name} ({s.points:+d} points" + (f"; {', '.join(shares)})" if shares else ")")
 

@@ -16,6 +16,7 @@ from icp_mcp.engine.model.profile import Disqualifier, ICPDefinition
 from icp_mcp.engine.questions.disqualifiers import DisqualifierExplanation
 from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.archive_access import ArchiveHandle
+from icp_mcp.surface.visibility import account_view
 from icp_mcp.surface.runner import (
     ToolInputError, ToolRun, ToolSpec, account_territory, check_account_access, register_tool, run_tool,
 )
@@ -80,9 +81,11 @@ def explain(run: ToolRun, rule_id: str | None, account: str | None) -> ExplainDi
     matched = None
     if rule_id is not None:
         rule_id, matched = resolve_rule(definition, rule_id)
-    found = disqualifiers.explain_disqualifier(run.engine, definition, rule_id=rule_id, account=account)
-    if found.account_id is not None:  # row level: an account's hit only inside the caller's territories
-        check_account_access(run, account_territory(run.engine, found.account_id), found.account_id)
+    view = account_view(run.principal)  # the account and the named exceptions only within the caller's view
+    found = disqualifiers.explain_disqualifier(run.engine, definition, rule_id=rule_id, account=account,
+                                               territories=view.territories)
+    if found.account_id is not None:
+        check_account_access(run, account_territory(run.engine, found.account_id), account)
     return ExplainDisqualifierResult(matched=matched, explanation=found)
 
 

@@ -12,7 +12,7 @@ from icp_mcp.engine.questions import adoption
 from icp_mcp.engine.questions.adoption import BY_ICP, BY_OPTIONS
 from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.model.windows import resolve_window
-from icp_mcp.surface.access import allowed
+from icp_mcp.surface.visibility import group_k, withheld, withheld_note
 from icp_mcp.surface.settings import DEFAULT_LIMIT
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import AsOf, Cursor, Limit, since as since_arg
@@ -36,15 +36,16 @@ def answer(run: ToolRun, args: dict, cursor: str | None) -> FeatureAdoptionResul
     limit = args["limit"]
     found = adoption.feature_adoption(
         run.engine, feature=args["feature"], by=by, window=window, definition=definition,
-        k_min=run.principal.min_group, limit=limit, offset=offset,
+        k_min=group_k(run.principal), limit=limit, offset=offset,
     )
     hidden = 0
-    for group in found.groups:
-        if not allowed(run.principal, "aggregate", str(group.n)):
+    for group in found.groups:  # the small-group rule: figures withheld, the group and its size kept
+        if withheld(run.principal, group.n):
             group.suppress()
             hidden += 1
+    summary = found.summary + (" " + withheld_note(run.principal, hidden) if hidden else "")
     more = offset + len(found.groups) < found.total_groups
-    return retype(FeatureAdoptionResult, found, suppressed_groups=hidden,
+    return retype(FeatureAdoptionResult, found, summary=summary, suppressed_groups=hidden,
                   next_cursor=page_cursor(SPEC.name, args, offset, len(found.groups), limit, more))
 
 

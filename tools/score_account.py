@@ -8,14 +8,16 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from icp_mcp.engine.questions.committee import CommitteeContact, buying_committee
 from icp_mcp.engine.scoring import one as score_engine
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
 from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import Detail
 from icp_mcp.surface.runner import (
-    ToolInputError, ToolRun, ToolSpec, check_account_access, register_tool, run_tool, visible_candidates,
+    ToolInputError, ToolRun, ToolSpec, check_account_access, register_tool, run_tool,
 )
+from icp_mcp.surface.visibility import account_view, visible_accounts
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
 
@@ -36,6 +38,9 @@ class ScoreAccountResult(BaseModel):
     score: AccountScore | None = None
     candidates: AccountCandidates | None = None
     segment_names: dict[str, str] = Field(default_factory=dict)
+    committee: str = ""  # whom to talk to first (the contacts below), and winning roles nobody holds
+    contacts: list[CommitteeContact] = Field(default_factory=list)
+    missing_roles: list[str] = Field(default_factory=list)
     missed_not_shown: int = Field(0, description="missed criteria left out")
     truncated: bool = False
 
@@ -55,15 +60,21 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
     if account is not None and not account.strip():
         raise ToolInputError("account", "must not be empty")
     definition = active_icp(run.engine)
-    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes)
+    view = account_view(run.principal)  # lookups and similar customers only within the caller's view
+    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes,
+                                        territories=view.territories, anonymous=not view.names_accounts)
     if isinstance(result, AccountCandidates):
-        result.candidates = visible_candidates(run.principal, result.candidates)
+        result.candidates = visible_accounts(run.principal, result.candidates)
         return ScoreAccountResult(status="candidates", candidates=result)
     if result.account_id is not None:
-        check_account_access(run, result.territory, result.account_id)
+        check_account_access(run, result.territory, account)
     result, hidden = _compact(result)
     names = {seg.id: seg.name for seg in definition.segments if seg.id in result.segments}
-    return ScoreAccountResult(status="scored", score=result, segment_names=names, missed_not_shown=hidden)
+    if result.account_id is None:  # a prospect: no contacts known
+        return ScoreAccountResult(status="scored", score=result, segment_names=names, missed_not_shown=hidden)
+    found = buying_committee(run.engine, definition, result.account_id)
+    return ScoreAccountResult(status="scored", score=result, segment_names=names, committee=found.summary,
+                              contacts=found.contacts, missing_roles=found.missing_roles, missed_not_shown=hidden)
 
 
 def register(server: MCPServer, archive: ArchiveHandle) -> None:

@@ -77,7 +77,8 @@ def observe(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> Manifest:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                       "AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'fts_%' ORDER BY 1").fetchall()
+                       "AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'fts_%' "
+                       "AND table_name <> 'alembic_version' ORDER BY 1").fetchall()  # data tables only
     return [r[0] for r in rows]
 
 

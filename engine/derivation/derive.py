@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine.model import stats
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
 from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_multi_valued, is_numeric
@@ -299,14 +300,14 @@ def _disqualifiers(counts: list[ValueCounts], totals: Totals, z_keep: float) -> 
             cond = Condition(**c.condition())
             if metric == "win_rate":
                 ev = evidence(c.won, c.n, win_base)
-                sentence = (f"Accounts with {cond.describe()} won {c.won} of {c.n} times "
-                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
-                            f"against {win_base:.0%} for all worked accounts.")
+                sentence = (f"Accounts with {cond.describe()} won {count(c.won)} of {count(c.n)} times "
+                            f"({pct(ev.rate)}, 95% CI {pct(ev.interval[0])}–{pct(ev.interval[1])}) "
+                            f"against {pct(win_base)} for all worked accounts.")
             else:
                 ev = evidence(c.retained, c.customers, ret_base)
-                sentence = (f"Customers with {cond.describe()} retained {c.retained} of {c.customers} "
-                            f"({ev.rate:.0%}, 95% CI {ev.interval[0]:.0%}–{ev.interval[1]:.0%}) "
-                            f"against {ret_base:.0%} for all customers.")
+                sentence = (f"Customers with {cond.describe()} retained {count(c.retained)} of "
+                            f"{count(c.customers)} ({pct(ev.rate)}, 95% CI {pct(ev.interval[0])}–"
+                            f"{pct(ev.interval[1])}) against {pct(ret_base)} for all customers.")
             rid = f"dq-{_slug(c.label())}" + ("" if metric == "win_rate" else "-retention")
             if rid in {d.id for d in disqualifiers} or c.label() in dq_labels:
                 continue
@@ -437,10 +438,10 @@ def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria:
     if totals.n == 0:
         return ["no closed deals in the derivation window: nothing can be derived (n = 0)"]
     if totals.best == 0:
-        return [f"no best customers among {totals.n} worked accounts: nothing can be derived"]
+        return [f"no best customers among {count(totals.n)} worked accounts: nothing can be derived"]
     if not criteria:
-        out.append(f"no criterion clears the base rate ({base:.0%} best customers among n = {totals.n} "
-                   f"worked accounts, {len(tested)} values tested)")
+        out.append(f"no criterion clears the base rate ({pct(base)} best customers among n = {count(totals.n)} "
+                   f"worked accounts, {count(len(tested))} values tested)")
     kept = {(c.attribute, v) for c in [*criteria, *disqualifiers] for v in c.accepted()}
     kept_ranges = [(c.attribute, c.range) for c in [*criteria, *disqualifiers] if c.range]
     notable = []
@@ -455,8 +456,8 @@ def _unsupported(counts: list[ValueCounts], tested: list[ValueCounts], criteria:
             notable.append((c.n, c, lift))
     notable.sort(key=lambda x: -x[0])
     for n, c, lift in notable[:MAX_UNSUPPORTED]:
-        out.append(f"{c.label()}: not supported by the data (n = {n}, rate {c.best / n:.0%} vs base {base:.0%})")
+        out.append(f"{c.label()}: not supported by the data (n = {count(n)}, rate {pct(c.best / n)} vs base {pct(base)})")
     rare = sum(1 for c in counts if c.n < MIN_N)
     if rare:
-        out.append(f"{rare} attribute values with fewer than {MIN_N} worked accounts were not tested")
+        out.append(f"{count(rare)} attribute values with fewer than {MIN_N} worked accounts were not tested")
     return out

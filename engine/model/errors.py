@@ -28,9 +28,12 @@ class EngineError(Exception):
 class NotFound(EngineError):
     """Nothing matched (an account, a version, a rule); `candidates` lists the closest matches."""
 
-    def __init__(self, field: str, message: str, candidates: list[dict] | None = None) -> None:
+    def __init__(self, field: str, message: str, candidates: list[dict] | None = None, *,
+                 withheld: str | None = None) -> None:
         super().__init__(field, message)
         self.candidates = list(candidates or [])
+        #: Why a match exists but is hidden from the caller (for the audit log only; never shown).
+        self.withheld = withheld
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "candidates": self.candidates}

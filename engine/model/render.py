@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.profile import Evidence, ICPDefinition
 
 
@@ -9,8 +10,8 @@ def _ev(e: Evidence | None, what: str = "best") -> str:
     if e is None:
         return "manual (no evidence)"
     lift = f", lift {e.lift:.2f}" if e.lift is not None else ""
-    return (f"{e.positives}/{e.n} {what} = {e.rate:.0%} "
-            f"(95% CI {e.interval[0]:.0%}–{e.interval[1]:.0%}{lift})")
+    return (f"{count(e.positives)}/{count(e.n)} {what} = {pct(e.rate)} "
+            f"(95% CI {pct(e.interval[0])}–{pct(e.interval[1])}{lift})")
 
 
 def to_markdown(definition: ICPDefinition) -> str:
@@ -21,11 +22,10 @@ def to_markdown(definition: ICPDefinition) -> str:
     if d.description:
         out += [d.description, ""]
     window = f"{d.closed_from} … {d.closed_to}" if d.closed_from else "n/a"
-    base = f"{d.base_rate:.1%}" if d.base_rate is not None else "n/a"
+    base = pct(d.base_rate, 1) if d.base_rate is not None else "n/a"
     out += [
         f"- derived at {d.derived_at:%Y-%m-%d %H:%M} from deals closed {window}",
-        f"- worked accounts n = {d.population if d.population is not None else 'n/a'}, positives "
-        f"{d.positives if d.positives is not None else 'n/a'} (base rate {base})",
+        f"- worked accounts n = {count(d.population)}, positives {count(d.positives)} (base rate {base})",
         f"- positives: {d.best_rule or 'n/a'}",
         "",
         "## Segments",
@@ -35,7 +35,7 @@ def to_markdown(definition: ICPDefinition) -> str:
     for s in d.segments:
         conds = " AND ".join(c.describe() for c in s.conditions)
         bonus = f" (+{s.points} bonus points)" if s.points else ""
-        shares = ", ".join(f"{x:.0%} of {what}" for x, what in ((s.share_accounts, "accounts"),
+        shares = ", ".join(f"{pct(x)} of {what}" for x, what in ((s.share_accounts, "accounts"),
                            (s.share_wins, "wins"), (s.share_revenue, "revenue")) if x is not None)
         out.append(f"- **{s.id} {s.name}**: {conds} — {_ev(s.evidence, pos)}{bonus}"
                    + (f"; {shares}" if shares else ""))
@@ -72,12 +72,12 @@ def to_markdown(definition: ICPDefinition) -> str:
     out += ["", "## Tiers and calibration", ""]
     if d.tiers:
         out.append(f"- A ≥ {d.tiers.a:g} points, B ≥ {d.tiers.b:g}, C ≥ {d.tiers.c:g}, else D "
-                   f"(shares {', '.join(f'{x:.0%}' for x in d.tiers.shares)}); a disqualifier forces D")
+                   f"(shares {', '.join(pct(x) for x in d.tiers.shares)}); a disqualifier forces D")
     else:
         out.append("- tier cut-offs not set (computed on the archive when scoring)")
     if d.calibration:
-        out.append(f"- win probability = 1 / (1 + exp(-({d.calibration.a:.4f} · points + {d.calibration.b:.3f}))), "
-                   f"fitted on n = {d.calibration.n} closed deals")
+        out.append(f"- win probability = 1 / (1 + exp(-({d.calibration.a:.3g} · points {'+' if d.calibration.b >= 0 else '−'} {abs(d.calibration.b):.3g}))), "
+                   f"fitted on n = {count(d.calibration.n)} closed deals")
     if d.unsupported:
         out += ["", "## Not supported by the data", ""]
         out += [f"- {u}" for u in d.unsupported]

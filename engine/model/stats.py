@@ -164,3 +164,14 @@ def evidence(pos: int, n: int, base: float | None, w: float | None = None) -> Ev
     lift = (rate / base) if base else None
     return Evidence(n=n, positives=pos, rate=round(rate, 4), interval=(round(lo, 4), round(hi, 4)),
                     lift=None if lift is None else round(lift, 3), woe=None if w is None else round(w, 4))
+
+
+def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """z statistic of p1 − p2 under a pooled null (None when either side is empty or nothing varies)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return None
+    return (x1 / n1 - x2 / n2) / math.sqrt(var)

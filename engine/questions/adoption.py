@@ -41,7 +41,8 @@ from icp_mcp.engine.questions.cohorts import (
 )
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP
 from icp_mcp.engine.model.profile import ICPDefinition
-from icp_mcp.engine.model.stats import wilson
+from icp_mcp.engine.model.numbers import count, pct
+from icp_mcp.engine.model.stats import two_proportion_z, wilson
 from icp_mcp.engine.model.windows import Window
 
 BY_ICP: tuple[str, ...] = ("segment", "tier", "icp")
@@ -94,7 +95,9 @@ class AdoptionResult(BaseModel):
     groups: list[AdoptionGroup]
     total_groups: int
     highest: str | None = Field(description="among groups of at least k accounts")
-    segment_names: dict[str, str] = Field(default_factory=dict)
+    segment_names: dict[str, str] = Field(default_factory=dict, description="segment id → name")
+    retains_better: bool | None = None  # adopters churn significantly less / more; None: no clear difference
+    paradox: str | None = None  # a within-group result that contradicts the overall one (Simpson's paradox)
     suppressed_groups: int = Field(0, description="groups withheld (under k accounts)")
     next_cursor: str | None = None
     truncated: bool = False
@@ -275,10 +278,11 @@ def _retention(row, flag: int) -> RetentionStat:
     )
 
 
-def _group(row, k_min: int) -> AdoptionGroup:
+def _group(row, k_min: int, names: dict[str, str] | None = None) -> AdoptionGroup:
     n, adopters = int(row["n"]), int(row["adopters"])
+    key = str(row["grp"])
     return AdoptionGroup(
-        group=str(row["grp"]),
+        group=(names or {}).get(key, key),
         n=n,
         adopters=adopters,
         rate=round(adopters / n, 4) if n else None,
@@ -312,19 +316,25 @@ def feature_adoption(
         overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
         groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
         rows = conn.execute(union_all(overall_q, groups_q)).mappings().all()
+    names = _segment_names(definition) if by == "segment" else None
     overall = _group(next(r for r in rows if r["is_overall"] == 1), k_min)
     per_group = [r for r in rows if r["is_overall"] != 1]
-    groups = sorted((_group(r, k_min) for r in per_group), key=lambda g: (-(g.rate or 0), -g.n, g.group))
+    groups = sorted((_group(r, k_min, names) for r in per_group), key=lambda g: (-(g.rate or 0), -g.n, g.group))
     ranked = [g for g in groups if not g.small and g.rate is not None]
     highest = ranked[0].group if ranked else None
     span = window.describe()
-    share = f"{(overall.rate or 0):.0%}"
-    summary = f"{feature}: {overall.adopters} of {overall.n} customers adopted ({share}) in {span}"
-    names = {seg.id: seg.name for seg in definition.segments} if by == "segment" and definition else {}
+    overlap = sum(g.n for g in groups) - overall.n
+    verdict, retention_text = _retention_answer(overall)
+    paradox = _paradox(overall, [g for g in groups if not g.small], by) if verdict is not None else None
+    summary = f"{feature}: {count(overall.adopters)} of {count(overall.n)} customers adopted ({pct(overall.rate)}) in {span}"
     if ranked:
-        label = f"{highest} ({names[highest]})" if highest in names else highest
-        summary += f"; highest adoption in {by} {label} ({ranked[0].rate or 0:.0%}, n = {ranked[0].n})"
-    summary += "."
+        summary += f"; highest adoption in {by} {highest} ({pct(ranked[0].rate)}, n = {count(ranked[0].n)})"
+    summary += f". {retention_text}"
+    if paradox:
+        summary += f" But within {by} groups the gap reverses or mostly vanishes (Simpson's paradox; see paradox)."
+    if overlap > 0:
+        summary += (f" Groups overlap: their n add up to {count(overall.n + overlap)} over {count(overall.n)} "
+                    "customers.")
     return AdoptionResult(
         feature=feature,
         by=by,
@@ -334,7 +344,64 @@ def feature_adoption(
         groups=groups[offset: offset + limit],
         total_groups=len(groups),
         highest=highest,
-        segment_names=names,
+        segment_names=names or {},
         summary=summary,
+        retains_better=verdict,
+        paradox=paradox,
     )
+
+
+def _segment_names(definition: ICPDefinition | None) -> dict[str, str]:
+    """Segment id → its business name (made unique), for group labels."""
+    out: dict[str, str] = {}
+    for seg in (definition.segments if definition else []):
+        name = seg.name or seg.id
+        out[seg.id] = name if name not in out.values() else f"{name} ({seg.id})"
+    return out
+
+
+def _churn_gap(g: AdoptionGroup) -> tuple[float, float, float | None] | None:
+    """(adopters' churn, non-adopters' churn, z of their difference) of a group, None without both sides."""
+    a, o = g.adopters_retention, g.non_adopters_retention
+    if a is None or o is None or not a.n or not o.n:
+        return None
+    return a.churn_rate or 0.0, o.churn_rate or 0.0, two_proportion_z(o.churned, o.n, a.churned, a.n)
+
+
+def _retention_answer(overall: AdoptionGroup) -> tuple[bool | None, str]:
+    """Do adopters retain better? A two-proportion test of churn over the retention year."""
+    gap = _churn_gap(overall)
+    if gap is None:
+        return None, "Retention: not enough ARR history to compare adopters with non-adopters."
+    a_churn, o_churn, z = gap
+    a, o = overall.adopters_retention, overall.non_adopters_retention
+    nrr = (f"; NRR {pct(a.nrr)} vs {pct(o.nrr)}" if a.nrr is not None and o.nrr is not None else "")
+    facts = (f"{pct(a_churn)} of adopters churned vs {pct(o_churn)} of non-adopters over 12 months "
+             f"(n = {count(a.n)} vs {count(o.n)}{nrr})")
+    if z is not None and abs(z) >= 1.96:
+        better = z > 0
+        return better, f"Do adopters retain better? {'Yes' if better else 'No, worse'}: {facts}."
+    return None, f"Do adopters retain better? No clear difference: {facts}."
+
+
+def _paradox(overall: AdoptionGroup, groups: list[AdoptionGroup], by: str) -> str | None:
+    """Simpson's paradox check: the overall churn gap reverses, or mostly vanishes, inside groups."""
+    gap = _churn_gap(overall)
+    if gap is None:
+        return None
+    overall_diff = gap[1] - gap[0]
+    flagged = []
+    for g in groups:
+        inner = _churn_gap(g)
+        if inner is None or g.adopters_retention.n < 5 or g.non_adopters_retention.n < 5:
+            continue
+        diff = inner[1] - inner[0]
+        if diff * overall_diff < 0 or abs(diff) < abs(overall_diff) / 2:
+            flagged.append((g, inner))
+    if not flagged:
+        return None
+    shown = "; ".join(f"{g.group[:40]}: {pct(i[0])} vs {pct(i[1])}" for g, i in flagged[:3])
+    return (f"Overall {pct(gap[0])} vs {pct(gap[1])} churn, but within {len(flagged)} {by} group(s) the gap "
+            f"reverses or mostly vanishes ({shown}): who adopts, not the feature, may explain the overall "
+            "result (Simpson's paradox).")
 

@@ -28,6 +28,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP
+from icp_mcp.engine.sql.lookup import in_territories
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.model.profile import TIERS, Condition, ICPDefinition
 from icp_mcp.engine.scoring import state
@@ -215,13 +216,13 @@ def _need(definition: ICPDefinition | None, spec: str) -> ICPDefinition:
 
 
 def restrict_territories(ids: Select, territories: frozenset[str] | None) -> Select:
-    """Keep only accounts in the caller's territories (None = all territories)."""
+    """Keep only accounts in the caller's territories (None = all territories, empty = none)."""
     if territories is None:
         return ids
     sub = ids.subquery("cohort_ids")
     return select(accounts.c.account_id).where(
         accounts.c.account_id.in_(select(next(iter(sub.c)))),
-        accounts.c.territory.in_(sorted(territories)),
+        in_territories(territories),
     )
 
 
@@ -232,8 +233,13 @@ def resolve_cohort(
     definition: ICPDefinition | None = None,
     territories: frozenset[str] | None = None,
     closed_before: date | None = None,
+    named: frozenset[str] | None = None,
 ) -> Cohort:
-    """Resolve a cohort argument into a `Cohort`; errors name the `cohort` field and the allowed forms."""
+    """Resolve a cohort argument into a `Cohort`; errors name the `cohort` field and the allowed forms.
+
+    `territories` restricts every cohort (None = all); `named` restricts cohorts given as account ids to
+    the accounts the caller may name (None = all, empty = none), so a hidden id behaves like an unknown one.
+    """
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         spec = "all"
     if not isinstance(spec, str):
@@ -243,7 +249,7 @@ def resolve_cohort(
         if len(ids) > MAX_IDS:
             raise _bad(f"{len(ids)} ids", f"at most {MAX_IDS} account ids")
         cohort = Cohort(",".join(ids[:5]), f"{len(ids)} listed accounts", ids_selectable(ids), len(ids))
-        return _restricted(cohort, territories)
+        return _restricted(_restricted(cohort, named), territories)
     text_spec = spec.strip()
     kind, _, arg = text_spec.partition(":")
     kind = kind.strip().lower()
@@ -278,19 +284,19 @@ def resolve_cohort(
         cohort = Cohort(text_spec, f"segment {name}", ids, size)
     elif "," in text_spec or (":" not in text_spec and kind not in ("segment", "tier")):
         ids = [s.strip() for s in text_spec.split(",") if s.strip()]
-        found = _existing(engine, ids)
+        found = _existing(engine, ids, named)
         if not found:
             raise _bad(spec, "not a cohort form and no account has that id")
-        cohort = Cohort(text_spec, f"{len(ids)} listed accounts", ids_selectable(ids), len(ids))
+        cohort = _restricted(Cohort(text_spec, f"{len(ids)} listed accounts", ids_selectable(ids), len(ids)), named)
     else:
         raise _bad(spec, "not a cohort form")
     return _restricted(cohort, territories)
 
 
-def _existing(engine: Engine, ids: list[str]) -> int:
+def _existing(engine: Engine, ids: list[str], named: frozenset[str] | None = None) -> int:
     with engine.connect() as conn:
         probe = select(literal(1)).select_from(accounts)
-        hit = conn.execute(probe.where(accounts.c.account_id.in_(ids[:500])).limit(1)).first()
+        hit = conn.execute(probe.where(accounts.c.account_id.in_(ids[:500]), in_territories(named)).limit(1)).first()
     return int(hit is not None)
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import Engine, case, func, select
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError, NotFound
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
 from icp_mcp.engine.sql.points import condition_members
-from icp_mcp.engine.sql.lookup import find_account
+from icp_mcp.engine.sql.lookup import Territories, find_account, in_territories
 
 RECENT_DAYS = 180
 MIN_RECENT = 10
@@ -41,6 +42,7 @@ class DisqualifierExplanation(BaseModel):
     sentence: str
     exceptions: list[ExceptionAccount] = Field(description="won accounts that hit the rule (up to 10)")
     n_exceptions: int
+    exceptions_outside_view: int = Field(0, description="never named")
     recent: RecentSupport
     account_id: str | None = None
     account_hits: list[str] = Field(default_factory=list, description="rule ids the account hits")
@@ -54,15 +56,19 @@ def _rule(definition: ICPDefinition, rule_id: str) -> Disqualifier:
 
 
 def explain_disqualifier(
-    engine: Engine, definition: ICPDefinition, *, rule_id: str | None = None, account: str | None = None
+    engine: Engine, definition: ICPDefinition, *, rule_id: str | None = None, account: str | None = None,
+    territories: Territories = None,
 ) -> DisqualifierExplanation:
-    """Explain one rule (by id) or the rule an account hits: evidence, sentence, exceptions, recent support."""
+    """Explain one rule (by id) or the rule an account hits: evidence, sentence, exceptions, recent support.
+
+    `territories` is the caller's view (None = all): the account is looked up, and exceptions named, only
+    among accounts of those territories; exceptions elsewhere are counted (`exceptions_outside_view`)."""
 
     if rule_id is None and account is None:
         raise EngineError("rule_id", "give a rule_id or an account", [d.id for d in definition.disqualifiers])
     account_id, hits = None, []
     if account is not None:
-        found, candidates = find_account(engine, account)
+        found, candidates = find_account(engine, account, territories)
         if found is None:
             raise NotFound("account", f"{account!r} matches several accounts; give one account_id", candidates)
         account_id = found["account_id"]
@@ -85,7 +91,9 @@ def explain_disqualifier(
                     .join(m, m.c.account_id == accounts.c.account_id)
                     .join(won_accounts, won_accounts.c.account_id == accounts.c.account_id))
         n_exc = conn.execute(select(func.count()).select_from(exc_stmt.subquery())).scalar() or 0
-        exceptions = conn.execute(exc_stmt.order_by(accounts.c.account_id).limit(MAX_EXCEPTIONS)).all()
+        seen = exc_stmt.where(in_territories(territories))
+        n_seen = conn.execute(select(func.count()).select_from(seen.subquery())).scalar() or 0
+        exceptions = conn.execute(seen.order_by(accounts.c.account_id).limit(MAX_EXCEPTIONS)).all()
         latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
         since = (latest - timedelta(days=RECENT_DAYS)) if latest else None
         recent_rows = None
@@ -101,6 +109,7 @@ def explain_disqualifier(
     return DisqualifierExplanation(
         rule=rule, evidence=rule.evidence, sentence=rule.sentence or f"Rule {rule.id}: {rule.describe()}.",
         exceptions=[ExceptionAccount(account_id=a, name=n) for a, n in exceptions], n_exceptions=int(n_exc),
+        exceptions_outside_view=int(n_exc) - int(n_seen),
         recent=recent, account_id=account_id, account_hits=hits,
     )
 
@@ -114,11 +123,11 @@ def _recent(rule: Disqualifier, row, since: date | None) -> RecentSupport:
     base = w_all / n_all if n_all else None
     if n_rule < MIN_RECENT or base is None:
         return RecentSupport(since=since, base_rate=base,
-                             note=f"too few recent deals hit the rule to re-test it (n = {n_rule})")
+                             note=f"too few recent deals hit the rule to re-test it (n = {count(n_rule)})")
     lo, hi = stats.wilson(w_rule, n_rule)
     ev = Evidence(n=n_rule, positives=w_rule, rate=round(w_rule / n_rule, 4), interval=(round(lo, 4), round(hi, 4)),
                   lift=round((w_rule / n_rule) / base, 3) if base else None)
     supported = hi < base
-    note = (f"last {RECENT_DAYS} days: {w_rule}/{n_rule} won ({ev.rate:.0%}) vs {base:.0%} overall — "
+    note = (f"last {RECENT_DAYS} days: {count(w_rule)}/{count(n_rule)} won ({pct(ev.rate)}) vs {pct(base)} overall — "
             + ("still below base" if supported else "no longer clearly below base"))
     return RecentSupport(since=since, evidence=ev, base_rate=round(base, 4), still_supported=supported, note=note)

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
+from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.attributes import value_expr
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,
@@ -466,7 +467,7 @@ def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnEle
             verdict="insufficient_data", reasons=[], in_icp_share=None, psi=[], attributes_checked=0,
             segments=[], emerging=[],
             data_quality=[], **report,
-            summary=f"insufficient data: {wins[short]} wins in the {short} window "
+            summary=f"insufficient data: {count(wins[short])} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
         )
     deff, nulls = _period_stats(conn, deals)
@@ -509,8 +510,8 @@ def _check_icp_share(ctx: _Context) -> tuple[ShareChange, list[Reason]]:
     inside = {p: ctx.groups.get(("icp:inside", p, "won"), 0) for p in ("baseline", "recent")}
     got = change((inside["baseline"], ctx.wins["baseline"]), (inside["recent"], ctx.wins["recent"]),
                  ALPHA_REFRESH, drop_only=True, min_move=MIN_SHARE_DROP, deff=ctx.won_deff)
-    text = (f"share of wins inside the ICP {got.baseline.rate:.0%} (n = {ctx.wins['baseline']}) "
-            f"at derivation vs {got.recent.rate:.0%} (n = {ctx.wins['recent']}) now")
+    text = (f"share of wins inside the ICP {pct(got.baseline.rate)} (n = {count(ctx.wins['baseline'])}) "
+            f"at derivation vs {pct(got.recent.rate)} (n = {count(ctx.wins['recent'])}) now")
     if got.significant:
         return got, [Reason(severity="refresh", kind="in_icp_share", text=f"{text}: a significant drop")]
     if got.p_value is not None and got.p_value < ALPHA and (got.change or 0) < 0:
@@ -527,7 +528,7 @@ def _won_distribution(values: dict[tuple[str, str, str, str], int]) -> dict[tupl
 
 
 def _moved(x: AttributePSI) -> str:
-    return ", ".join(f"{v.value} {v.baseline_share:.0%}→{v.recent_share:.0%}" for v in x.top_values)
+    return ", ".join(f"{v.value} {pct(v.baseline_share)}→{pct(v.recent_share)}" for v in x.top_values)
 
 
 def _check_psi(ctx: _Context, attrs: list[str], dist: dict) -> tuple[list[AttributePSI], list[Reason]]:
@@ -569,8 +570,8 @@ def _check_segments(ctx: _Context) -> tuple[list[SegmentMove], list[Reason]]:
         if move.significant:
             reasons.append(Reason(
                 severity="watch", kind="segment", values=[grp],
-                text=f"win rate {name} moved from {move.baseline.rate:.0%} (n = {counts['baseline'][1]}) "
-                     f"to {move.recent.rate:.0%} (n = {counts['recent'][1]})"))
+                text=f"win rate {name} moved from {pct(move.baseline.rate)} (n = {count(counts['baseline'][1])}) "
+                     f"to {pct(move.recent.rate)} (n = {count(counts['recent'][1])})"))
     return segments, reasons
 
 
@@ -607,9 +608,9 @@ def _check_emerging(
         moved = by_attr.get(e.attribute)
         confirmed = (moved is not None and moved.in_icp and moved.psi > PSI_WATCH
                      and moved.chi2_p_value is not None and moved.chi2_p_value < ALPHA_CONFIRM)
-        text = (f"{e.attribute} = {e.value} (outside the ICP) rose from {e.baseline_share:.0%} to "
-                f"{e.recent_share:.0%} of wins ({e.recent_wins} recent wins, "
-                f"win rate {e.recent_win_rate.rate:.0%})")
+        text = (f"{e.attribute} = {e.value} (outside the ICP) rose from {pct(e.baseline_share)} to "
+                f"{pct(e.recent_share)} of wins ({count(e.recent_wins)} recent wins, "
+                f"win rate {pct(e.recent_win_rate.rate)})")
         if confirmed:
             text += f"; {e.attribute}, an ICP attribute, moved with it (PSI {moved.psi:.2f})"
         reasons.append(Reason(severity="refresh" if confirmed else "watch", kind="emerging",
@@ -628,15 +629,15 @@ def _check_quality(ctx: _Context, nulls: dict[tuple[str, str], tuple[int, int]])
         if move.significant:
             quality.append(NullRateChange(attribute=a, null_rate=move))
             reasons.append(Reason(severity="watch", kind="data_quality", attribute=a,
-                                  text=f"{a} is missing on {move.recent.rate:.0%} of recently worked "
+                                  text=f"{a} is missing on {pct(move.recent.rate)} of recently worked "
                                        f"accounts "
-                                       f"vs {move.baseline.rate:.0%} at derivation"))
+                                       f"vs {pct(move.baseline.rate)} at derivation"))
     return quality, reasons
 
 
 def _summary(verdict: Verdict, reasons: list[Reason], report: dict) -> str:
-    head = (f"{verdict}: {report['recent_wins']} wins in {report['recent_window']} vs "
-            f"{report['baseline_wins']} in {report['baseline_window']}")
+    head = (f"{verdict}: {count(report['recent_wins'])} wins in {report['recent_window']} vs "
+            f"{count(report['baseline_wins'])} in {report['baseline_window']}")
     if not reasons:
         return head + "; no significant change in who wins."
     return head + "; " + "; ".join(r.text for r in reasons[:3]) + ("; …" if len(reasons) > 3 else "") + "."

@@ -51,8 +51,10 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.engine.model.numbers import count
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.sql.lookup import account_profiles
 from icp_mcp.engine.sql.temp import once
 
 TEXT_CAP = 500
@@ -66,8 +68,9 @@ class Quote(BaseModel):
 
     snippet_id: int
     conversation_id: str
-    account_id: str
-    account_name: str
+    account_id: str | None = None
+    account_name: str | None = None
+    attribution: str = Field(description="firmographics, e.g. 'a Series B Fintech company'")
     date: str = Field(description="ISO day the conversation happened")
     channel: str
     speaker: str | None = Field(None, description="customer / vendor / None when unknown")
@@ -436,6 +439,7 @@ def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
     for r in rows:
         r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
     people = _roles(conn, [r["contact_id"] for r in rows])
+    profiles = account_profiles(conn, [r["account_id"] for r in rows])
     out = []
     for r in rows:
         title, role = people.get(r["contact_id"], (None, None))
@@ -446,6 +450,7 @@ def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
                 conversation_id=r["conversation_id"],
                 account_id=r["account_id"],
                 account_name=r["account_name"] or r["account_id"],
+                attribution=profiles.get(r["account_id"], "a company"),
                 date=(when.date() if isinstance(when, datetime) else when).isoformat(),
                 channel=r["channel"],
                 speaker=r["speaker"],
@@ -507,10 +512,10 @@ def _summary(
         f"up to {window.last_day.isoformat()}"
     )
     if empty is None:
-        return f"{total} snippets {about} from {n_accounts} accounts of {cohort_label} {span}."
+        return f"{count(total)} snippets {about} from {count(n_accounts)} accounts of {cohort_label} {span}."
     return (
-        f"0 snippets {about} from {empty.cohort_accounts} accounts ({cohort_label}) {span}; "
-        f"{empty.snippets_in_window} snippets on any topic in that window and "
-        f"{empty.snippets_matching_overall} {about} in the archive for these accounts overall "
-        f"({empty.snippets_overall} snippets in all)."
+        f"0 snippets {about} from {count(empty.cohort_accounts)} accounts ({cohort_label}) {span}; "
+        f"{count(empty.snippets_in_window)} snippets on any topic in that window and "
+        f"{count(empty.snippets_matching_overall)} {about} in the archive for these accounts overall "
+        f"({count(empty.snippets_overall)} snippets in all)."
     )

@@ -29,7 +29,8 @@ from icp_mcp.engine.model.catalogue import (
     row_value,
 )
 from icp_mcp.engine.model.errors import EngineError
-from icp_mcp.engine.sql.lookup import find_account
+from icp_mcp.engine.model.numbers import attribute_value
+from icp_mcp.engine.sql.lookup import Territories, find_account, profile_label
 from icp_mcp.engine.model.profile import Condition, ICPDefinition
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore, Candidate, CriterionHit, DisqualifierHit, SimilarCustomer
 from icp_mcp.engine.scoring import state
@@ -122,8 +123,8 @@ def _matches(cond: Condition, rows: Rows) -> tuple[bool, str | None]:
     values = rows.get(cond.attribute, [])
     for value, num in values:
         if cond.matches(value, num):
-            return True, (f"{num:g}" if num is not None else value)
-    shown = ", ".join(f"{n:g}" if n is not None else str(v) for v, n in values[:5]) or None
+            return True, (attribute_value(cond.attribute, num) if num is not None else value)
+    shown = ", ".join(attribute_value(cond.attribute, n) if n is not None else str(v) for v, n in values[:5]) or None
     return False, shown
 
 
@@ -147,11 +148,13 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
             met.append(CriterionHit(id=seg.id, condition=f"segment {seg.name}: " + " AND ".join(
                 c.describe() for c in seg.conditions), attribute="segment", points=seg.points, evidence=seg.evidence))
     missed.sort(key=lambda h: -h.points)
-    return {"points": points, "met": met, "missed": [m for m in missed if m.points > 0] + [
-        m for m in missed if m.points <= 0], "disqualifiers": hits, "segments": segments}
+    # `missed` = criteria not met that would add points; penalties that hit are listed apart
+    return {"points": points, "met": [m for m in met if m.points >= 0],
+            "penalties": sorted((m for m in met if m.points < 0), key=lambda h: h.points),
+            "missed": [m for m in missed if m.points > 0], "disqualifiers": hits, "segments": segments}
 
 
-def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict]:
+def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict, list, list]:
     """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached.
 
     Built from the stored ICP state's best-customer values when it is current (engine/scoring/state.py),
@@ -162,7 +165,7 @@ def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], l
         return cached(engine, ("best_index_stored", version), lambda: _index(
             engine, state.stored_best_ids(version, None).subquery("best"), state.stored_best_values_query(version)))
 
-    def recompute() -> tuple[list[str], list[str], dict]:
+    def recompute() -> tuple[list[str], list[str], dict, list, list]:
         best = best_ids_query(None, definition.value_weights).subquery("best")
         rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
         values = (select(rel.c.account_id, rel.c.attribute, rel.c.value)
@@ -172,44 +175,87 @@ def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], l
     return cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
 
 
-def _index(engine: Engine, best, values) -> tuple[list[str], list[str], dict]:
-    """Ids (sorted) and names of the `best` accounts, and postings (attribute, value) → their positions."""
+def _index(engine: Engine, best, values) -> tuple[list[str], list[str], dict, list, list]:
+    """Ids (sorted), names, territories and firmographic profiles of the `best` accounts, and postings
+    (attribute, value) → their positions."""
+    a = accounts.c
     with engine.connect() as conn:
-        names = dict(conn.execute(select(accounts.c.account_id, accounts.c.name)
-                                  .join(best, best.c.account_id == accounts.c.account_id)).all())
-        ids = sorted(names)
+        info = {r.account_id: r for r in conn.execute(
+            select(a.account_id, a.name, a.territory, a.industry, a.funding_stage, a.employees)
+            .join(best, best.c.account_id == a.account_id))}
+        ids = sorted(info)
         index = {aid: i for i, aid in enumerate(ids)}
         v = values.subquery("v")
         grouped = conn.execute(select(v.c.attribute, v.c.value, func.array_agg(v.c.account_id))
                                .group_by(v.c.attribute, v.c.value)).all()  # one row per value, not per pair
     postings = {(attr, value): np.array(sorted(index[a] for a in members), dtype=np.int32)
                 for attr, value, members in grouped}
-    return ids, [names[i] for i in ids], postings
+    return (ids, [info[i].name for i in ids], postings, [info[i].territory for i in ids],
+            [profile_label(info[i].industry, info[i].funding_stage, info[i].employees) for i in ids])
+
+
+#: Attributes that state one fact (where the account is): a match on any of them counts once.
+SAME_FACT: dict[str, str] = {"country": "geography", "region": "geography", "territory": "geography"}
+
+
+def similarity_attributes(definition: ICPDefinition) -> list[str]:
+    """The ICP's own attributes (criteria and segments), those the similarity index holds; all when none."""
+    used = {c.attribute for c in definition.criteria} | {c.attribute for s in definition.segments
+                                                         for c in s.conditions}
+    own = [a for a in SIMILAR_ATTRIBUTES if a in used]
+    return own or list(SIMILAR_ATTRIBUTES)
 
 
 def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
-                 k: int = 3) -> list[SimilarCustomer]:
-    """The k best customers sharing the most attribute values (band for numbers) with the scored rows,
-    counted with one bincount over a cached inverted index of the best customers' attribute values."""
-    ids, names, postings = _best_index(engine, definition)
+                 k: int = 3, *, territories: Territories = None, anonymous: bool = False) -> list[SimilarCustomer]:
+    """The k best customers sharing the most of the ICP's attribute values (band for numbers) with the
+    scored rows, each fact once (country, region and territory are one), counted with one bincount per fact
+    over a cached inverted index of the best customers' attribute values.
+
+    `territories` keeps only best customers the caller may see (None = all); `anonymous` describes them
+    by firmographics (`profile`) instead of naming them, for callers who may name no account."""
+    ids, names, postings, homes, profiles = _best_index(engine, definition)
     if not ids:
         return []
-    mine = sorted({(attr, v) for attr in SIMILAR_ATTRIBUTES for v, _ in rows.get(attr, []) if v is not None})
-    hits = [postings[p] for p in mine if p in postings]
-    if not hits:
+    wanted = similarity_attributes(definition)
+    named = {(c.attribute, v) for c in [*definition.criteria, *(x for s in definition.segments for x in s.conditions)]
+             for v in (c.accepted() or [])}
+    # a list attribute (technology) is a fact only for the values the ICP names (Snowflake, not Slack)
+    mine = sorted({(attr, v) for attr in wanted for v, _ in rows.get(attr, []) if v is not None
+                   and (attr != TECHNOLOGY or (attr, v) in named)})
+    facts: dict[str, list[np.ndarray]] = defaultdict(list)
+    for p in mine:
+        if p in postings:
+            facts[SAME_FACT.get(p[0], f"{p[0]}={p[1]}")].append(postings[p])
+    if not facts:
         return []
-    counts = np.bincount(np.concatenate(hits), minlength=len(ids))
+    counts = np.zeros(len(ids), dtype=np.int64)
+    for lists in facts.values():  # one point per fact, however many of its attributes match
+        counts += np.bincount(np.unique(np.concatenate(lists)), minlength=len(ids)) > 0
     if exclude is not None:
         pos = bisect_left(ids, exclude)
         if pos < len(ids) and ids[pos] == exclude:
             counts[pos] = 0
+    if territories is not None and not anonymous:  # anonymous profiles name nobody: every best customer
+        allowed_here = set(territories)
+        counts[np.array([t not in allowed_here for t in homes], dtype=bool)] = 0
     order = np.argsort(-counts, kind="stable")[:k]
     out = []
     for i in order:
         if counts[i] <= 0:
             break
-        shared = [f"{a}={v}" for a, v in mine if (a, v) in postings and _has(postings[(a, v)], int(i))]
-        out.append(SimilarCustomer(account_id=ids[i], name=names[i], shared=int(counts[i]), shared_values=shared[:10]))
+        shared, told = [], set()
+        for a, v in mine:
+            fact = SAME_FACT.get(a, f"{a}={v}")
+            if fact not in told and (a, v) in postings and _has(postings[(a, v)], int(i)):
+                told.add(fact)
+                shared.append(f"{a}={v}")
+        if anonymous:
+            out.append(SimilarCustomer(account_id=None, name=None, profile=profiles[i], shared=int(counts[i]),
+                                       shared_values=shared[:10]))
+        else:
+            out.append(SimilarCustomer(account_id=ids[i], name=names[i], shared=int(counts[i]),
+                                       shared_values=shared[:10]))
     return out
 
 
@@ -219,14 +265,19 @@ def _has(sorted_indices: np.ndarray, i: int) -> bool:
 
 
 def score_account(engine: Engine, definition: ICPDefinition, *, account: str | None = None,
-                  attributes: dict | None = None) -> AccountScore | AccountCandidates:
-    """Score one archived account or one prospect (exactly one of `account`, `attributes`)."""
+                  attributes: dict | None = None, territories: Territories = None,
+                  anonymous: bool = False) -> AccountScore | AccountCandidates:
+    """Score one archived account or one prospect (exactly one of `account`, `attributes`).
+
+    `territories` is the caller's view: the account is looked up, and similar best customers chosen,
+    only among accounts of those territories (None = all); `anonymous` describes similar customers by
+    firmographics instead of naming them."""
     if (account is None) == (attributes is None):
         raise EngineError("account", "give exactly one of account (id, domain or name) or attributes")
     definition = ensure_tiers(engine, definition)
     info: dict = {}
     if account is not None:
-        found, candidates = find_account(engine, account)
+        found, candidates = find_account(engine, account, territories)
         if found is None:
             return AccountCandidates(
                 query=account, candidates=[Candidate(**c) for c in candidates],
@@ -255,8 +306,9 @@ def score_account(engine: Engine, definition: ICPDefinition, *, account: str | N
         territory=info.get("territory"), icp_name=definition.name, points=result["points"],
         fit_score=definition.fit_score(result["points"]), tier=tier,
         win_probability=None if probability is None else round(probability, 4),
-        segments=result["segments"], met=result["met"], missed=result["missed"],
+        segments=result["segments"], met=result["met"], missed=result["missed"], penalties=result["penalties"],
         disqualifiers=result["disqualifiers"],
-        similar_best_customers=similar_best(engine, definition, rows, info.get("account_id")),
+        similar_best_customers=similar_best(engine, definition, rows, info.get("account_id"),
+                                            territories=territories, anonymous=anonymous),
         attributes=shown,
     )

@@ -26,8 +26,9 @@ class DisqualifierHit(BaseModel):
 
 
 class SimilarCustomer(BaseModel):
-    account_id: str
-    name: str
+    account_id: str | None = None
+    name: str | None = None
+    profile: str | None = Field(default=None, description="firmographics instead of a name")
     shared: int = Field(description="attribute values shared with the scored account")
     shared_values: list[str] = Field(default_factory=list)
 
@@ -46,7 +47,8 @@ class AccountScore(BaseModel):
     win_probability: float | None = None
     segments: list[str] = Field(default_factory=list, description="ids of the segments the account is in")
     met: list[CriterionHit]
-    missed: list[CriterionHit]
+    missed: list[CriterionHit]  # criteria not met that would add points
+    penalties: list[CriterionHit] = Field(default_factory=list)  # criteria met that take points away
     disqualifiers: list[DisqualifierHit]
     similar_best_customers: list[SimilarCustomer] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict, description="the attribute values scored")

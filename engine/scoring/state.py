@@ -59,7 +59,7 @@ from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
-from icp_mcp.engine.sql.value_sql import ranked_customers_query
+from icp_mcp.engine.sql.value_sql import VALUE_COMPONENTS, ranked_customers_query
 from icp_mcp.engine.sql.versions import active_icp
 
 Progress = Callable[[float, float | None, str], None]
@@ -233,6 +233,7 @@ def customer_state_query(weights: ValueWeights | None, version: int, gen: int) -
         r.c.first_won_at, r.c.arr, r.c.lifetime_revenue, r.c.nrr, r.c.retained, r.c.time_to_value_days,
         r.c.tickets_per_month, r.c.value_score, r.c.rank, r.c.revenue_before, r.c.revenue_total,
         case((r.c.in_best, 1), else_=0).label("in_best"),
+        *[r.c[f"pr_{name}"] for name in VALUE_COMPONENTS],
     )
 
 

@@ -15,6 +15,8 @@ from icp_mcp.archive.schema import arr_snapshots, conversations, feature_usage, 
 from icp_mcp.engine.model.profile import ValueWeights
 
 REVENUE_SHARE = 0.80
+#: The value score's components, in the order of `ValueWeights` (names as in the weights).
+VALUE_COMPONENTS: tuple[str, ...] = ("arr", "lifetime_revenue", "nrr", "retained", "time_to_value", "support_load")
 DAYS_PER_MONTH = 30.44
 
 
@@ -116,7 +118,9 @@ def customer_values_query(closed_before: date | None = None, weights: ValueWeigh
     ]
     total_w = sum(x for x, _ in parts) or 1.0
     score = sum((literal(x / total_w) * expr for x, expr in parts if x > 0), literal(0.0))
-    return select(*base.c, cast(score, Float).label("value_score"))
+    # each component's percentile rank (0..1, higher is better), so an answer can say what ranked a customer
+    ranks = [cast(expr, Float).label(f"pr_{name}") for name, (_, expr) in zip(VALUE_COMPONENTS, parts)]
+    return select(*base.c, cast(score, Float).label("value_score"), *ranks)
 
 
 def ranked_customers_query(

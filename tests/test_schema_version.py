@@ -1,0 +1,104 @@
+"""Schema versions (issue 13): the archive records its revision; an archive made with the baseline schema
+(before versions existed) is migrated by the first writer, in one transaction; a newer one is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlalchemy import inspect, text
+
+from icp_mcp.archive import schema_version
+from icp_mcp.archive.db import ArchiveError, create_schema, open_archive
+from icp_mcp.archive.opening import open_checked
+
+
+def test_head_is_the_head_of_the_migration_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(schema_version.MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    assert script.get_current_head() == schema_version.HEAD
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(schema_version.KNOWN)
+
+
+REVISION_0003_TABLES = ("icp_best_values", "icp_customer_state", "icp_account_state", "icp_state",
+                        "archive_generation")
+
+
+def _baseline(target: str) -> None:
+    """Turn a fresh archive into one made by the baseline release: no version table, no revision-0002 index,
+    none of the revision-0003 tables (archive generation and stored ICP state), no audit_log.reason (0004)."""
+    engine = open_archive(target, create=True)
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("DROP INDEX ix_audit_log_subject"))
+        for table in REVISION_0003_TABLES:
+            conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("ALTER TABLE audit_log DROP COLUMN reason"))  # revision 0004
+    engine.dispose()
+
+
+def _state(target: str) -> tuple[str | None, list[str]]:
+    engine = open_archive(target)
+    with engine.connect() as conn:
+        revision = schema_version.current_revision(conn)
+        indexes = [i["name"] for i in inspect(conn).get_indexes("audit_log")]
+        tables = set(inspect(conn).get_table_names())
+        audit_columns = {c["name"] for c in inspect(conn).get_columns("audit_log")}
+    engine.dispose()
+    if revision == schema_version.HEAD:
+        assert tables >= set(REVISION_0003_TABLES), "the migration did not create the state tables"
+        assert "reason" in audit_columns, "the migration did not add audit_log.reason"
+    return revision, indexes
+
+
+def test_a_new_archive_records_the_current_revision(archive_path: Path) -> None:
+    assert _state(str(archive_path)) == (schema_version.HEAD, ["ix_audit_log_subject"])
+
+
+def test_a_baseline_archive_is_migrated_when_opened_for_writing(tmp_path: Path) -> None:
+    target = str(tmp_path / "old.duckdb")
+    _baseline(target)
+    assert _state(target) == ("0001", [])
+    with pytest.raises(ArchiveError, match=r"older schema \(revision 0001.*icp-mcp migrate --archive"):
+        open_checked(target, read_only=True)
+    open_checked(target).dispose()  # a writer (serve, ingest, icp derive) migrates
+    assert _state(target) == (schema_version.HEAD, ["ix_audit_log_subject"])
+    open_checked(target, read_only=True).dispose()
+
+
+def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path: Path) -> None:
+    """The migration runs in one transaction: when it fails, neither the stamp nor anything else remains."""
+    target = str(tmp_path / "old.duckdb")
+    _baseline(target)
+    con = duckdb.connect(target)
+    con.execute("CREATE INDEX ix_audit_log_subject ON ingest_rejects (table_name)")  # the name is taken
+    con.close()
+    with pytest.raises(Exception):
+        schema_version.migrate(open_archive(target))
+    engine = open_archive(target)
+    with engine.connect() as conn:
+        assert "alembic_version" not in inspect(conn).get_table_names()
+    engine.dispose()
+
+
+def test_a_newer_archive_is_refused(archive_path: Path) -> None:
+    con = duckdb.connect(str(archive_path))
+    con.execute("UPDATE alembic_version SET version_num = '0999'")
+    con.close()
+    for read_only in (True, False):
+        with pytest.raises(ArchiveError, match="made by a newer icp-mcp"):
+            open_checked(archive_path, read_only=read_only)
+
+
+@pytest.mark.postgres
+def test_postgres_archives_are_versioned_and_migrated(pg_url: str) -> None:
+    _baseline(pg_url)
+    assert _state(pg_url) == ("0001", [])
+    open_checked(pg_url).dispose()
+    assert _state(pg_url) == (schema_version.HEAD, ["ix_audit_log_subject"])
