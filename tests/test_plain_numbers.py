@@ -104,7 +104,7 @@ async def test_similar_customers_share_icp_facts_once(server, icp_demo) -> None:
 
     engine = open_archive(icp_demo.path, read_only=True)
     try:
-        definition = versions.active_definition(engine)
+        definition = versions.active_icp(engine)
     finally:
         engine.dispose()
     own = {c.attribute for c in definition.criteria} | {c.attribute for s in definition.segments for c in s.conditions}
