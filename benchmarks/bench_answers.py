@@ -58,11 +58,11 @@ def main(sizes: str = typer.Option("S,M", help="comma-separated demo sizes"), se
     for size in sizes.split(","):
         engine = open_archive(_archive(size.strip(), seed))
         try:
-            definition = versions.active_definition(engine)
+            definition = versions.active_icp(engine)
             if definition is None:
                 definition = derive_icp(engine)
                 versions.activate(engine, versions.save_version(engine, definition, "bench"), "bench")
-                definition = versions.active_definition(engine)
+                definition = versions.active_icp(engine)
             with engine.connect() as conn:
                 ids = list(conn.execute(select(accounts.c.account_id)).scalars())
             picks = random.Random(seed).sample(ids, min(n, len(ids)))
