@@ -4,4 +4,4 @@
 Rule: imports `scoring`, `sql`, `model` and `icp_mcp.archive`; never `questions`.
 """
 
-__all__ = ["backtest", "derive", "personas", "segments"]
+__all__ = ["backtest", "binning", "counts", "derive", "personas", "segments"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
-from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ValidationError
@@ -40,6 +39,7 @@ from icp_mcp.engine.sql.labels import (
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.errors import InsufficientData
 from icp_mcp.engine.derivation.binning import Item, heterogeneous, optimal_bins, order_categories
+from icp_mcp.engine.derivation.counts import Totals, ValueCounts
 from icp_mcp.engine.model.profile import (
     Condition,
     Criterion,
@@ -66,44 +66,6 @@ MAX_UNSUPPORTED = 25
 MIN_POINTS = 5       # a criterion must matter in practice: |points| >= 5 (odds x 1.19)
 MAX_SHOWN = 12       # criteria shown on the card; the rest are kept as `minor` (still scored)
 STEPS = 7
-
-
-@dataclass
-class ValueCounts:
-    """Counts of one attribute value (or merged band range) over the worked population."""
-
-    attribute: str
-    value: str | None
-    range: Range | None
-    n: int
-    best: int
-    won: int
-    customers: int
-    retained: int
-    values: list[str] | None = None  # a bin of several categorical values (then `value` is None)
-
-    def condition(self) -> dict:
-        if self.range:
-            return {"attribute": self.attribute, "range": self.range}
-        if self.values:
-            return {"attribute": self.attribute, "values": self.values}
-        return {"attribute": self.attribute, "value": self.value}
-
-    def label(self) -> str:
-        if self.range:
-            return f"{self.attribute} {self.range.label()}"
-        return f"{self.attribute}={'|'.join(self.values) if self.values else self.value}"
-
-
-@dataclass
-class Totals:
-    n: int
-    best: int
-    won: int
-    customers: int
-    retained: int
-    closed_from: date | None
-    closed_to: date | None
 
 
 def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,

@@ -111,7 +111,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
                     *, closed_before: date | None, weights: ValueWeights, top_n: int | None,
                     evidence, positives: str = "retained", exclude=None) -> list[Segment]:
     """Up to MAX_CANDIDATES candidate segments, pairwise overlapping at most MAX_OVERLAP, from the value
-    counts (`counts` are derive.ValueCounts with band ranges set); `exclude` leaves accounts out (the
+    counts (`counts` are counts.ValueCounts with band ranges set); `exclude` leaves accounts out (the
     disqualified ones)."""
     if not base or totals_best == 0:
         return []
