@@ -320,7 +320,7 @@ def agreement(icp: list[Journey], sql: list[Journey], definition: ICPDefinition)
 
 
 EVIDENCE = {  # does the answer carry evidence a person can check (n, rates, intervals, ids)?
-    "icp-mcp": ["yes: criteria with n, rate, interval (contacts: not yet in the answer)",
+    "icp-mcp": ["yes: criteria with n, rate, interval",
                 "yes: snippet, conversation and account ids, dates, counts",
                 "yes: n, adopters, Wilson intervals, NRR / churn with n",
                 "yes: windows, wins, intervals, p values, PSI",
@@ -374,6 +374,9 @@ async def main() -> None:
     print(f"one conversation: icp-mcp {one_icp} vs SQL {one_sql} tokens = {one_sql / one_icp:.1f}x fewer; "
           f"fresh conversations: {fresh_icp} vs {fresh_sql} = {fresh_sql / fresh_icp:.1f}x fewer")
     checks = agreement(icp, [c for c, _ in sql], definition)
+    contacts = icp[0].calls[0].structured.get("contacts") or []
+    EVIDENCE["icp-mcp"][0] += (f"; whom to call: {len(contacts)} contacts with roles and persona lift"
+                               if contacts else "; no contacts in the answer")
     print()
     print(table(["journey", "compared", "icp-mcp", "SQL", "agree", "evidence icp-mcp", "evidence SQL"],
                 [[j.name, what, a, b, "yes" if a.split(" (")[0] == b.split(" (")[0] else "no", EVIDENCE["icp-mcp"][i],
