@@ -166,6 +166,8 @@ def best_selectable(
     """
 
     weights = definition.value_weights if definition is not None else None
+    if closed_before is not None and closed_before > state.today():
+        closed_before = None  # no deal closes after today (ingest refuses future dates): the same cohort
     version = state.customer_version(engine, weights) if closed_before is None else None
     if version is not None:
         return _from_state(engine, ("best", version, top_n), state.stored_best_ids(version, top_n))
