@@ -73,7 +73,7 @@ def ingest(
 
     from icp_mcp.archive.ingest import IngestReport
     from icp_mcp.archive.mappings import MappingError, parse_stage_map
-    from icp_mcp.server.write_client import run_write
+    from icp_mcp.server.write_client import run_write, said_state
 
     try:
         stages = parse_stage_map(stage_map)
@@ -82,11 +82,9 @@ def ingest(
     args = {"table": table, "file": str(Path(file).expanduser().absolute()), "mapping": mapping,
             "topics": str(Path(topics).expanduser().absolute()) if topics else None, "stage_map": stages}
     result = run_write(archive, "ingest", args, console)
-    state = result.pop("state", None) or {}
-    report = IngestReport.model_validate(result)
+    report = IngestReport.model_validate({k: v for k, v in result.items() if k != "state"})
     _print_report(report)
-    if state.get("version") is not None:
-        console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
+    said_state(console, result)
 
 
 def rejects(

@@ -65,13 +65,6 @@ def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
     return bar, report
 
 
-def _said_state(result: dict) -> None:
-    """Say (on stderr) that a write stored the active ICP's state, as `icp refresh` does."""
-    state = result.get("state") or {}
-    if state.get("version") is not None:
-        err.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
-
-
 @icp.command()
 def derive(
     archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP),
@@ -86,12 +79,12 @@ def derive(
     """Derive a new ICP from the archive and store it as a draft version (or active with --activate).
 
     Exits with code 3, storing nothing, when the archive has fewer closed deals than a derivation needs."""
-    from icp_mcp.server.write_client import run_write, who
+    from icp_mcp.server.write_client import run_write, said_state, who
 
     args = {"closed_before": closed_before, "best_top_n": best_top_n, "positives": positives, "name": name,
             "activate": activate, "by": who(by), "note": note}
     r = run_write(archive, "icp.derive", args, err)
-    _said_state(r)
+    said_state(err, r)
     minor = f" (+{r['minor']} minor)" if r["minor"] else ""
     out.print(f"ICP version {r['version']} ({r['status']}): {r['criteria']} criteria{minor}, "
               f"{r['segments']} segments, {r['disqualifiers']} disqualifiers, "
@@ -167,13 +160,13 @@ def import_(
     note: str | None = typer.Option(None, help="A note stored with the version."),
 ) -> None:
     """Import a (hand-written) ICP definition as a new version; tier cut-offs are computed when missing."""
-    from icp_mcp.server.write_client import run_write, who
+    from icp_mcp.server.write_client import run_write, said_state, who
 
     if not path.exists():
         raise _fail_line(f"path: no such file: {path}")
     args = {"path": str(path.expanduser().absolute()), "activate": activate, "by": who(by), "note": note}
     r = run_write(archive, "icp.import", args, err)
-    _said_state(r)
+    said_state(err, r)
     out.print(f"imported {path} as ICP version {r['version']} ({r['status']})")
 
 
@@ -184,10 +177,10 @@ def activate(
     by: str | None = typer.Option(None, help="Who activates."),
 ) -> None:
     """Make a version the active ICP (the previous one is retired)."""
-    from icp_mcp.server.write_client import run_write, who
+    from icp_mcp.server.write_client import run_write, said_state, who
 
     r = run_write(archive, "icp.activate", {"version": version, "by": who(by)}, err)
-    _said_state(r)
+    said_state(err, r)
     out.print(f"ICP version {r['version']} ({r['name']}) is active")
 
 
@@ -197,10 +190,10 @@ def rollback(
     by: str | None = typer.Option(None, help="Who rolls back."),
 ) -> None:
     """Reactivate the version that was active before the current one."""
-    from icp_mcp.server.write_client import run_write, who
+    from icp_mcp.server.write_client import run_write, said_state, who
 
     r = run_write(archive, "icp.rollback", {"by": who(by)}, err)
-    _said_state(r)
+    said_state(err, r)
     out.print(f"rolled back: ICP version {r['version']} ({r['name']}) is active")
 
 
@@ -208,11 +201,11 @@ def rollback(
 def refresh(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """Store the active ICP's state for today (activation and ingest do it; on a large archive run it daily,
     e.g. from cron after midnight, so the first question of the day is answered from stored state)."""
-    from icp_mcp.server.write_client import run_write
+    from icp_mcp.server.write_client import run_write, said_state
 
     r = run_write(archive, "icp.refresh", {}, err)
-    if r.get("version") is not None:
-        out.print(f"ICP state of version {r['version']} stored (generation {r['generation']})")
+    if r["state"]["version"] is not None:
+        said_state(out, r)
     else:
         out.print("no active ICP: nothing to store")
 

@@ -51,6 +51,13 @@ def _client_label() -> str:
     return f"icp-mcp {' '.join(sys.argv[1:3])} (PID {os.getpid()})"
 
 
+def said_state(console: Console, result: dict[str, Any]) -> None:
+    """Say that a write stored the active ICP's state (`result["state"]`, from write_ops._store_state)."""
+    state = result.get("state") or {}
+    if state.get("version") is not None:
+        console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
+
+
 def run_write(archive: str, op: str, args: dict[str, Any], err: Console, *, show_progress: bool = True) -> dict[str, Any]:
     """Carry out write command `op` and return its result; print one line and exit on failure."""
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True,

@@ -136,7 +136,7 @@ def _rollback(engine: Engine, args: dict[str, Any], progress: Progress) -> dict[
 
 _RUN: dict[str, Callable[[Engine, dict[str, Any], Progress], dict[str, Any]]] = {
     "ingest": _ingest, "icp.derive": _derive, "icp.import": _import, "icp.activate": _activate,
-    "icp.rollback": _rollback, "icp.refresh": lambda engine, args, progress: _store_state(engine, progress),
+    "icp.rollback": _rollback, "icp.refresh": lambda engine, args, progress: {"state": _store_state(engine, progress)},
 }
 
 
