@@ -95,8 +95,9 @@ def _restore_indexes(engine: Engine) -> None:
     from icp_mcp.archive.schema import metadata
 
     with engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
         for table in metadata.sorted_tables:
-            if table.name in set(inspect(conn).get_table_names()):
+            if table.name in present:
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
 
