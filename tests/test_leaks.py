@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.schema import accounts
-from icp_mcp.server import audit
-from icp_mcp.surface.access import LOCAL_OWNER, set_default_principal
-from test_permissions_http import connect, free_port, mint
+from test_permissions_http import connect, free_port, mint, serving
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +64,7 @@ def all_accounts(path: Path) -> list[Account]:
 @pytest.fixture(scope="module")
 def leak_server(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LeakServer]:
     from icp_mcp.engine.sql import versions
-    from icp_mcp.server.app import archive_of, build_server
+    from icp_mcp.server.app import build_server
 
     folder = tmp_path_factory.mktemp("leaks")
     archive = icp_demo.copy_to(folder)
@@ -84,24 +79,9 @@ def leak_server(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = build_server(str(archive), policy=str(policy), base_url=base)
-    uv = uvicorn.Server(uvicorn.Config(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    try:
+    with serving(server, port):
         yield LeakServer(base=base, tokens=tokens, accounts=all_accounts(archive), server=server,
                          rules=[d.id for d in definition.disqualifiers], segments=[s.id for s in definition.segments])
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=30)
-        archive_of(server).close()
-        set_default_principal(LOCAL_OWNER)
-        audit.set_default_jsonl(None)
 
 
 class LeakSearch:

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def serving(server, port: int) -> Iterator[None]:
+    """Serve `server` over streamable HTTP on loopback in a thread (the ASGI app `serve` runs), for as long
+    as the block lasts; afterwards release the archive and the process-wide policy state it set."""
+    from icp_mcp.server.app import archive_of, http_app
+
+    uv = uvicorn.Server(uvicorn.Config(http_app(server, "127.0.0.1"), host="127.0.0.1", port=port,
+                                       log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    for _ in range(400):  # bounded wait for the socket
+        if uv.started:
+            break
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    try:
+        yield
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
+        archive_of(server).close()
+        set_default_principal(LOCAL_OWNER)
+        audit.set_default_jsonl(None)
+
+
 def mint(policy: Path, subject: str, *args: str) -> str:
     result = CliRunner().invoke(cli, ["token", "create", "--policy", str(policy), "--subject", subject, *args])
     assert result.exit_code == 0, result.output
@@ -92,7 +117,7 @@ def account_in(path: Path, territory: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from icp_mcp.server.app import archive_of, build_server, http_app
+    from icp_mcp.server.app import build_server
 
     folder = tmp_path_factory.mktemp("perm_http")
     archive = icp_demo.copy_to(folder)
@@ -119,25 +144,12 @@ def deployment(icp_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = build_server(str(archive), policy=str(policy), base_url=base)
-    uv = uvicorn.Server(uvicorn.Config(http_app(server, "127.0.0.1"), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(400):  # bounded wait for the socket
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
     try:
-        yield Deployment(base=base, tokens=tokens, server=server,
-                         emea_account=account_in(archive, "EMEA"), na_account=account_in(archive, "NA"),
-                         pii_accounts=accounts_quoting_contacts(archive))
+        with serving(server, port):
+            yield Deployment(base=base, tokens=tokens, server=server,
+                             emea_account=account_in(archive, "EMEA"), na_account=account_in(archive, "NA"),
+                             pii_accounts=accounts_quoting_contacts(archive))
     finally:
-        uv.should_exit = True
-        thread.join(timeout=30)
-        archive_of(server).close()
-        set_default_principal(LOCAL_OWNER)
-        audit.set_default_jsonl(None)
         os.environ.pop(SECRET_ENV, None)
 
 
