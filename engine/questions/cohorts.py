@@ -26,6 +26,7 @@ from sqlalchemy import Engine, Select, String, and_, bindparam, false, literal, 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from icp_mcp.archive import clock
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP
 from icp_mcp.engine.sql.lookup import in_territories
@@ -166,7 +167,7 @@ def best_selectable(
     """
 
     weights = definition.value_weights if definition is not None else None
-    if closed_before is not None and closed_before > state.today():
+    if closed_before is not None and closed_before > clock.today():
         closed_before = None  # no deal closes after today (ingest refuses future dates): the same cohort
     version = state.customer_version(engine, weights) if closed_before is None else None
     if version is not None:

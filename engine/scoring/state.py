@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from icp_mcp.archive import generation as archive_generation
-from icp_mcp.archive.clock import utc_now
+from icp_mcp.archive.clock import today, utc_now  # today: the day a stored state is valid for
 from icp_mcp.archive.schema import (
     accounts,
     icp_account_state,
@@ -78,11 +78,6 @@ class Header:
     weights_digest: str
     generation: int
     as_of: date
-
-
-def today() -> date:
-    """The day stored state is valid for (the cache's day: `points_query` counts triggers to now)."""
-    return cache.today()
 
 
 def digest(definition: ICPDefinition) -> str:
@@ -321,5 +316,5 @@ def is_stale(engine: Engine) -> bool:
 __all__ = [
     "SIMILAR_ATTRIBUTES", "Header", "account_state_query", "account_version", "build", "customer_version",
     "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids", "stored_best_values_query",
-    "stored_size", "today", "weights_digest",
+    "stored_size", "weights_digest",
 ]

@@ -24,7 +24,6 @@ import time
 import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
-from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -120,14 +119,10 @@ def forget_generation(engine: Engine) -> None:
         pins.pop(_url(engine), None)
 
 
-def today() -> date:
-    """The day answers are computed for (the archive's UTC business date; trigger windows and value ages
-    count to it): part of every key, so a long-running process sees the new day without a timer."""
-    return clock.today()
-
-
 def _full(engine: Engine, key: tuple) -> tuple:
-    return (_url(engine), stamp(engine), today(), *key)
+    """The whole key: archive, generation stamp, the archive's UTC business day (trigger windows and value
+    ages count to it, so a long-running process sees the new day without a timer), and the caller's key."""
+    return (_url(engine), stamp(engine), clock.today(), *key)
 
 
 def cached(engine: Engine, key: tuple, compute: Callable[[], T]) -> T:
