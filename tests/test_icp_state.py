@@ -233,7 +233,7 @@ def test_a_fresh_process_answers_its_first_calls_from_the_stored_state(icp_demo_
     recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers"}
     for tool, counters in used.items():
         assert not recompute & counters.keys(), (tool, counters)
-    assert used["score_account"].get("best_index_stored") == 1
+    assert used["score_account"].get("similar_stored") == 1, "similar customers from the stored state"
 
 
 def test_without_stored_state_a_fresh_read_only_process_recomputes(icp_demo_copy: Path) -> None:

@@ -9,11 +9,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import DateTime, Engine, String, cast, func, literal, null, select, union_all
+from sqlalchemy import DateTime, Engine, String, and_, case, cast, func, literal, null, or_, select, text, union_all
 
 from icp_mcp.archive.clock import utc_now
-from icp_mcp.archive.schema import account_technologies, accounts, opportunities, signals
+from icp_mcp.archive.schema import account_technologies, accounts, icp_best_values, opportunities, signals
 from icp_mcp.engine.sql.attributes import attribute_relation
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,
@@ -154,44 +155,29 @@ def evaluate(definition: ICPDefinition, rows: Rows) -> dict[str, Any]:
             "missed": [m for m in missed if m.points > 0], "disqualifiers": hits, "segments": segments}
 
 
-def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], list[str], dict, list, list]:
-    """Best customers (ids sorted, names) and postings (attribute, value) → numpy index array; cached.
+def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], dict, list]:
+    """The recomputed best customers (ids sorted), postings (attribute, value) → numpy index array and their
+    territories; cached per generation (used only while the stored ICP state is not current)."""
 
-    Built from the stored ICP state's best-customer values when it is current (engine/scoring/state.py),
-    else from the value ranking and the attribute relation.
-    """
-    version = state.customer_version(engine, definition.value_weights)
-    if version is not None:
-        return cached(engine, ("best_index_stored", version), lambda: _index(
-            engine, state.stored_best_ids(version, None).subquery("best"), state.stored_best_values_query(version)))
-
-    def recompute() -> tuple[list[str], list[str], dict, list, list]:
+    def recompute() -> tuple[list[str], dict, list]:
         best = best_ids_query(None, definition.value_weights).subquery("best")
         rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
         values = (select(rel.c.account_id, rel.c.attribute, rel.c.value)
                   .join(best, best.c.account_id == rel.c.account_id).where(rel.c.value.is_not(None)))
-        return _index(engine, best, values)
+        a = accounts.c
+        with engine.connect() as conn:
+            homes = dict(conn.execute(select(a.account_id, a.territory).join(best, best.c.account_id == a.account_id)
+                                      ).all())
+            ids = sorted(homes)
+            index = {aid: i for i, aid in enumerate(ids)}
+            v = values.subquery("v")
+            grouped = conn.execute(select(v.c.attribute, v.c.value, func.array_agg(v.c.account_id))
+                                   .group_by(v.c.attribute, v.c.value)).all()  # one row per value, not per pair
+        postings = {(attr, value): np.array(sorted(index[m] for m in members), dtype=np.int32)
+                    for attr, value, members in grouped}
+        return ids, postings, [homes[i] for i in ids]
 
     return cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
-
-
-def _index(engine: Engine, best, values) -> tuple[list[str], list[str], dict, list, list]:
-    """Ids (sorted), names, territories and firmographic profiles of the `best` accounts, and postings
-    (attribute, value) → their positions."""
-    a = accounts.c
-    with engine.connect() as conn:
-        info = {r.account_id: r for r in conn.execute(
-            select(a.account_id, a.name, a.territory, a.industry, a.funding_stage, a.employees)
-            .join(best, best.c.account_id == a.account_id))}
-        ids = sorted(info)
-        index = {aid: i for i, aid in enumerate(ids)}
-        v = values.subquery("v")
-        grouped = conn.execute(select(v.c.attribute, v.c.value, func.array_agg(v.c.account_id))
-                               .group_by(v.c.attribute, v.c.value)).all()  # one row per value, not per pair
-    postings = {(attr, value): np.array(sorted(index[a] for a in members), dtype=np.int32)
-                for attr, value, members in grouped}
-    return (ids, [info[i].name for i in ids], postings, [info[i].territory for i in ids],
-            [profile_label(info[i].industry, info[i].funding_stage, info[i].employees) for i in ids])
 
 
 #: Attributes that state one fact (where the account is): a match on any of them counts once.
@@ -206,23 +192,67 @@ def similarity_attributes(definition: ICPDefinition) -> list[str]:
     return own or list(SIMILAR_ATTRIBUTES)
 
 
-def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
-                 k: int = 3, *, territories: Territories = None, anonymous: bool = False) -> list[SimilarCustomer]:
-    """The k best customers sharing the most of the ICP's attribute values (band for numbers) with the
-    scored rows, each fact once (country, region and territory are one), counted with one bincount per fact
-    over a cached inverted index of the best customers' attribute values.
-
-    `territories` keeps only best customers the caller may see (None = all); `anonymous` describes them
-    by firmographics (`profile`) instead of naming them, for callers who may name no account."""
-    ids, names, postings, homes, profiles = _best_index(engine, definition)
-    if not ids:
-        return []
+def _shared_facts(definition: ICPDefinition, rows: Rows) -> list[tuple[str, str]]:
+    """The scored rows' (attribute, value) pairs that similar-customer search compares, sorted: the ICP's own
+    attributes, and for a list attribute (technology) only the values the ICP names (Snowflake, not Slack)."""
     wanted = similarity_attributes(definition)
     named = {(c.attribute, v) for c in [*definition.criteria, *(x for s in definition.segments for x in s.conditions)]
              for v in (c.accepted() or [])}
-    # a list attribute (technology) is a fact only for the values the ICP names (Snowflake, not Slack)
-    mine = sorted({(attr, v) for attr in wanted for v, _ in rows.get(attr, []) if v is not None
+    return sorted({(attr, v) for attr in wanted for v, _ in rows.get(attr, []) if v is not None
                    and (attr != TECHNOLOGY or (attr, v) in named)})
+
+
+def _told(mine: list[tuple[str, str]], held: set[tuple[str, str]]) -> list[str]:
+    """The shared values of one similar customer, each fact once, in the scored rows' order."""
+    shared, told = [], set()
+    for a, v in mine:
+        fact = SAME_FACT.get(a, f"{a}={v}")
+        if fact not in told and (a, v) in held:
+            told.add(fact)
+            shared.append(f"{a}={v}")
+    return shared
+
+
+def _similar_stored(engine: Engine, version: int, mine: list[tuple[str, str]], exclude: str | None, k: int,
+                    territories: Territories, anonymous: bool) -> list[tuple[str, int, list[str]]]:
+    """(account_id, facts shared, shared values) of the k stored best customers sharing the most facts, by
+    one grouped scan of the small `icp_best_values` table (no per-process index: a fresh process answers
+    as fast as a warm one). Ties go to the lower account id, as in the in-memory index."""
+    b = icp_best_values.c
+    by_attr: dict[str, list[str]] = defaultdict(list)
+    for a, v in mine:
+        by_attr[a].append(v)
+    match = or_(*(and_(b.attribute == a, b.value.in_(vs)) for a, vs in sorted(by_attr.items())))
+    fact = case(*[(b.attribute == a, literal(f)) for a, f in sorted(SAME_FACT.items())],
+                else_=b.attribute + literal("=") + b.value)
+    where = [b.version == version, match]
+    if exclude is not None:
+        where.append(b.account_id != exclude)
+    if territories is not None and not anonymous:  # anonymous profiles name nobody: every best customer
+        home = select(b.account_id).where(b.version == version, b.attribute == "territory",
+                                          b.value.in_(sorted(territories)))
+        where.append(b.account_id.in_(home))
+    hits = select(b.account_id, b.attribute, b.value, fact.label("fact")).where(*where).subquery("hits")
+    top = (select(hits.c.account_id, func.count(func.distinct(hits.c.fact)).label("shared"))
+           .group_by(hits.c.account_id).order_by(text("shared DESC"), hits.c.account_id).limit(k))
+    with engine.connect() as conn:
+        ranked = [(r.account_id, int(r.shared)) for r in conn.execute(top)]
+        if not ranked:
+            return []
+        held: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for r in conn.execute(select(b.account_id, b.attribute, b.value).where(
+                b.version == version, match, b.account_id.in_([aid for aid, _ in ranked]))):
+            held[r.account_id].add((r.attribute, r.value))
+    return [(aid, shared, _told(mine, held[aid])) for aid, shared in ranked]
+
+
+def _similar_indexed(engine: Engine, definition: ICPDefinition, mine: list[tuple[str, str]], exclude: str | None,
+                     k: int, territories: Territories, anonymous: bool) -> list[tuple[str, int, list[str]]]:
+    """As `_similar_stored`, over the cached in-memory index of a recomputed best-customer cohort (when the
+    stored state is not current): one bincount per fact."""
+    ids, postings, homes = _best_index(engine, definition)
+    if not ids:
+        return []
     facts: dict[str, list[np.ndarray]] = defaultdict(list)
     for p in mine:
         if p in postings:
@@ -236,26 +266,52 @@ def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude:
         pos = bisect_left(ids, exclude)
         if pos < len(ids) and ids[pos] == exclude:
             counts[pos] = 0
-    if territories is not None and not anonymous:  # anonymous profiles name nobody: every best customer
+    if territories is not None and not anonymous:
         allowed_here = set(territories)
         counts[np.array([t not in allowed_here for t in homes], dtype=bool)] = 0
-    order = np.argsort(-counts, kind="stable")[:k]
     out = []
-    for i in order:
+    for i in np.argsort(-counts, kind="stable")[:k]:
         if counts[i] <= 0:
             break
-        shared, told = [], set()
-        for a, v in mine:
-            fact = SAME_FACT.get(a, f"{a}={v}")
-            if fact not in told and (a, v) in postings and _has(postings[(a, v)], int(i)):
-                told.add(fact)
-                shared.append(f"{a}={v}")
+        held = {p for p in mine if p in postings and _has(postings[p], int(i))}
+        out.append((ids[i], int(counts[i]), _told(mine, held)))
+    return out
+
+
+def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
+                 k: int = 3, *, territories: Territories = None, anonymous: bool = False) -> list[SimilarCustomer]:
+    """The k best customers sharing the most of the ICP's attribute values (band for numbers) with the
+    scored rows, each fact once (country, region and territory are one): from the stored ICP state when it
+    is current (one grouped query), else from a cached in-memory index of the recomputed cohort.
+
+    `territories` keeps only best customers the caller may see (None = all); `anonymous` describes them
+    by firmographics (`profile`) instead of naming them, for callers who may name no account."""
+    mine = _shared_facts(definition, rows)
+    if not mine:
+        return []
+    version = state.customer_version(engine, definition.value_weights)
+    if version is not None:
+        cache.count("similar_stored")
+        found = _similar_stored(engine, version, mine, exclude, k, territories, anonymous)
+    else:
+        found = _similar_indexed(engine, definition, mine, exclude, k, territories, anonymous)
+    if not found:
+        return []
+    a = accounts.c
+    with engine.connect() as conn:
+        info = {r.account_id: r for r in conn.execute(
+            select(a.account_id, a.name, a.industry, a.funding_stage, a.employees)
+            .where(a.account_id.in_([aid for aid, _, _ in found])))}
+    out = []
+    for aid, shared, values in found:
+        row = info.get(aid)
         if anonymous:
-            out.append(SimilarCustomer(account_id=None, name=None, profile=profiles[i], shared=int(counts[i]),
-                                       shared_values=shared[:10]))
+            profile = profile_label(row.industry, row.funding_stage, row.employees) if row else None
+            out.append(SimilarCustomer(account_id=None, name=None, profile=profile, shared=shared,
+                                       shared_values=values[:10]))
         else:
-            out.append(SimilarCustomer(account_id=ids[i], name=names[i], shared=int(counts[i]),
-                                       shared_values=shared[:10]))
+            out.append(SimilarCustomer(account_id=aid, name=row.name if row else None, shared=shared,
+                                       shared_values=values[:10]))
     return out
 
 
