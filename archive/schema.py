@@ -264,20 +264,24 @@ icp_customer_state = Table(
                                                 "support_load")],
 )
 
-#: The attribute values of the best customers (what similar-customer search indexes).
-icp_best_values = Table(
-    "icp_best_values",
+#: One row per best customer: its name and the values similar-customer search compares (band labels for the
+#: numbers, technologies as ",a,b,"), so that one scan without grouping finds the closest ones.
+SIMILAR_COLUMNS: tuple[str, ...] = ("industry", "country", "region", "funding_stage", "business_model", "territory",
+                                    "employees", "annual_revenue", "founded_year")
+icp_best_profiles = Table(
+    "icp_best_profiles",
     metadata,
-    Column("version", Integer, nullable=False),
-    Column("account_id", String, nullable=False),
-    Column("attribute", String, nullable=False),
-    Column("value", String, nullable=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", String, primary_key=True),
+    Column("name", String),
+    *[Column(name, String) for name in SIMILAR_COLUMNS],
+    Column("technologies", String, nullable=False),
+    Column("headcount", Float),  # the employee count, for a firmographic profile that names nobody
 )
-Index("ix_icp_best_values_version", icp_best_values.c.version)
 
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
-    "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_values",
+    "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

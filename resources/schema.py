@@ -33,7 +33,7 @@ TABLES: dict[str, str] = {
     "icp_state": "stored ICP state: for which version, definition digest, generation and day it was built",
     "icp_account_state": "stored ICP state: each account's points, fit, tier, win probability, segments",
     "icp_customer_state": "stored ICP state: each customer's value components, value score and rank",
-    "icp_best_values": "stored ICP state: the best customers' attribute values (similar-customer search)",
+    "icp_best_profiles": "stored ICP state: each best customer's compared values (similar-customer search)",
 }
 
 COLUMNS: dict[str, str] = {

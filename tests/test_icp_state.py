@@ -287,3 +287,11 @@ def test_the_cli_stores_the_state_when_it_activates(icp_demo_copy: Path, tmp_pat
         assert state.account_version(engine, versions.active_icp(engine)) == 2
     finally:
         engine.dispose()
+
+
+def test_the_best_profiles_table_holds_every_compared_single_valued_attribute() -> None:
+    """Similar-customer search compares SIMILAR_ATTRIBUTES; the stored profile has a column for each
+    single-valued one (archive/ cannot import the engine's catalogue, so the two lists are checked here)."""
+    from icp_mcp.archive.schema import SIMILAR_COLUMNS
+
+    assert [a for a in state.SIMILAR_ATTRIBUTES if a != "technology"] == list(SIMILAR_COLUMNS)

@@ -25,8 +25,9 @@ def test_head_is_the_head_of_the_migration_scripts() -> None:
     assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(schema_version.KNOWN)
 
 
-REVISION_0003_TABLES = ("icp_best_values", "icp_customer_state", "icp_account_state", "icp_state",
-                        "archive_generation")
+#: The archive generation and the stored ICP state (revision 0003; icp_best_values became icp_best_profiles
+#: in 0005).
+STATE_TABLES = ("icp_best_profiles", "icp_customer_state", "icp_account_state", "icp_state", "archive_generation")
 
 
 def _baseline(target: str) -> None:
@@ -37,7 +38,7 @@ def _baseline(target: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("DROP INDEX ix_audit_log_subject"))
-        for table in REVISION_0003_TABLES:
+        for table in STATE_TABLES:
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE audit_log DROP COLUMN reason"))  # revision 0004
     engine.dispose()
@@ -52,7 +53,7 @@ def _state(target: str) -> tuple[str | None, list[str]]:
         audit_columns = {c["name"] for c in inspect(conn).get_columns("audit_log")}
     engine.dispose()
     if revision == schema_version.HEAD:
-        assert tables >= set(REVISION_0003_TABLES), "the migration did not create the state tables"
+        assert tables >= set(STATE_TABLES), "the migration did not create the state tables"
         assert "reason" in audit_columns, "the migration did not add audit_log.reason"
     return revision, indexes
 
@@ -70,6 +71,33 @@ def test_a_baseline_archive_is_migrated_when_opened_for_writing(tmp_path: Path) 
     open_checked(target).dispose()  # a writer (serve, ingest, icp derive) migrates
     assert _state(target) == (schema_version.HEAD, ["ix_audit_log_subject"])
     open_checked(target, read_only=True).dispose()
+
+
+def test_an_archive_of_revision_0004_gets_the_best_profiles_and_rebuilds_its_state(tmp_path: Path) -> None:
+    """0005 replaces the derived icp_best_values by icp_best_profiles and forgets the stored state's header,
+    so the next build fills the new table."""
+    target = str(tmp_path / "r4.duckdb")
+    engine = open_archive(target, create=True)
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE icp_best_profiles"))
+        conn.execute(text("CREATE TABLE icp_best_values (version INTEGER, account_id VARCHAR, attribute VARCHAR, "
+                          "value VARCHAR)"))
+        conn.execute(text("INSERT INTO icp_state (version, digest, weights_digest, generation, as_of, built_at, "
+                          "accounts, customers, seconds) VALUES (1, 'd', 'w', 1, DATE '2026-01-01', "
+                          "TIMESTAMP '2026-01-01 00:00:00', 0, 0, 0)"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    engine.dispose()
+    open_checked(target).dispose()  # a writer migrates
+    engine = open_archive(target)
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        headers = conn.execute(text("SELECT count(*) FROM icp_state")).scalar_one()
+        revision = schema_version.current_revision(conn)
+    engine.dispose()
+    assert revision == schema_version.HEAD
+    assert "icp_best_profiles" in tables and "icp_best_values" not in tables
+    assert headers == 0
 
 
 def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path: Path) -> None:

@@ -6,13 +6,15 @@ import json
 from bisect import bisect_left
 from collections import defaultdict
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import DateTime, Engine, String, and_, case, cast, func, literal, null, or_, select, text, union_all
+from sqlalchemy import ColumnElement, DateTime, Engine, String, case, cast, func, literal, null, or_, select, union_all
 
 from icp_mcp.archive.clock import utc_now
-from icp_mcp.archive.schema import account_technologies, accounts, icp_best_values, opportunities, signals
+from icp_mcp.archive.schema import (
+    SIMILAR_COLUMNS, account_technologies, accounts, icp_best_profiles, opportunities, signals,
+)
 from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.cache import cached
@@ -180,6 +182,18 @@ def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], d
     return cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
 
 
+class Who(NamedTuple):
+    """What a similar customer is called, and what its firmographic profile says."""
+
+    name: str | None
+    industry: str | None
+    funding_stage: str | None
+    employees: float | None
+
+
+#: A similar best customer: account_id, facts shared, the shared values (each fact once), who it is.
+Found = tuple[str, int, list[str], Who]
+
 #: Attributes that state one fact (where the account is): a match on any of them counts once.
 SAME_FACT: dict[str, str] = {"country": "geography", "region": "geography", "territory": "geography"}
 
@@ -214,40 +228,43 @@ def _told(mine: list[tuple[str, str]], held: set[tuple[str, str]]) -> list[str]:
 
 
 def _similar_stored(engine: Engine, version: int, mine: list[tuple[str, str]], exclude: str | None, k: int,
-                    territories: Territories, anonymous: bool) -> list[tuple[str, int, list[str]]]:
-    """(account_id, facts shared, shared values) of the k stored best customers sharing the most facts, by
-    one grouped scan of the small `icp_best_values` table (no per-process index: a fresh process answers
-    as fast as a warm one). Ties go to the lower account id, as in the in-memory index."""
-    b = icp_best_values.c
-    by_attr: dict[str, list[str]] = defaultdict(list)
-    for a, v in mine:
-        by_attr[a].append(v)
-    match = or_(*(and_(b.attribute == a, b.value.in_(vs)) for a, vs in sorted(by_attr.items())))
-    fact = case(*[(b.attribute == a, literal(f)) for a, f in sorted(SAME_FACT.items())],
-                else_=b.attribute + literal("=") + b.value)
-    where = [b.version == version, match]
+                    territories: Territories, anonymous: bool) -> list[Found]:
+    """(account_id, facts shared, shared values, who) of the k stored best customers sharing the most facts: one
+    scan of `icp_best_profiles` (a row per best customer) with a top-k sort, no grouping and no per-process
+    index, so a fresh process answers as fast as a warm one. Ties go to the lower account id, as in the
+    in-memory index."""
+    p = icp_best_profiles.c
+
+    def test(attr: str, value: str) -> ColumnElement[bool]:
+        if attr == TECHNOLOGY:
+            return p.technologies.contains(f",{value},", autoescape=True)
+        return p[attr] == value
+
+    facts: dict[str, list[ColumnElement[bool]]] = defaultdict(list)
+    for attr, value in mine:
+        facts[SAME_FACT.get(attr, f"{attr}={value}")].append(test(attr, value))
+    shared = sum((case((or_(*tests), 1), else_=0) for tests in facts.values()), literal(0))
+    where = [p.version == version]
     if exclude is not None:
-        where.append(b.account_id != exclude)
+        where.append(p.account_id != exclude)
     if territories is not None and not anonymous:  # anonymous profiles name nobody: every best customer
-        home = select(b.account_id).where(b.version == version, b.attribute == "territory",
-                                          b.value.in_(sorted(territories)))
-        where.append(b.account_id.in_(home))
-    hits = select(b.account_id, b.attribute, b.value, fact.label("fact")).where(*where).subquery("hits")
-    top = (select(hits.c.account_id, func.count(func.distinct(hits.c.fact)).label("shared"))
-           .group_by(hits.c.account_id).order_by(text("shared DESC"), hits.c.account_id).limit(k))
+        where.append(p.territory.in_(sorted(territories)))
+    ranked = select(p.account_id, shared.label("shared"), *[p[c] for c in SIMILAR_COLUMNS], p.technologies,
+                    p.name, p.headcount).where(*where).subquery("ranked")
+    top = select(ranked).where(ranked.c.shared > 0).order_by(ranked.c.shared.desc(), ranked.c.account_id).limit(k)
     with engine.connect() as conn:
-        ranked = [(r.account_id, int(r.shared)) for r in conn.execute(top)]
-        if not ranked:
-            return []
-        held: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for r in conn.execute(select(b.account_id, b.attribute, b.value).where(
-                b.version == version, match, b.account_id.in_([aid for aid, _ in ranked]))):
-            held[r.account_id].add((r.attribute, r.value))
-    return [(aid, shared, _told(mine, held[aid])) for aid, shared in ranked]
+        rows = conn.execute(top).mappings().all()
+    out = []
+    for row in rows:
+        held = {(a, v) for a, v in mine
+                if (f",{v}," in (row["technologies"] or "") if a == TECHNOLOGY else row[a] == v)}
+        who = Who(row["name"], row["industry"], row["funding_stage"], row["headcount"])
+        out.append((row["account_id"], int(row["shared"]), _told(mine, held), who))
+    return out
 
 
 def _similar_indexed(engine: Engine, definition: ICPDefinition, mine: list[tuple[str, str]], exclude: str | None,
-                     k: int, territories: Territories, anonymous: bool) -> list[tuple[str, int, list[str]]]:
+                     k: int, territories: Territories, anonymous: bool) -> list[Found]:
     """As `_similar_stored`, over the cached in-memory index of a recomputed best-customer cohort (when the
     stored state is not current): one bincount per fact."""
     ids, postings, homes = _best_index(engine, definition)
@@ -275,14 +292,21 @@ def _similar_indexed(engine: Engine, definition: ICPDefinition, mine: list[tuple
             break
         held = {p for p in mine if p in postings and _has(postings[p], int(i))}
         out.append((ids[i], int(counts[i]), _told(mine, held)))
-    return out
+    if not out:
+        return []
+    a = accounts.c
+    with engine.connect() as conn:
+        info = {r.account_id: Who(r.name, r.industry, r.funding_stage, r.employees) for r in conn.execute(
+            select(a.account_id, a.name, a.industry, a.funding_stage, a.employees)
+            .where(a.account_id.in_([aid for aid, _, _ in out])))}
+    return [(aid, shared, values, info.get(aid, Who(None, None, None, None))) for aid, shared, values in out]
 
 
 def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude: str | None,
                  k: int = 3, *, territories: Territories = None, anonymous: bool = False) -> list[SimilarCustomer]:
     """The k best customers sharing the most of the ICP's attribute values (band for numbers) with the
     scored rows, each fact once (country, region and territory are one): from the stored ICP state when it
-    is current (one grouped query), else from a cached in-memory index of the recomputed cohort.
+    is current (one scan of a row per best customer), else from a cached in-memory index of the recomputed cohort.
 
     `territories` keeps only best customers the caller may see (None = all); `anonymous` describes them
     by firmographics (`profile`) instead of naming them, for callers who may name no account."""
@@ -295,23 +319,13 @@ def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude:
         found = _similar_stored(engine, version, mine, exclude, k, territories, anonymous)
     else:
         found = _similar_indexed(engine, definition, mine, exclude, k, territories, anonymous)
-    if not found:
-        return []
-    a = accounts.c
-    with engine.connect() as conn:
-        info = {r.account_id: r for r in conn.execute(
-            select(a.account_id, a.name, a.industry, a.funding_stage, a.employees)
-            .where(a.account_id.in_([aid for aid, _, _ in found])))}
     out = []
-    for aid, shared, values in found:
-        row = info.get(aid)
+    for aid, shared, values, who in found:
         if anonymous:
-            profile = profile_label(row.industry, row.funding_stage, row.employees) if row else None
-            out.append(SimilarCustomer(account_id=None, name=None, profile=profile, shared=shared,
-                                       shared_values=values[:10]))
+            out.append(SimilarCustomer(account_id=None, name=None, shared=shared, shared_values=values[:10],
+                                       profile=profile_label(who.industry, who.funding_stage, who.employees)))
         else:
-            out.append(SimilarCustomer(account_id=aid, name=row.name if row else None, shared=shared,
-                                       shared_values=values[:10]))
+            out.append(SimilarCustomer(account_id=aid, name=who.name, shared=shared, shared_values=values[:10]))
     return out
 
 

@@ -4,7 +4,7 @@ for the active version so that a fresh process answers its first call without re
 Tables (archive/schema.py): `icp_state` (one header row: version, definition digest, value-weights digest,
 generation, day), `icp_account_state` (points, disqualified, fit_score, tier, win_probability, disqualifier,
 segments per account), `icp_customer_state` (value components, value_score, rank and the best-cohort flag
-per customer), `icp_best_values` (the best customers' attribute values, for similar-customer search).
+per customer), `icp_best_profiles` (each best customer's compared values, for similar-customer search).
 
 A stored state is *current* for a definition when its digest matches, its generation is the archive's
 generation and it was built today (trigger windows and value ages count from today). Readers ask
@@ -45,9 +45,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from icp_mcp.archive import generation as archive_generation
 from icp_mcp.archive.clock import today, utc_now  # today: the day a stored state is valid for
 from icp_mcp.archive.schema import (
+    SIMILAR_COLUMNS,
+    account_technologies,
     accounts,
     icp_account_state,
-    icp_best_values,
+    icp_best_profiles,
     icp_customer_state,
     icp_state,
     icp_versions,
@@ -56,7 +58,7 @@ from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_
 from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
 from icp_mcp.engine.scoring.batch import account_scores_query
 from icp_mcp.engine.sql import cache
-from icp_mcp.engine.sql.attributes import attribute_relation
+from icp_mcp.engine.sql.attributes import value_expr
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.value_sql import VALUE_COMPONENTS, ranked_customers_query
@@ -65,7 +67,7 @@ from icp_mcp.engine.sql.versions import active_icp
 Progress = Callable[[float, float | None, str], None]
 #: Attributes similar-customer search compares (bands for numbers).
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
-_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_values)
+_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles)
 _LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
 
 
@@ -163,12 +165,6 @@ def stored_size(engine: Engine, key: tuple, ids: Select) -> int:
     return cache.cached(engine, ("stored_size", *key), count)
 
 
-def stored_best_values_query(version: int) -> Select:
-    """(account_id, attribute, value) of the stored best customers."""
-    b = icp_best_values.c
-    return select(b.account_id, b.attribute, b.value).where(b.version == version)
-
-
 # ------------------------------------------------------------------------------------------ the SQL
 
 
@@ -232,13 +228,19 @@ def customer_state_query(weights: ValueWeights | None, version: int, gen: int) -
     )
 
 
-def best_values_query(version: int) -> Select:
-    """The stored best customers' attribute values (rows of the attribute relation)."""
-    rel = attribute_relation(SIMILAR_ATTRIBUTES).subquery("rel")
-    c = icp_customer_state.c
-    return select(literal(version, Integer).label("version"), rel.c.account_id, rel.c.attribute, rel.c.value
-                  ).select_from(rel.join(icp_customer_state, c.account_id == rel.c.account_id)).where(
-        c.version == version, c.in_best == 1, rel.c.value.is_not(None))
+def best_profiles_query(version: int) -> Select:
+    """One row per stored best customer: name, the compared values (`value_expr`: band labels for numbers),
+    technologies as ",a,b," and the head count, in `icp_best_profiles`' columns."""
+    c, a, t = icp_customer_state.c, accounts.c, account_technologies.c
+    techs = (select(t.account_id, func.string_agg(cast(t.technology, String), literal(",")).label("names"))
+             .group_by(t.account_id).subquery("techs"))
+    return (select(literal(version, Integer).label("version"), a.account_id, a.name,
+                   *[value_expr(name).label(name) for name in SIMILAR_COLUMNS],
+                   (literal(",") + func.coalesce(techs.c.names + literal(","), literal(""))).label("technologies"),
+                   cast(a.employees, Float).label("headcount"))
+            .select_from(accounts.join(icp_customer_state, c.account_id == a.account_id)
+                         .outerjoin(techs, techs.c.account_id == a.account_id))
+            .where(c.version == version, c.in_best == 1))
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -283,8 +285,8 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         sel = customer_state_query(definition.value_weights, version, gen)
         conn.execute(insert(icp_customer_state).from_select(list(sel.selected_columns.keys()), sel))
         tick(3, 4, "ICP state: indexing the best customers")
-        sel = best_values_query(version)
-        conn.execute(insert(icp_best_values).from_select(list(sel.selected_columns.keys()), sel))
+        sel = best_profiles_query(version)
+        conn.execute(insert(icp_best_profiles).from_select(list(sel.selected_columns.keys()), sel))
         n_accounts = conn.execute(select(func.count()).select_from(icp_account_state)).scalar_one()
         n_customers = conn.execute(select(func.count()).select_from(icp_customer_state)).scalar_one()
         conn.execute(insert(icp_state).values(
@@ -315,6 +317,6 @@ def is_stale(engine: Engine) -> bool:
 
 __all__ = [
     "SIMILAR_ATTRIBUTES", "Header", "account_state_query", "account_version", "build", "customer_version",
-    "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids", "stored_best_values_query",
+    "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids",
     "stored_size", "weights_digest",
 ]
