@@ -19,7 +19,7 @@ from icp_mcp.server.instructions import INSTRUCTIONS
 from icp_mcp.server.redact import redaction_middleware
 from icp_mcp.surface.settings import MCP_PATH
 from icp_mcp.surface.archive_access import ArchiveHandle
-from icp_mcp.surface.runner import tidy_validation_errors
+from icp_mcp.surface.runner import tidy_validation_errors, warm_up
 
 SERVER_NAME = "icp-mcp"
 
@@ -118,6 +118,7 @@ def build_server(
         module.register(server, handle)
     prompts.register(server)
     completions.register(server, handle)  # completion/complete for prompt arguments and template variables
+    warm_up(handle)  # first connection, active ICP, stored-state header: before the first call needs them
     server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
     server._icp_verifier = auth_kwargs.get("token_verifier")  # type: ignore[attr-defined]  # for http_app
     return server

@@ -71,6 +71,7 @@ class ArchiveHandle:
         self._write_lock = threading.Lock()
         self._writing: str | None = None  # what the write in progress is (for "queued behind …" lines)
         self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
+        self.warming: threading.Thread | None = None  # the server's start-up warm-up (`runner.warm_up`)
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
 
@@ -126,5 +127,7 @@ class ArchiveHandle:
 
     def close(self) -> None:
         """Release the file (DuckDB keeps its lock while any connection is open)."""
+        if self.warming is not None:  # a warm-up still reading would reopen the pool after dispose
+            self.warming.join()
         audit_hook.flush()  # queued audit entries first: a write after dispose would reopen the file
         self.engine.dispose()

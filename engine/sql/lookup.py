@@ -43,7 +43,10 @@ def _exact(conn: Connection, q: str, view: ColumnElement[bool], limit: int) -> l
     cols = (a.c.account_id, a.c.name, a.c.domain, a.c.territory)
     domain = normalise_domain(q)
     by_domain = false() if domain is None else func.lower(a.c.domain) == domain
-    for cond in (a.c.account_id == q, by_domain, func.lower(a.c.name) == q.lower()):
+    hits = conn.execute(select(*cols).where(a.c.account_id == q, view)).all()  # the key: no sort, no limit
+    if hits:  # (DuckDB: a sorted, limited keyed read costs ~10x the plain one at 1M accounts)
+        return hits
+    for cond in (by_domain, func.lower(a.c.name) == q.lower()):
         hits = conn.execute(select(*cols).where(cond, view).order_by(a.c.account_id).limit(limit)).all()
         if hits:
             return hits
