@@ -12,6 +12,7 @@ behind one lock and runs them on the plain engine.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, event
 
 from icp_mcp.archive.opening import open_checked
 from icp_mcp.surface import audit_hook
+from icp_mcp.surface.settings import MEMORY_LIMIT
 
 T = TypeVar("T")
 
@@ -31,6 +33,16 @@ _WRITE_KEYWORDS = frozenset(
      "attach", "detach", "checkpoint", "vacuum", "import", "export", "install", "comment", "grant", "revoke"}
 )
 _TEMP = re.compile(r"^\s*(create|drop)\s+(or\s+replace\s+)?(temp|temporary)\b|^\s*drop\s+table\s+if\s+exists\s+temp\.", re.I)
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+
+
+def _memory(value: str) -> str:
+    """A DuckDB memory size ("700MB", "2 GiB"); anything else is refused naming the variable."""
+    if not _MEMORY.match(value or ""):
+        raise ValueError(f"ICP_MCP_MEMORY_LIMIT: {value!r} is not a size like 700MB or 2GB")
+    return value.strip()
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -74,6 +86,19 @@ class ArchiveHandle:
         self.warming: threading.Thread | None = None  # the server's start-up warm-up (`runner.warm_up`)
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
+        self.memory_limit = os.environ.get("ICP_MCP_MEMORY_LIMIT", MEMORY_LIMIT)
+        self._bound_memory(True)
+
+    def _bound_memory(self, bounded: bool) -> None:
+        """DuckDB: the server's queries share `memory_limit` (one setting per database instance); a write
+        lifts it to DuckDB's default while it runs (a state build at 1M accounts needs ~2 GB)."""
+        if self.engine.dialect.name != "duckdb":
+            return
+        with self.engine.connect() as conn:
+            if bounded:
+                conn.exec_driver_sql(f"SET memory_limit = '{_memory(self.memory_limit)}'")
+            else:
+                conn.exec_driver_sql("RESET memory_limit")
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         self._checked_out.setdefault(threading.get_ident(), []).append(dbapi_connection)
@@ -120,8 +145,10 @@ class ArchiveHandle:
             self._write_lock.acquire()
         try:
             self._writing = label
+            self._bound_memory(False)
             return fn(self.engine, *args, **kwargs)
         finally:
+            self._bound_memory(True)
             self._writing = None
             self._write_lock.release()
 

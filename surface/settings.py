@@ -18,6 +18,10 @@ QUERY_TIMEOUT_S = 10.0
 #: Read tools running their engine work at once per process; the rest wait their turn (in the event loop,
 #: inside their timeout). DuckDB runs each query on every core, so more at once only adds switching.
 MAX_CONCURRENT_QUERIES = 8
+#: DuckDB memory a serving process may use for its queries (DuckDB's own default is 80% of the machine's
+#: RAM); larger operators spill to disk. `ICP_MCP_MEMORY_LIMIT` overrides it (DuckDB's syntax: "2GB").
+#: Writes (state builds, derivation, ingest through the server) run under DuckDB's default.
+MEMORY_LIMIT = "700MB"
 #: Seconds a write tool (derivation) may run.
 WRITE_TIMEOUT_S = 300.0
 

@@ -104,3 +104,33 @@ async def test_a_query_past_the_timeout_is_interrupted_and_reported(archive_path
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         handle.close()
+
+
+def test_a_serving_process_bounds_duckdb_memory_and_lifts_the_bound_while_it_writes(tmp_path) -> None:
+    """Reads share ICP_MCP_MEMORY_LIMIT (default 700MB: a server at 1M accounts stays under 1 GB RSS);
+    a write runs under DuckDB's default, and the bound is back afterwards. A bad value names the variable."""
+    import pytest as _pytest
+
+    from icp_mcp.archive.db import create_schema, open_archive
+    from icp_mcp.surface.archive_access import ArchiveHandle, _memory
+
+    path = tmp_path / "m.duckdb"
+    engine = open_archive(path, create=True)
+    create_schema(engine)
+    engine.dispose()
+
+    def limit(engine) -> str:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+
+    handle = ArchiveHandle(str(path))
+    try:
+        bounded = limit(handle.reader)
+        during = handle.write(limit)
+        assert bounded.replace(" ", "") in ("667.5MiB", "700.0MB", "667.5MB"), bounded
+        assert during != bounded
+        assert limit(handle.reader) == bounded
+    finally:
+        handle.close()
+    with _pytest.raises(ValueError, match="ICP_MCP_MEMORY_LIMIT"):
+        _memory("lots")
