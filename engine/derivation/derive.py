@@ -69,9 +69,10 @@ STEPS = 7
 
 
 def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-               window: int, positives: str = "retained", exclude: Select | None = None
+               window: int, positives: str = "retained", within: Select | None = None
                ) -> tuple[Totals, list[ValueCounts]]:
-    labels = labels_query(closed_before, weights, top_n, positives, exclude).subquery("labels")
+    """Totals and per-value counts over the worked accounts (only those in `within` when given)."""
+    labels = labels_query(closed_before, weights, top_n, positives, within=within).subquery("labels")
     o = opportunities
     with engine.connect() as conn:
         t = conn.execute(select(
@@ -94,6 +95,22 @@ def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights
     totals = Totals(int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), span[0], span[1])
     counts = [ValueCounts(a, v, None, int(n), int(b), int(w), int(c), int(r)) for a, v, n, b, w, c, r in rows]
     return totals, counts
+
+
+def _without(totals: Totals, counts: list[ValueCounts], gone: Totals, gone_counts: list[ValueCounts]
+             ) -> tuple[Totals, list[ValueCounts]]:
+    """The counts less those of some of the accounts (the disqualified ones: a second aggregate over only
+    them, not over everyone again); values left with no account are dropped, as a GROUP BY would."""
+    fields = ("n", "best", "won", "customers", "retained")
+    less = {(c.attribute, c.value): c for c in gone_counts}
+    out = []
+    for c in counts:
+        g = less.get((c.attribute, c.value))
+        left = [getattr(c, f) - (getattr(g, f) if g else 0) for f in fields]
+        if left[0] > 0:
+            out.append(ValueCounts(c.attribute, c.value, None, *left))
+    rest = Totals(*(getattr(totals, f) - getattr(gone, f) for f in fields), totals.closed_from, totals.closed_to)
+    return rest, out
 
 
 def _band_counts(counts: list[ValueCounts]) -> dict[str, list[ValueCounts | None]]:
@@ -184,7 +201,8 @@ def derive_icp(
     # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
     # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
     exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
-    totals, counts = (_aggregate(engine, closed_before, weights, best_top_n, window, positives, exclude)
+    totals, counts = (_without(everyone, all_counts, *_aggregate(engine, closed_before, weights, best_top_n,
+                                                                 window, positives, within=exclude))
                       if exclude is not None else (everyone, all_counts))
     base = totals.best / totals.n if totals.n else 0.0
     criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
