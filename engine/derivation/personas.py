@@ -1,7 +1,7 @@
 """Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
 
-SQL counts distinct closed deals per role and per raw title (and snippets per title and topic string);
-Python normalises titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
+SQL counts distinct closed deals per role and per raw title, and snippets per contact and topic string (one
+pass over the snippets, folded by title and by role); Python normalises titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.sql.temp import once
 from icp_mcp.engine.model.profile import ICPDefinition, Persona, TopicCount
 from icp_mcp.engine.model.titles import normalize_title
 
@@ -61,18 +62,21 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
             snip_where = snip_where & (sn.c.occurred_at >= start)
         if closed_before is not None:
             snip_where = snip_where & (sn.c.occurred_at < closed_before)
-        roles_of = select(oc.c.contact_id, oc.c.role).distinct().subquery("roles_of")
+        # One pass over the snippets: (contact, topics string, snippets), then folded by title and by role.
+        per_contact = (select(cv.c.contact_id, sn.c.topics, func.count().label("n"))
+                       .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id))
+                       .where(snip_where).group_by(cv.c.contact_id, sn.c.topics))
+        with once(conn, per_contact, "persona_topics") as pc:
+            roles_of = (select(oc.c.contact_id, oc.c.role).where(oc.c.contact_id.in_(select(pc.c.contact_id)))
+                        .distinct().subquery("roles_of"))
 
-        def topics_by(key_col, joined):
-            """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
-            return conn.execute(
-                select(key_col, sn.c.topics, func.count())
-                .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id).join(*joined))
-                .where(snip_where).group_by(key_col, sn.c.topics)
-            ).all()
+            def topics_by(key_col, joined):
+                """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
+                return conn.execute(select(key_col, pc.c.topics, func.sum(pc.c.n))
+                                    .select_from(pc.join(*joined)).group_by(key_col, pc.c.topics)).all()
 
-        title_topics = topics_by(c.c.title, (c, c.c.contact_id == cv.c.contact_id))
-        role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == cv.c.contact_id))
+            title_topics = topics_by(c.c.title, (c, c.c.contact_id == pc.c.contact_id))
+            role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == pc.c.contact_id))
     n_all, wins_all = int(total[0]), int(total[1])
     base = wins_all / n_all if n_all else 0.0
     t_counts: dict[str, Counter] = defaultdict(Counter)
