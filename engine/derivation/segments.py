@@ -18,7 +18,7 @@ import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, and_, case, func, literal, select, true
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal, select, true
 from threadpoolctl import threadpool_limits
 
 from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
@@ -26,6 +26,7 @@ from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
 from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
 from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment, ValueWeights
+from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
 
@@ -258,17 +259,25 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
     """(accounts, positives) for every pair of pool values, from one GROUP BY over membership bitmasks.
 
     One scan of `accounts` turns each account's pool memberships into one BIGINT (bit i = value i; CASE
-    expressions, technologies from a flags subquery); SQL groups the worked accounts by mask and numpy
+    expressions, technologies OR-ed per account in one aggregate); SQL groups the worked accounts by mask and numpy
     counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
     group, accounts per group) so that any segment's members can be counted without another query.
     """
 
     keys = list(conds)
-    multi = [(k, c) for k, c in conds.items() if is_multi_valued(c.attribute)]
     a = accounts
-    source, flag_of = flagged_accounts(multi, None, 0)
-    bits = [case((condition_test(conds[k], flag_of), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
-            for i, k in enumerate(keys)]
+    bits = [case((condition_test(conds[k], {}), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
+            for i, k in enumerate(keys) if not is_multi_valued(conds[k].attribute)]
+    # multi-valued values (technologies): their bits OR-ed per account in one aggregate (the match's points
+    # column carries the bit's position)
+    multi = [(k, conds[k], i) for i, k in enumerate(keys) if is_multi_valued(conds[k].attribute)]
+    source = a
+    if multi:
+        m = matches_query(multi, distinct=False).subquery("mv")
+        flags = (select(m.c.account_id, func.bit_or(cast(literal(1), BigInteger).op("<<")(m.c.points)).label("bits"))
+                 .group_by(m.c.account_id).subquery("flags"))
+        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
+        bits.append(func.coalesce(flags.c.bits, literal(0, BigInteger)))
     mask = sum(bits[1:], bits[0])
     masks = select(a.c.account_id, mask.label("mask")).select_from(source).subquery("masks")
     lab = labels.subquery("labels")
