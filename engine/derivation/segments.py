@@ -18,14 +18,14 @@ import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal, select, true
+from sqlalchemy import BigInteger, Connection, Engine, Select, and_, case, cast, func, literal, select, true
 from threadpoolctl import threadpool_limits
 
 from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
-from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
-from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment, ValueWeights
+from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
@@ -108,12 +108,11 @@ def _single_valued(attribute: str) -> bool:
     return kind_of(attribute) is not None and not is_multi_valued(attribute)
 
 
-def search_segments(engine: Engine, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
-                    *, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-                    evidence, positives: str = "retained", exclude=None) -> list[Segment]:
+def search_segments(conn: Connection, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
+                    *, labels: Select, evidence) -> list[Segment]:
     """Up to MAX_CANDIDATES candidate segments, pairwise overlapping at most MAX_OVERLAP, from the value
-    counts (`counts` are counts.ValueCounts with band ranges set); `exclude` leaves accounts out (the
-    disqualified ones)."""
+    counts (`counts` are counts.ValueCounts with band ranges set) over the accounts of `labels`
+    (`labels.labels_query` columns; derivation leaves the disqualified accounts out)."""
     if not base or totals_best == 0:
         return []
     # Marginal lift is not required: a conjunction can win where neither part does on its own.
@@ -128,8 +127,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
             universe.setdefault(c.attribute, set()).add(c.value)
     conds = {f"p{i}": Condition(**c.condition()) for i, c in enumerate(pool)}
     info = {f"p{i}": c for i, c in enumerate(pool)}
-    pair, groups = _pair_counts(engine, conds, labels_query(closed_before, weights, top_n, positives, exclude),
-                                closed_before)
+    pair, groups = _pair_counts(conn, conds, labels)
     index = {k: i for i, k in enumerate(conds)}
 
     def members(left: list[str], right: list[str]):
@@ -254,13 +252,13 @@ def _sharpest_first(widened: list[tuple[float, list[str], list[str]]], counts_of
     return sorted(widened, key=key)
 
 
-def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_before: date | None
+def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
                  ) -> tuple[dict[frozenset, tuple[int, int]], tuple[np.ndarray, np.ndarray]]:
     """(accounts, positives) for every pair of pool values, from one GROUP BY over membership bitmasks.
 
     One scan of `accounts` turns each account's pool memberships into one BIGINT (bit i = value i; CASE
-    expressions, technologies OR-ed per account in one aggregate); SQL groups the worked accounts by mask and numpy
-    counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
+    expressions, technologies OR-ed per account in one aggregate); SQL groups the worked accounts by mask and
+    numpy counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
     group, accounts per group) so that any segment's members can be counted without another query.
     """
 
@@ -281,12 +279,11 @@ def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_bef
     mask = sum(bits[1:], bits[0])
     masks = select(a.c.account_id, mask.label("mask")).select_from(source).subquery("masks")
     lab = labels.subquery("labels")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(masks.c.mask, func.count(), func.sum(lab.c.best))
-            .select_from(masks.join(lab, lab.c.account_id == masks.c.account_id))
-            .group_by(masks.c.mask)
-        ).all()
+    rows = conn.execute(
+        select(masks.c.mask, func.count(), func.sum(lab.c.best))
+        .select_from(masks.join(lab, lab.c.account_id == masks.c.account_id))
+        .group_by(masks.c.mask)
+    ).all()
     if not rows:
         return {}, (np.zeros((len(keys), 0), dtype=bool), np.zeros(0))
     mask_np = np.array([int(r[0]) for r in rows], dtype=np.uint64)

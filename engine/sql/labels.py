@@ -75,13 +75,12 @@ def _retained_query(closed_before: date | None) -> Select:
 
 def labels_query(
     closed_before: date | None = None, weights: ValueWeights | None = None, top_n: int | None = None,
-    positives: str = "retained", exclude: Select | None = None, within: Select | None = None,
+    positives: str = "retained", exclude: Select | None = None,
 ) -> Select:
     """account_id, best (0/1: the positives), won (0/1), retained (0/1/NULL) for every worked account.
 
     `positives="retained"`: customers that have not churned; `"best"`: the best-customer cohort (by value).
-    `exclude` (a selectable of account_id) leaves those accounts out, e.g. the disqualified ones; `within`
-    keeps only those accounts. An account's labels do not depend on either filter.
+    `exclude` (a selectable of account_id) leaves those accounts out, e.g. the disqualified ones.
     """
     o = opportunities
     pop = (
@@ -109,7 +108,5 @@ def labels_query(
     )
     if exclude is not None:
         stmt = stmt.where(pop.c.account_id.not_in(exclude))
-    if within is not None:
-        stmt = stmt.where(pop.c.account_id.in_(within))
     return stmt
 
