@@ -91,8 +91,8 @@ def _aggregate(conn: Connection, labels: Select, attrs: list[str], closed_before
 
 def _closed_span(conn: Connection, closed_before: date | None) -> tuple[date | None, date | None]:
     o = opportunities
-    return tuple(conn.execute(
-        select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))).one())
+    span = select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
+    return tuple(conn.execute(span).one())
 
 
 def _without(totals: Totals, counts: list[ValueCounts], gone: tuple[int, ...], gone_counts: list[ValueCounts]
@@ -208,7 +208,8 @@ def derive_icp(
         exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
         totals, counts = everyone, all_counts
         if exclude is not None:
-            gone = _aggregate(conn, labels.where(labelled.c.account_id.in_(exclude)), attrs, closed_before, window)
+            dq_labels = labels.where(labelled.c.account_id.in_(exclude))
+            gone = _aggregate(conn, dq_labels, attrs, closed_before, window)
             totals, counts = _without(everyone, all_counts, *gone)
             labels = labels.where(labelled.c.account_id.not_in(exclude))
         base = totals.best / totals.n if totals.n else 0.0

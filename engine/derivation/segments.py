@@ -108,8 +108,8 @@ def _single_valued(attribute: str) -> bool:
     return kind_of(attribute) is not None and not is_multi_valued(attribute)
 
 
-def search_segments(conn: Connection, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
-                    *, labels: Select, evidence) -> list[Segment]:
+def search_segments(conn: Connection, counts: list, base: float, totals_best: int, totals_n: int,
+                    z_keep: float, *, labels: Select, evidence) -> list[Segment]:
     """Up to MAX_CANDIDATES candidate segments, pairwise overlapping at most MAX_OVERLAP, from the value
     counts (`counts` are counts.ValueCounts with band ranges set) over the accounts of `labels`
     (`labels.labels_query` columns; derivation leaves the disqualified accounts out)."""
@@ -272,8 +272,8 @@ def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
     source = a
     if multi:
         m = matches_query(multi, distinct=False).subquery("mv")
-        flags = (select(m.c.account_id, func.bit_or(cast(literal(1), BigInteger).op("<<")(m.c.points)).label("bits"))
-                 .group_by(m.c.account_id).subquery("flags"))
+        bit = cast(literal(1), BigInteger).op("<<")(m.c.points)
+        flags = select(m.c.account_id, func.bit_or(bit).label("bits")).group_by(m.c.account_id).subquery("flags")
         source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
         bits.append(func.coalesce(flags.c.bits, literal(0, BigInteger)))
     mask = sum(bits[1:], bits[0])
