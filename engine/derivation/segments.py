@@ -273,7 +273,8 @@ def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
     if multi:
         m = matches_query(multi, distinct=False).subquery("mv")
         bit = cast(literal(1), BigInteger).op("<<")(m.c.points)
-        flags = select(m.c.account_id, func.bit_or(bit).label("bits")).group_by(m.c.account_id).subquery("flags")
+        flags = (select(m.c.account_id, func.bit_or(bit).label("bits")).group_by(m.c.account_id)
+                 .subquery("flags"))
         source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
         bits.append(func.coalesce(flags.c.bits, literal(0, BigInteger)))
     mask = sum(bits[1:], bits[0])
