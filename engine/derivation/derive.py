@@ -21,11 +21,11 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from icp_mcp.archive.schema import opportunities
+from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.stats import evidence
-from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
+from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes, value_expr
 from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_multi_valued, is_numeric
 from icp_mcp.engine.sql.labels import (
     MIN_LOST_DEALS,
@@ -71,20 +71,39 @@ STEPS = 7
 
 def _aggregate(conn: Connection, labels: Select, attrs: list[str], closed_before: date | None, window: int
                ) -> tuple[tuple[int, ...], list[ValueCounts]]:
-    """(n, best, won, customers, retained) and per-value counts over the accounts of `labels`."""
+    """(n, best, won, customers, retained) and per-value counts over the accounts of `labels`.
+
+    Single-valued attributes: one scan of `accounts` joined to the labels, one GROUPING SET per attribute
+    (its `value_expr`, as in the attribute relation; NULL values dropped as there); multi-valued ones
+    (technologies): their part of the attribute relation, grouped by value."""
     lab = labels.subquery("labels")
-    t = conn.execute(select(
-        func.count(), func.coalesce(func.sum(lab.c.best), 0), func.coalesce(func.sum(lab.c.won), 0),
-        func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0),
-    ).select_from(lab)).one()
-    rel = attribute_relation(attrs, closed_before=closed_before, trigger_window_days=window).subquery("rel")
-    rows = conn.execute(
-        select(rel.c.attribute, rel.c.value, func.count(), func.sum(lab.c.best), func.sum(lab.c.won),
-               func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0))
-        .select_from(rel.join(lab, lab.c.account_id == rel.c.account_id))
-        .where(rel.c.value.is_not(None))
-        .group_by(rel.c.attribute, rel.c.value)
-    ).all()
+    sums = (func.count(), func.coalesce(func.sum(lab.c.best), 0), func.coalesce(func.sum(lab.c.won), 0),
+            func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0))
+    t = conn.execute(select(*sums).select_from(lab)).one()
+    single = [a for a in attrs if value_expr(a) is not None]
+    multi = [a for a in attrs if value_expr(a) is None]
+    rows: list = []
+    if single:
+        # values in a subquery first: PostgreSQL would not match a CASE with bound parameters in GROUP BY
+        v = (select(lab, *(value_expr(a).label(f"v{i}") for i, a in enumerate(single)))
+             .select_from(lab.join(accounts, accounts.c.account_id == lab.c.account_id)).subquery("v"))
+        cols = [v.c[f"v{i}"] for i in range(len(single))]
+        sums_v = (func.count(), func.sum(v.c.best), func.sum(v.c.won), func.count(v.c.retained),
+                  func.coalesce(func.sum(v.c.retained), 0))
+        for r in conn.execute(select(*cols, *sums_v).group_by(func.grouping_sets(*cols))).all():
+            hit = [(a, x) for a, x in zip(single, r[:len(single)], strict=True) if x is not None]
+            if hit:  # the NULL group of each attribute holds accounts without a value: not a value
+                rows.append((*hit[0], *r[len(single):]))
+    if multi:
+        rel = attribute_relation(multi, closed_before=closed_before, trigger_window_days=window).subquery()
+        rows += conn.execute(
+            select(rel.c.attribute, rel.c.value, func.count(), func.sum(lab.c.best), func.sum(lab.c.won),
+                   func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0))
+            .select_from(rel.join(lab, lab.c.account_id == rel.c.account_id))
+            .where(rel.c.value.is_not(None))
+            .group_by(rel.c.attribute, rel.c.value)
+        ).all()
+    rows.sort(key=lambda r: (r[0], str(r[1])))  # one order on every engine (a GROUP BY has none)
     counts = [ValueCounts(a, v, None, int(n), int(b), int(w), int(c), int(r)) for a, v, n, b, w, c, r in rows]
     return tuple(int(x) for x in t), counts
 
