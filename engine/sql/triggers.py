@@ -16,16 +16,16 @@ from icp_mcp.engine.sql.matching import condition_table
 from icp_mcp.engine.model.profile import ICPDefinition
 
 
-def _deal_kinds(window_days: int) -> Select:
-    """DISTINCT (opportunity_id, kind) for signals within the window before each opportunity."""
+def _deal_kinds(window_days: int, kinds: list[str] | None = None) -> Select:
+    """DISTINCT (opportunity_id, kind) for signals within the window before each opportunity; only signals of
+    `kinds` (lower case) when given, so the range join reads only the signals a caller can use."""
     o, s = opportunities, signals
     window = literal(timedelta(days=window_days))
-    return (
-        select(o.c.opportunity_id, s.c.kind)
-        .select_from(o.join(s, and_(s.c.account_id == o.c.account_id, s.c.occurred_at <= o.c.created_at,
-                                    s.c.occurred_at >= o.c.created_at - window)))
-        .distinct()
-    )
+    on = and_(s.c.account_id == o.c.account_id, s.c.occurred_at <= o.c.created_at,
+              s.c.occurred_at >= o.c.created_at - window)
+    if kinds is not None:
+        on = and_(on, func.lower(s.c.kind).in_(kinds))
+    return select(o.c.opportunity_id, s.c.kind).select_from(o.join(s, on)).distinct()
 
 
 def trigger_counts(engine: Engine, closed_before: date | None, window_days: int
@@ -50,7 +50,8 @@ def deal_trigger_points_query(definition: ICPDefinition) -> Select:
     keyed = [(c.id, c, c.points) for c in definition.criteria if c.attribute == "trigger"]
     if not keyed:
         return select(literal("").label("opportunity_id"), literal(0.0).label("points")).where(literal(False))
-    dk = _deal_kinds(definition.trigger_window_days).subquery("dk")
+    kinds = sorted({v.lower() for _, c, _ in keyed for v in c.accepted()})
+    dk = _deal_kinds(definition.trigger_window_days, kinds).subquery("dk")
     conds = condition_table(keyed)
     met = (select(dk.c.opportunity_id, conds.c.key, conds.c.points)
            .select_from(dk.join(conds, func.lower(dk.c.kind) == conds.c.value)).distinct().subquery("met"))
