@@ -1,7 +1,8 @@
 """Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
 
-SQL counts distinct closed deals per role and per raw title, and snippets per contact and topic string (one
-pass over the snippets, folded by title and by role); Python normalises titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
+SQL counts distinct closed deals per role and per raw title (one pass over the deal contacts), and snippets
+per contact and topic string (one pass over the snippets, folded by title and by role); Python normalises
+titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, select, tuple_
 
 from icp_mcp.archive.schema import (
     contacts,
@@ -41,18 +42,20 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     cv, sn = conversations, conversation_snippets
     with engine.connect() as conn:
         total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
-        is_won = case((o.c.stage == "won", 1), else_=0).label("won")
-        role_deals = (select(oc.c.opportunity_id, oc.c.role, is_won).distinct()
-                      .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)).where(where)
-                      .subquery("role_deals"))
-        by_role = conn.execute(select(role_deals.c.role, func.count(), func.sum(role_deals.c.won))
-                               .group_by(role_deals.c.role)).all()
-        title_deals = (select(oc.c.opportunity_id, c.c.title, is_won).distinct()
-                       .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
-                                    .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
-                       .subquery("title_deals"))
-        by_title = conn.execute(select(title_deals.c.title, func.count(), func.sum(title_deals.c.won))
-                                .group_by(title_deals.c.title)).all()
+        # Distinct deals per role and per raw title in one pass over the deal contacts: one grouping set per
+        # (deal, role) and one per (deal, title), then counted per role and per title.
+        per_deal = (select(func.grouping(oc.c.role).label("by_title"), oc.c.role, c.c.title,
+                           func.max(case((o.c.stage == "won", 1), else_=0)).label("won"))
+                    .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
+                                 .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
+                    .group_by(func.grouping_sets(tuple_(oc.c.opportunity_id, oc.c.role),
+                                                 tuple_(oc.c.opportunity_id, c.c.title)))
+                    .subquery("per_deal"))
+        deals = conn.execute(select(per_deal.c.by_title, per_deal.c.role, per_deal.c.title, func.count(),
+                                    func.sum(per_deal.c.won))
+                             .group_by(per_deal.c.by_title, per_deal.c.role, per_deal.c.title)).all()
+        by_role = [(role, n, w) for g, role, _, n, w in deals if not g]
+        by_title = [(title, n, w) for g, _, title, n, w in deals if g]
         # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
         # and a bounded scan on large archives.
         end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()
