@@ -26,6 +26,7 @@ from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
 from icp_mcp.engine.sql.labels import closed_deals_where
 from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment
+from icp_mcp.engine.sql.fetch import numpy_columns
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
@@ -280,17 +281,15 @@ def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
     mask = sum(bits[1:], bits[0])
     masks = select(a.c.account_id, mask.label("mask")).select_from(source).subquery("masks")
     lab = labels.subquery("labels")
-    rows = conn.execute(
-        select(masks.c.mask, func.count(), func.sum(lab.c.best))
+    mask_np, n, p = numpy_columns(conn, (
+        select(masks.c.mask, func.count().label("n"), cast(func.sum(lab.c.best), BigInteger).label("p"))
         .select_from(masks.join(lab, lab.c.account_id == masks.c.account_id))
-        .group_by(masks.c.mask)
-    ).all()
-    if not rows:
+        .group_by(masks.c.mask)))
+    if not len(mask_np):
         return {}, (np.zeros((len(keys), 0), dtype=bool), np.zeros(0))
-    mask_np = np.array([int(r[0]) for r in rows], dtype=np.uint64)
-    n = np.array([int(r[1]) for r in rows], dtype=np.float64)
-    p = np.array([int(r[2] or 0) for r in rows], dtype=np.float64)
-    member = np.stack([((mask_np >> np.uint64(i)) & np.uint64(1)).astype(np.float64) for i in range(len(keys))])
+    n, p = n.astype(np.float64), p.astype(np.float64)
+    member = ((mask_np.astype(np.int64)[None, :] >> np.arange(len(keys), dtype=np.int64)[:, None]) & 1).astype(
+        np.float64)
     with threadpool_limits(1, user_api="blas"):  # a small product: BLAS threads on busy cores cost 50x
         both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
         both_p = np.rint(member @ (member * p).T)
