@@ -288,8 +288,8 @@ def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
     if not len(mask_np):
         return {}, (np.zeros((len(keys), 0), dtype=bool), np.zeros(0))
     n, p = n.astype(np.float64), p.astype(np.float64)
-    member = ((mask_np.astype(np.int64)[None, :] >> np.arange(len(keys), dtype=np.int64)[:, None]) & 1).astype(
-        np.float64)
+    shifts = np.arange(len(keys), dtype=np.int64)[:, None]
+    member = ((mask_np.astype(np.int64)[None, :] >> shifts) & 1).astype(np.float64)  # value x mask group
     with threadpool_limits(1, user_api="blas"):  # a small product: BLAS threads on busy cores cost 50x
         both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
         both_p = np.rint(member @ (member * p).T)
