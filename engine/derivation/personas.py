@@ -43,11 +43,12 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     with engine.connect() as conn:
         total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
         # Distinct deals per role and per raw title in one pass over the deal contacts: one grouping set per
-        # (deal, role) and one per (deal, title), then counted per role and per title.
+        # (deal, role) and one per (deal, title), then counted per role and per title. (An outer join: a role
+        # counts without its contact's row; a title without one is NULL, which no persona takes.)
         per_deal = (select(func.grouping(oc.c.role).label("by_title"), oc.c.role, c.c.title,
                            func.max(case((o.c.stage == "won", 1), else_=0)).label("won"))
                     .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
-                                 .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
+                                 .outerjoin(c, c.c.contact_id == oc.c.contact_id)).where(where)
                     .group_by(func.grouping_sets(tuple_(oc.c.opportunity_id, oc.c.role),
                                                  tuple_(oc.c.opportunity_id, c.c.title)))
                     .subquery("per_deal"))
