@@ -2,6 +2,7 @@
 
     python benchmarks/bench_derive.py                       # S seeds 7, 11, 23 and M seed 7
     python benchmarks/bench_derive.py --runs M:7 --runs L:7 # any size:seed pairs
+    python benchmarks/bench_derive.py --runs M:7 --no-auc --phases  # and the time of every derivation step
 
 Per archive: derivation time (and its slowest steps), shown criteria, the smallest |points| shown, segments
 with their points and the largest pairwise member overlap, whether the planted segments and disqualifiers are
@@ -87,6 +88,7 @@ def bench(
     runs: list[str] = typer.Option(["S:7", "S:11", "S:23", "M:7"], "--runs", help="size:seed pairs."),
     out_dir: Path = typer.Option(OUT, "--out-dir"),
     auc: bool = typer.Option(True, "--auc/--no-auc", help="Also run the time-split backtest."),
+    phases: bool = typer.Option(False, "--phases", help="Print every derivation step's time."),
 ) -> None:
     """Derive on each archive and print one row per archive, plus the slowest derivation steps."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,6 +129,8 @@ def bench(
         )
         console.print(f"[bold]{run}[/bold]: " + "; ".join(
             f"{c.describe()} {c.points:+d}" for c in shown))
+        if phases:  # each progress step's time: what the step before the message did
+            console.print("   phases: " + "; ".join(f"{m[:48]} {t:.2f}s" for m, t in steps))
         for s in d.segments:
             console.print(f"   segment {s.id} {s.name} {s.points:+d}")
         engine.dispose()

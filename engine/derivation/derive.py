@@ -18,14 +18,14 @@ import dataclasses
 from datetime import date
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from icp_mcp.archive.schema import opportunities
+from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.stats import evidence
-from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes
+from icp_mcp.engine.sql.attributes import attribute_relation, catalogue_attributes, value_expr
 from icp_mcp.engine.model.catalogue import TRIGGER_WINDOW_DAYS, band_label, bands, is_multi_valued, is_numeric
 from icp_mcp.engine.sql.labels import (
     MIN_LOST_DEALS,
@@ -37,6 +37,7 @@ from icp_mcp.engine.sql.labels import (
     positives_rule,
 )
 from icp_mcp.engine.sql.matching import matches_query
+from icp_mcp.engine.sql.temp import once
 from icp_mcp.engine.model.errors import InsufficientData
 from icp_mcp.engine.derivation.binning import Item, heterogeneous, optimal_bins, order_categories
 from icp_mcp.engine.derivation.counts import Totals, ValueCounts
@@ -68,32 +69,66 @@ MAX_SHOWN = 12       # criteria shown on the card; the rest are kept as `minor` 
 STEPS = 7
 
 
-def _aggregate(engine: Engine, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-               window: int, positives: str = "retained", exclude: Select | None = None
-               ) -> tuple[Totals, list[ValueCounts]]:
-    labels = labels_query(closed_before, weights, top_n, positives, exclude).subquery("labels")
-    o = opportunities
-    with engine.connect() as conn:
-        t = conn.execute(select(
-            func.count(), func.coalesce(func.sum(labels.c.best), 0), func.coalesce(func.sum(labels.c.won), 0),
-            func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0),
-        ).select_from(labels)).one()
-        span = conn.execute(
-            select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
-        ).one()
-        attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
-        rel = attribute_relation(attrs, closed_before=closed_before,
-                                 trigger_window_days=window).subquery("rel")
-        rows = conn.execute(
-            select(rel.c.attribute, rel.c.value, func.count(), func.sum(labels.c.best), func.sum(labels.c.won),
-                   func.count(labels.c.retained), func.coalesce(func.sum(labels.c.retained), 0))
-            .select_from(rel.join(labels, labels.c.account_id == rel.c.account_id))
+def _aggregate(conn: Connection, labels: Select, attrs: list[str], closed_before: date | None, window: int
+               ) -> tuple[tuple[int, ...], list[ValueCounts]]:
+    """(n, best, won, customers, retained) and per-value counts over the accounts of `labels`.
+
+    Single-valued attributes: one scan of `accounts` joined to the labels, one GROUPING SET per attribute
+    (its `value_expr`, as in the attribute relation; NULL values dropped as there); multi-valued ones
+    (technologies): their part of the attribute relation, grouped by value."""
+    lab = labels.subquery("labels")
+    sums = (func.count(), func.coalesce(func.sum(lab.c.best), 0), func.coalesce(func.sum(lab.c.won), 0),
+            func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0))
+    t = conn.execute(select(*sums).select_from(lab)).one()
+    single = [a for a in attrs if value_expr(a) is not None]
+    multi = [a for a in attrs if value_expr(a) is None]
+    rows: list = []
+    if single:
+        # values in a subquery first: PostgreSQL would not match a CASE with bound parameters in GROUP BY
+        v = (select(lab, *(value_expr(a).label(f"v{i}") for i, a in enumerate(single)))
+             .select_from(lab.join(accounts, accounts.c.account_id == lab.c.account_id)).subquery("v"))
+        cols = [v.c[f"v{i}"] for i in range(len(single))]
+        sums_v = (func.count(), func.sum(v.c.best), func.sum(v.c.won), func.count(v.c.retained),
+                  func.coalesce(func.sum(v.c.retained), 0))
+        for r in conn.execute(select(*cols, *sums_v).group_by(func.grouping_sets(*cols))).all():
+            hit = [(a, x) for a, x in zip(single, r[:len(single)], strict=True) if x is not None]
+            if hit:  # the NULL group of each attribute holds accounts without a value: not a value
+                rows.append((*hit[0], *r[len(single):]))
+    if multi:
+        rel = attribute_relation(multi, closed_before=closed_before, trigger_window_days=window).subquery()
+        rows += conn.execute(
+            select(rel.c.attribute, rel.c.value, func.count(), func.sum(lab.c.best), func.sum(lab.c.won),
+                   func.count(lab.c.retained), func.coalesce(func.sum(lab.c.retained), 0))
+            .select_from(rel.join(lab, lab.c.account_id == rel.c.account_id))
             .where(rel.c.value.is_not(None))
             .group_by(rel.c.attribute, rel.c.value)
         ).all()
-    totals = Totals(int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), span[0], span[1])
+    rows.sort(key=lambda r: (r[0], str(r[1])))  # one order on every engine (a GROUP BY has none)
     counts = [ValueCounts(a, v, None, int(n), int(b), int(w), int(c), int(r)) for a, v, n, b, w, c, r in rows]
-    return totals, counts
+    return tuple(int(x) for x in t), counts
+
+
+def _closed_span(conn: Connection, closed_before: date | None) -> tuple[date | None, date | None]:
+    o = opportunities
+    span = select(func.min(o.c.closed_at), func.max(o.c.closed_at)).where(closed_deals_where(closed_before))
+    return tuple(conn.execute(span).one())
+
+
+def _without(totals: Totals, counts: list[ValueCounts], gone: tuple[int, ...], gone_counts: list[ValueCounts]
+             ) -> tuple[Totals, list[ValueCounts]]:
+    """The counts less those of some of the accounts (the disqualified ones: a second aggregate over only
+    them, not over everyone again); values left with no account are dropped, as a GROUP BY would."""
+    fields = ("n", "best", "won", "customers", "retained")
+    less = {(c.attribute, c.value): c for c in gone_counts}
+    out = []
+    for c in counts:
+        g = less.get((c.attribute, c.value))
+        left = [getattr(c, f) - (getattr(g, f) if g else 0) for f in fields]
+        if left[0] > 0:
+            out.append(ValueCounts(c.attribute, c.value, None, *left))
+    rest = Totals(*(getattr(totals, f) - x for f, x in zip(fields, gone, strict=True)),
+                  totals.closed_from, totals.closed_to)
+    return rest, out
 
 
 def _band_counts(counts: list[ValueCounts]) -> dict[str, list[ValueCounts | None]]:
@@ -172,29 +207,39 @@ def derive_icp(
     if problem:
         raise InsufficientData(problem, won=won_deals, lost=lost_deals)
     step(0.5, STEPS, "labelling the worked population and best customers")
-    everyone, all_counts = _aggregate(engine, closed_before, weights, best_top_n, window, positives)
-    step(1, STEPS, f"aggregated {len(all_counts)} attribute values over {everyone.n} worked accounts")
+    attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
+    # The labelled worked accounts are read by every count below: computed once (a DuckDB temporary table).
+    with engine.connect() as conn, once(conn, labels_query(closed_before, weights, best_top_n, positives),
+                                        "derive_labels") as labelled:
+        labels = select(labelled)
+        t, all_counts = _aggregate(conn, labels, attrs, closed_before, window)
+        everyone = Totals(*t, *_closed_span(conn, closed_before))
+        step(1, STEPS, f"aggregated {len(all_counts)} attribute values over {everyone.n} worked accounts")
 
-    tested = [c for c in all_counts if c.n >= MIN_N]
-    z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
+        tested = [c for c in all_counts if c.n >= MIN_N]
+        z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
 
-    step(2, STEPS, "testing values against the base rate")
-    disqualifiers = _disqualifiers(all_counts, everyone, z_keep)
+        step(2, STEPS, "testing values against the base rate")
+        disqualifiers = _disqualifiers(all_counts, everyone, z_keep)
 
-    # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
-    # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
-    exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
-    totals, counts = (_aggregate(engine, closed_before, weights, best_top_n, window, positives, exclude)
-                      if exclude is not None else (everyone, all_counts))
-    base = totals.best / totals.n if totals.n else 0.0
-    criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
-                      *_trigger_criteria(engine, closed_before, window, z_keep)])
-    unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base, totals)
-    step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
+        # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
+        # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
+        exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
+        totals, counts = everyone, all_counts
+        if exclude is not None:
+            dq_labels = labels.where(labelled.c.account_id.in_(exclude))
+            gone = _aggregate(conn, dq_labels, attrs, closed_before, window)
+            totals, counts = _without(everyone, all_counts, *gone)
+            labels = labels.where(labelled.c.account_id.not_in(exclude))
+        base = totals.best / totals.n if totals.n else 0.0
+        criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
+                          *_trigger_criteria(engine, closed_before, window, z_keep)])
+        unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base,
+                                   totals)
+        step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
 
-    segments = search_segments(engine, counts, base, totals.best, totals.n, z_keep, closed_before=closed_before,
-                               weights=weights, top_n=best_top_n, evidence=evidence, positives=positives,
-                               exclude=exclude)
+        segments = search_segments(conn, counts, base, totals.best, totals.n, z_keep, labels=labels,
+                                   evidence=evidence)
     step(4, STEPS, f"{len(segments)} candidate segments")
 
     if previous is not None:

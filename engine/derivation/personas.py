@@ -1,7 +1,8 @@
 """Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
 
-SQL counts distinct closed deals per role and per raw title (and snippets per title and topic string);
-Python normalises titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
+SQL counts distinct closed deals per role and per raw title (one pass over the deal contacts), and snippets
+per contact and topic string (one pass over the snippets, folded by title and by role); Python normalises
+titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, select, tuple_
 
 from icp_mcp.archive.schema import (
     contacts,
@@ -20,6 +21,7 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.sql.temp import once
 from icp_mcp.engine.model.profile import ICPDefinition, Persona, TopicCount
 from icp_mcp.engine.model.titles import normalize_title
 
@@ -40,18 +42,21 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     cv, sn = conversations, conversation_snippets
     with engine.connect() as conn:
         total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
-        is_won = case((o.c.stage == "won", 1), else_=0).label("won")
-        role_deals = (select(oc.c.opportunity_id, oc.c.role, is_won).distinct()
-                      .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)).where(where)
-                      .subquery("role_deals"))
-        by_role = conn.execute(select(role_deals.c.role, func.count(), func.sum(role_deals.c.won))
-                               .group_by(role_deals.c.role)).all()
-        title_deals = (select(oc.c.opportunity_id, c.c.title, is_won).distinct()
-                       .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
-                                    .join(c, c.c.contact_id == oc.c.contact_id)).where(where)
-                       .subquery("title_deals"))
-        by_title = conn.execute(select(title_deals.c.title, func.count(), func.sum(title_deals.c.won))
-                                .group_by(title_deals.c.title)).all()
+        # Distinct deals per role and per raw title in one pass over the deal contacts: one grouping set per
+        # (deal, role) and one per (deal, title), then counted per role and per title. (An outer join: a role
+        # counts without its contact's row; a title without one is NULL, which no persona takes.)
+        per_deal = (select(func.grouping(oc.c.role).label("by_title"), oc.c.role, c.c.title,
+                           func.max(case((o.c.stage == "won", 1), else_=0)).label("won"))
+                    .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
+                                 .outerjoin(c, c.c.contact_id == oc.c.contact_id)).where(where)
+                    .group_by(func.grouping_sets(tuple_(oc.c.opportunity_id, oc.c.role),
+                                                 tuple_(oc.c.opportunity_id, c.c.title)))
+                    .subquery("per_deal"))
+        deals = conn.execute(select(per_deal.c.by_title, per_deal.c.role, per_deal.c.title, func.count(),
+                                    func.sum(per_deal.c.won))
+                             .group_by(per_deal.c.by_title, per_deal.c.role, per_deal.c.title)).all()
+        by_role = [(role, n, w) for g, role, _, n, w in deals if not g]
+        by_title = [(title, n, w) for g, _, title, n, w in deals if g]
         # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
         # and a bounded scan on large archives.
         end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()
@@ -61,18 +66,21 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
             snip_where = snip_where & (sn.c.occurred_at >= start)
         if closed_before is not None:
             snip_where = snip_where & (sn.c.occurred_at < closed_before)
-        roles_of = select(oc.c.contact_id, oc.c.role).distinct().subquery("roles_of")
+        # One pass over the snippets: (contact, topics string, snippets), then folded by title and by role.
+        per_contact = (select(cv.c.contact_id, sn.c.topics, func.count().label("n"))
+                       .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id))
+                       .where(snip_where).group_by(cv.c.contact_id, sn.c.topics))
+        with once(conn, per_contact, "persona_topics") as pc:
+            roles_of = (select(oc.c.contact_id, oc.c.role).where(oc.c.contact_id.in_(select(pc.c.contact_id)))
+                        .distinct().subquery("roles_of"))
 
-        def topics_by(key_col, joined):
-            """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
-            return conn.execute(
-                select(key_col, sn.c.topics, func.count())
-                .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id).join(*joined))
-                .where(snip_where).group_by(key_col, sn.c.topics)
-            ).all()
+            def topics_by(key_col, joined):
+                """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
+                return conn.execute(select(key_col, pc.c.topics, func.sum(pc.c.n))
+                                    .select_from(pc.join(*joined)).group_by(key_col, pc.c.topics)).all()
 
-        title_topics = topics_by(c.c.title, (c, c.c.contact_id == cv.c.contact_id))
-        role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == cv.c.contact_id))
+            title_topics = topics_by(c.c.title, (c, c.c.contact_id == pc.c.contact_id))
+            role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == pc.c.contact_id))
     n_all, wins_all = int(total[0]), int(total[1])
     base = wins_all / n_all if n_all else 0.0
     t_counts: dict[str, Counter] = defaultdict(Counter)

@@ -18,14 +18,16 @@ import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, and_, case, func, literal, select, true
+from sqlalchemy import BigInteger, Connection, Engine, Select, and_, case, cast, func, literal, select, true
 from threadpoolctl import threadpool_limits
 
 from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric, kind_of
-from icp_mcp.engine.sql.labels import closed_deals_where, labels_query
-from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment, ValueWeights
+from icp_mcp.engine.sql.labels import closed_deals_where
+from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segment
+from icp_mcp.engine.sql.fetch import numpy_columns
+from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.points import points_query
 
@@ -107,12 +109,11 @@ def _single_valued(attribute: str) -> bool:
     return kind_of(attribute) is not None and not is_multi_valued(attribute)
 
 
-def search_segments(engine: Engine, counts: list, base: float, totals_best: int, totals_n: int, z_keep: float,
-                    *, closed_before: date | None, weights: ValueWeights, top_n: int | None,
-                    evidence, positives: str = "retained", exclude=None) -> list[Segment]:
+def search_segments(conn: Connection, counts: list, base: float, totals_best: int, totals_n: int,
+                    z_keep: float, *, labels: Select, evidence) -> list[Segment]:
     """Up to MAX_CANDIDATES candidate segments, pairwise overlapping at most MAX_OVERLAP, from the value
-    counts (`counts` are counts.ValueCounts with band ranges set); `exclude` leaves accounts out (the
-    disqualified ones)."""
+    counts (`counts` are counts.ValueCounts with band ranges set) over the accounts of `labels`
+    (`labels.labels_query` columns; derivation leaves the disqualified accounts out)."""
     if not base or totals_best == 0:
         return []
     # Marginal lift is not required: a conjunction can win where neither part does on its own.
@@ -127,8 +128,7 @@ def search_segments(engine: Engine, counts: list, base: float, totals_best: int,
             universe.setdefault(c.attribute, set()).add(c.value)
     conds = {f"p{i}": Condition(**c.condition()) for i, c in enumerate(pool)}
     info = {f"p{i}": c for i, c in enumerate(pool)}
-    pair, groups = _pair_counts(engine, conds, labels_query(closed_before, weights, top_n, positives, exclude),
-                                closed_before)
+    pair, groups = _pair_counts(conn, conds, labels)
     index = {k: i for i, k in enumerate(conds)}
 
     def members(left: list[str], right: list[str]):
@@ -253,37 +253,43 @@ def _sharpest_first(widened: list[tuple[float, list[str], list[str]]], counts_of
     return sorted(widened, key=key)
 
 
-def _pair_counts(engine: Engine, conds: dict[str, Condition], labels, closed_before: date | None
+def _pair_counts(conn: Connection, conds: dict[str, Condition], labels: Select
                  ) -> tuple[dict[frozenset, tuple[int, int]], tuple[np.ndarray, np.ndarray]]:
     """(accounts, positives) for every pair of pool values, from one GROUP BY over membership bitmasks.
 
     One scan of `accounts` turns each account's pool memberships into one BIGINT (bit i = value i; CASE
-    expressions, technologies from a flags subquery); SQL groups the worked accounts by mask and numpy
-    counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
+    expressions, technologies OR-ed per account in one aggregate); SQL groups the worked accounts by mask and
+    numpy counts every pair over the distinct masks. Also returns the mask groups (membership matrix value ×
     group, accounts per group) so that any segment's members can be counted without another query.
     """
 
     keys = list(conds)
-    multi = [(k, c) for k, c in conds.items() if is_multi_valued(c.attribute)]
     a = accounts
-    source, flag_of = flagged_accounts(multi, None, 0)
-    bits = [case((condition_test(conds[k], flag_of), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
-            for i, k in enumerate(keys)]
+    bits = [case((condition_test(conds[k], {}), literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
+            for i, k in enumerate(keys) if not is_multi_valued(conds[k].attribute)]
+    # multi-valued values (technologies): their bits OR-ed per account in one aggregate (the match's points
+    # column carries the bit's position)
+    multi = [(k, conds[k], i) for i, k in enumerate(keys) if is_multi_valued(conds[k].attribute)]
+    source = a
+    if multi:
+        m = matches_query(multi, distinct=False).subquery("mv")
+        bit = cast(literal(1), BigInteger).op("<<")(m.c.points)
+        flags = (select(m.c.account_id, func.bit_or(bit).label("bits")).group_by(m.c.account_id)
+                 .subquery("flags"))
+        source = a.outerjoin(flags, flags.c.account_id == a.c.account_id)
+        bits.append(func.coalesce(flags.c.bits, literal(0, BigInteger)))
     mask = sum(bits[1:], bits[0])
     masks = select(a.c.account_id, mask.label("mask")).select_from(source).subquery("masks")
     lab = labels.subquery("labels")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(masks.c.mask, func.count(), func.sum(lab.c.best))
-            .select_from(masks.join(lab, lab.c.account_id == masks.c.account_id))
-            .group_by(masks.c.mask)
-        ).all()
-    if not rows:
+    mask_np, n, p = numpy_columns(conn, (
+        select(masks.c.mask, func.count().label("n"), cast(func.sum(lab.c.best), BigInteger).label("p"))
+        .select_from(masks.join(lab, lab.c.account_id == masks.c.account_id))
+        .group_by(masks.c.mask)))
+    if not len(mask_np):
         return {}, (np.zeros((len(keys), 0), dtype=bool), np.zeros(0))
-    mask_np = np.array([int(r[0]) for r in rows], dtype=np.uint64)
-    n = np.array([int(r[1]) for r in rows], dtype=np.float64)
-    p = np.array([int(r[2] or 0) for r in rows], dtype=np.float64)
-    member = np.stack([((mask_np >> np.uint64(i)) & np.uint64(1)).astype(np.float64) for i in range(len(keys))])
+    n, p = n.astype(np.float64), p.astype(np.float64)
+    shifts = np.arange(len(keys), dtype=np.int64)[:, None]
+    member = ((mask_np.astype(np.int64)[None, :] >> shifts) & 1).astype(np.float64)  # value x mask group
     with threadpool_limits(1, user_api="blas"):  # a small product: BLAS threads on busy cores cost 50x
         both_n = np.rint(member @ (member * n).T)  # float matmul (BLAS); counts are exact below 2**53
         both_p = np.rint(member @ (member * p).T)

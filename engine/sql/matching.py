@@ -48,8 +48,12 @@ def matches_query(
     as_of: datetime | None = None,
     trigger_window_days: int = 90,
     account_ids: Sequence[str] | None = None,
+    distinct: bool = True,
 ) -> Select:
-    """DISTINCT (account_id, key, points) for every account satisfying each keyed condition."""
+    """DISTINCT (account_id, key, points) for every account satisfying each keyed condition.
+
+    `distinct=False` leaves duplicates in (an account using one tool twice, a signal kind seen twice) for
+    callers that fold them anyway (a max per account): the DISTINCT is a hash over every matched row."""
     if not keyed:
         return select(literal("", String).label("account_id"), literal("", String).label("key"),
                       literal(0, Integer).label("points")).where(literal(False))
@@ -69,9 +73,10 @@ def matches_query(
         parts.append(select(rel.c.account_id, conds.c.key, conds.c.points).select_from(rel.join(
             conds, and_(rel.c.attribute == conds.c.attribute, rel.c.num >= conds.c.lo, rel.c.num < conds.c.hi))))
     if len(parts) == 1:
-        return parts[0].distinct()
+        return parts[0].distinct() if distinct else parts[0]
     both = union_all(*parts).subquery("matched")
-    return select(both.c.account_id, both.c.key, both.c.points).distinct()
+    out = select(both.c.account_id, both.c.key, both.c.points)
+    return out.distinct() if distinct else out
 
 
 def members_query(conditions: Sequence[Condition], **kwargs) -> Select:

@@ -33,8 +33,10 @@ from icp_mcp.engine.sql.triggers import deal_trigger_points_query
 
 
 def multi_flags(conditions: list[tuple[str, Condition]], as_of: datetime | None, window: int):
-    """One row per account with a 0/1 column per multi-valued condition (technology, trigger)."""
-    m = matches_query([(k, c, 0) for k, c in conditions], as_of=as_of, trigger_window_days=window).subquery("mv")
+    """One row per account with a 0/1 column per multi-valued condition (technology, trigger); the max per
+    account folds repeated matches, so the matches are not made distinct first."""
+    m = matches_query([(k, c, 0) for k, c in conditions], as_of=as_of, trigger_window_days=window,
+                      distinct=False).subquery("mv")
     return (select(m.c.account_id, *(func.max(case((m.c.key == k, 1), else_=0)).label(k) for k, _ in conditions))
             .group_by(m.c.account_id).subquery("flags"))
 

@@ -16,16 +16,19 @@ from icp_mcp.engine.sql.matching import condition_table
 from icp_mcp.engine.model.profile import ICPDefinition
 
 
-def _deal_kinds(window_days: int) -> Select:
-    """DISTINCT (opportunity_id, kind) for signals within the window before each opportunity."""
+def _deal_kinds(window_days: int, kinds: list[str] | None = None, deals=None) -> Select:
+    """DISTINCT (opportunity_id, kind, won) for signals within the window before each opportunity (`deals`
+    only, a condition on opportunities, when given); only signals of `kinds` (lower case) when given, so the
+    range join reads only the signals a caller can use."""
     o, s = opportunities, signals
     window = literal(timedelta(days=window_days))
-    return (
-        select(o.c.opportunity_id, s.c.kind)
-        .select_from(o.join(s, and_(s.c.account_id == o.c.account_id, s.c.occurred_at <= o.c.created_at,
-                                    s.c.occurred_at >= o.c.created_at - window)))
-        .distinct()
-    )
+    on = and_(s.c.account_id == o.c.account_id, s.c.occurred_at <= o.c.created_at,
+              s.c.occurred_at >= o.c.created_at - window)
+    if kinds is not None:
+        on = and_(on, func.lower(s.c.kind).in_(kinds))
+    stmt = select(o.c.opportunity_id, s.c.kind, case((o.c.stage == "won", 1), else_=0).label("won"))
+    stmt = stmt.select_from(o.join(s, on))
+    return (stmt.where(deals) if deals is not None else stmt).distinct()
 
 
 def trigger_counts(engine: Engine, closed_before: date | None, window_days: int
@@ -33,15 +36,11 @@ def trigger_counts(engine: Engine, closed_before: date | None, window_days: int
     """(closed deals, wins, [(kind, deals with it, wins with it)]) over closed deals before the cut."""
     o = opportunities
     where = closed_deals_where(closed_before)
-    dk = _deal_kinds(window_days).subquery("dk")
+    dk = _deal_kinds(window_days, deals=where).subquery("dk")
     won = case((o.c.stage == "won", 1), else_=0)
     with engine.connect() as conn:
         n, w = conn.execute(select(func.count(), func.coalesce(func.sum(won), 0)).where(where)).one()
-        rows = conn.execute(
-            select(dk.c.kind, func.count(), func.sum(won))
-            .select_from(dk.join(o, o.c.opportunity_id == dk.c.opportunity_id)).where(where)
-            .group_by(dk.c.kind)
-        ).all()
+        rows = conn.execute(select(dk.c.kind, func.count(), func.sum(dk.c.won)).group_by(dk.c.kind)).all()
     return int(n), int(w), [(k, int(c), int(x or 0)) for k, c, x in rows]
 
 
@@ -50,7 +49,8 @@ def deal_trigger_points_query(definition: ICPDefinition) -> Select:
     keyed = [(c.id, c, c.points) for c in definition.criteria if c.attribute == "trigger"]
     if not keyed:
         return select(literal("").label("opportunity_id"), literal(0.0).label("points")).where(literal(False))
-    dk = _deal_kinds(definition.trigger_window_days).subquery("dk")
+    kinds = sorted({v.lower() for _, c, _ in keyed for v in c.accepted()})
+    dk = _deal_kinds(definition.trigger_window_days, kinds).subquery("dk")
     conds = condition_table(keyed)
     met = (select(dk.c.opportunity_id, conds.c.key, conds.c.points)
            .select_from(dk.join(conds, func.lower(dk.c.kind) == conds.c.value)).distinct().subquery("met"))
