@@ -3,6 +3,7 @@ still supports it. (Derivation of the rules lives in `derive.py`, next to the cr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,7 @@ from icp_mcp.engine.model.errors import EngineError, NotFound
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
+from icp_mcp.engine.sql import cache, temp
 from icp_mcp.engine.sql.points import condition_members
 from icp_mcp.engine.sql.lookup import Territories, find_account, in_territories
 
@@ -83,28 +85,11 @@ def explain_disqualifier(
                                   [d.id for d in definition.disqualifiers])
             rule_id = hits[0]
     rule = _rule(definition, rule_id)
-    m = condition_members(rule, window=definition.trigger_window_days).subquery("m")
-    o = opportunities
-    won_accounts = select(o.c.account_id).where(o.c.stage == "won").distinct().subquery("won_accounts")
-    with engine.connect() as conn:
-        exc_stmt = (select(accounts.c.account_id, accounts.c.name)
-                    .join(m, m.c.account_id == accounts.c.account_id)
-                    .join(won_accounts, won_accounts.c.account_id == accounts.c.account_id))
-        n_exc = conn.execute(select(func.count()).select_from(exc_stmt.subquery())).scalar() or 0
-        seen = exc_stmt.where(in_territories(territories))
-        n_seen = conn.execute(select(func.count()).select_from(seen.subquery())).scalar() or 0
-        exceptions = conn.execute(seen.order_by(accounts.c.account_id).limit(MAX_EXCEPTIONS)).all()
-        latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
-        since = (latest - timedelta(days=RECENT_DAYS)) if latest else None
-        recent_rows = None
-        if since is not None:
-            closed = o.c.stage.in_(("won", "lost")) & (o.c.closed_at >= since)
-            won = func.sum(case((o.c.stage == "won", 1), else_=0))
-            in_rule = m.c.account_id.is_not(None)  # one outer join (m has one row per account), not two IN probes
-            recent_rows = conn.execute(select(
-                func.count(), won,
-                func.sum(case((in_rule, 1), else_=0)), func.sum(case((in_rule & (o.c.stage == "won"), 1), else_=0)),
-            ).select_from(o.outerjoin(m, m.c.account_id == o.c.account_id)).where(closed)).one()
+    facts = rule_facts(engine, rule, definition.trigger_window_days)
+    view = set(territories) if territories is not None else None
+    seen = [(a, n) for a, n, t in facts.exceptions if view is None or t in view]
+    exceptions, n_exc, n_seen = seen[:MAX_EXCEPTIONS], len(facts.exceptions), len(seen)
+    since, recent_rows = facts.since, facts.recent
     recent = _recent(rule, recent_rows, since)
     return DisqualifierExplanation(
         rule=rule, evidence=rule.evidence, sentence=rule.sentence or f"Rule {rule.id}: {rule.describe()}.",
@@ -112,6 +97,49 @@ def explain_disqualifier(
         exceptions_outside_view=int(n_exc) - int(n_seen),
         recent=recent, account_id=account_id, account_hits=hits,
     )
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    """What the archive says about one rule, for every caller: the won accounts that hit it (account_id,
+    name, territory; ordered by account_id), the start of the recent window and its deal counts."""
+
+    exceptions: tuple[tuple[str, str, str | None], ...]
+    since: date | None
+    recent: tuple[int, int, int, int] | None  # closed deals, won, hitting the rule, won hitting the rule
+
+
+def rule_facts(engine: Engine, rule: Disqualifier, window: int) -> RuleFacts:
+    """The rule's facts, computed once per archive generation (engine cache): a pure function of the data
+    and the rule; the caller's view is applied afterwards (`explain_disqualifier`)."""
+    key = ("disqualifier_facts", rule.model_dump_json(include={"attribute", "value", "values", "range"}), window)
+    return cache.cached(engine, key, lambda: _compute_facts(engine, rule, window))
+
+
+def _compute_facts(engine: Engine, rule: Disqualifier, window: int) -> RuleFacts:
+    """Two statements over the rule's accounts (filled once: `temp.once`): the won ones among them, and the
+    recent closed deals with how many of them hit the rule."""
+    o = opportunities
+    with engine.connect() as conn, temp.once(conn, condition_members(rule, window=window), "dq_members") as m:
+        won = select(o.c.account_id).where(o.c.stage == "won")
+        exceptions = conn.execute(
+            select(accounts.c.account_id, accounts.c.name, accounts.c.territory)
+            .join(m, m.c.account_id == accounts.c.account_id)
+            .where(accounts.c.account_id.in_(won))
+            .order_by(accounts.c.account_id)).all()
+        latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
+        since = (latest - timedelta(days=RECENT_DAYS)) if latest else None
+        recent = None
+        if since is not None:
+            closed = o.c.stage.in_(("won", "lost")) & (o.c.closed_at >= since)
+            is_won = func.sum(case((o.c.stage == "won", 1), else_=0))
+            in_rule = m.c.account_id.is_not(None)  # one outer join (m has one row per account), not two IN probes
+            row = conn.execute(select(
+                func.count(), is_won,
+                func.sum(case((in_rule, 1), else_=0)), func.sum(case((in_rule & (o.c.stage == "won"), 1), else_=0)),
+            ).select_from(o.outerjoin(m, m.c.account_id == o.c.account_id)).where(closed)).one()
+            recent = tuple(int(x or 0) for x in row)
+    return RuleFacts(tuple((a, n, t) for a, n, t in exceptions), since, recent)  # type: ignore[arg-type]
 
 
 def _recent(rule: Disqualifier, row, since: date | None) -> RecentSupport:
