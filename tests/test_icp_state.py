@@ -20,7 +20,8 @@ from sqlalchemy import Engine, delete, select
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.ingest import ingest_file
 from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
-from icp_mcp.engine.questions import value
+from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.engine.questions import adoption, value
 from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.scoring import one, state
 from icp_mcp.engine.scoring.batch import account_scores_query
@@ -86,7 +87,8 @@ def test_stored_state_equals_a_fresh_recomputation_for_every_account(engine: Eng
 
 
 def _answers(engine: Engine) -> dict:
-    """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), similar customers."""
+    """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), adoption by segment,
+    tier and ICP, similar customers."""
     definition = versions.active_icp(engine)
     seg = definition.segments[0].id
     out: dict = {}
@@ -97,6 +99,10 @@ def _answers(engine: Engine) -> dict:
         out[spec] = (cohort.size, ids)
     for kwargs in ({}, {"offset": 20}, {"top_n": 30}, {"segment": seg}):
         out[f"best_customers {kwargs}"] = value.best_customers(engine, definition=definition, **kwargs).model_dump()
+    window = resolve_window("365d", as_of="2026-11-01")
+    for by in ("segment", "tier", "icp"):  # adoption groups read the stored segments and tiers
+        out[f"adoption {by}"] = adoption.feature_adoption(engine, feature="sso", by=by, window=window,
+                                                          definition=definition).model_dump()
     for aid in sorted(out["icp"][1])[:5] + sorted(out["tier:C,D"][1])[:5]:
         out[f"similar {aid}"] = one.score_account(engine, definition, account=aid).similar_best_customers
     return out
