@@ -121,10 +121,9 @@ def _compute_facts(engine: Engine, rule: Disqualifier, window: int) -> RuleFacts
     recent closed deals with how many of them hit the rule."""
     o = opportunities
     with engine.connect() as conn, temp.once(conn, condition_members(rule, window=window), "dq_members") as m:
-        won = select(o.c.account_id).where(o.c.stage == "won")
+        won = select(o.c.account_id).join(m, m.c.account_id == o.c.account_id).where(o.c.stage == "won")
         exceptions = conn.execute(
             select(accounts.c.account_id, accounts.c.name, accounts.c.territory)
-            .join(m, m.c.account_id == accounts.c.account_id)
             .where(accounts.c.account_id.in_(won))
             .order_by(accounts.c.account_id)).all()
         latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
