@@ -1,4 +1,5 @@
-"""The engine's SQL is portable: derive, score, best customers, backtest, explain, adoption and versions on PostgreSQL."""
+"""The engine's SQL is portable: derive, score, best customers, backtest, explain, adoption and versions
+on PostgreSQL."""
 
 from __future__ import annotations
 
