@@ -114,10 +114,14 @@ def known_features(conn: Connection) -> list[str]:
 def check_feature(engine: Engine, feature: str) -> str:
     """The stored spelling of `feature` (case-insensitive) or an error listing the known features.
 
-    The feature list is cached per generation (a distinct over every usage row is not free at scale);
-    a miss is re-checked against the archive before it becomes an error.
+    A name stored exactly as given is found by a probe that stops at its first row; otherwise the feature
+    list is read (cached per generation: a distinct over every usage row is not free at scale) and a miss
+    is re-checked against the archive before it becomes an error.
     """
-    wanted = (feature or "").strip().casefold()
+    exact = (feature or "").strip()
+    if exact and _stored_as_given(engine, exact):
+        return exact
+    wanted = exact.casefold()
     listing = select(feature_usage.c.feature).distinct()
     for fresh in (False, True):
         if fresh:
@@ -129,6 +133,17 @@ def check_feature(engine: Engine, feature: str) -> str:
             if f.casefold() == wanted:
                 return f
     raise EngineError("feature", f"unknown feature {feature!r}", features)
+
+
+def _stored_as_given(engine: Engine, name: str) -> bool:
+    """True when some usage row names the feature exactly `name` (one probe per generation and name)."""
+
+    def probe() -> bool:
+        with engine.connect() as conn:
+            stmt = select(feature_usage.c.feature).where(feature_usage.c.feature == name).limit(1)
+            return conn.execute(stmt).first() is not None
+
+    return cached(engine, ("feature_spelling", name), probe)
 
 
 def check_by(by: str, definition: ICPDefinition | None) -> str:
