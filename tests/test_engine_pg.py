@@ -19,6 +19,7 @@ from icp_mcp.engine.questions.drift import check_drift
 from icp_mcp.engine.questions.voice import customer_voice
 from icp_mcp.engine.scoring.one import score_account
 from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import rule_facts
 from icp_mcp.engine.scoring.batch import score_all
 from icp_mcp.engine.questions.value import best_customers
 from icp_mcp.engine.sql.versions import activate, get_version, save_version
@@ -73,11 +74,19 @@ def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
         e_duck = explain_disqualifier(duck, d_duck.model_copy(update={"disqualifiers": [rule]}), rule_id=rule.id,
                                       territories=view)
         assert e_pg.model_dump() == e_duck.model_dump() and e_pg.n_exceptions > 0
-    # adoption by segment and tier from the stored ICP state on both
-    activate(duck, save_version(duck, d_duck, "duck"), "duck")
-    assert state.build(pg) is not None and state.build(duck) is not None
+    # the stored ICP state of a version with that rule: its stored facts and adoption by segment and tier
+    for e, d in ((pg, d_pg), (duck, d_duck)):
+        activate(e, save_version(e, d.model_copy(update={"disqualifiers": [rule]}), "test"), "test")
+        assert state.build(e) is not None
     d_pg, d_duck = get_version(pg).definition, get_version(duck).definition
     assert state.account_version(pg, d_pg) is not None and state.account_version(duck, d_duck) is not None
+    for view in (None, ["EMEA"]):
+        e_pg = explain_disqualifier(pg, d_pg, rule_id=rule.id, territories=view)
+        assert e_pg.model_dump() == explain_disqualifier(duck, d_duck, rule_id=rule.id, territories=view).model_dump()
+    for e, d in ((pg, d_pg), (duck, d_duck)):  # read from the stored facts, not recomputed
+        with e.connect() as conn:
+            stored = rule_facts.read(conn, state.account_version(e, d), rule.id)
+        assert stored is not None and len(stored.exceptions) == e_pg.n_exceptions
     window = resolve_window("365d", None, date(2025, 12, 31))
     for by in ("segment", "tier"):
         a_pg, a_duck = (feature_adoption(e, feature="sso", by=by, window=window, definition=d)
