@@ -279,9 +279,29 @@ icp_best_profiles = Table(
     Column("headcount", Float),  # the employee count, for a firmographic profile that names nobody
 )
 
+#: What explain_disqualifier says of each disqualifier of the stored version: one row per rule with the recent
+#: window (`since`) and its closed deals (all, won; hitting the rule, won hitting it), `account_id` NULL; and one
+#: row per won account that hits the rule (its exceptions) with its name and territory, the counts NULL.
+icp_rule_state = Table(
+    "icp_rule_state",
+    metadata,
+    Column("version", Integer, nullable=False),
+    Column("rule_id", String, nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("account_id", String),
+    Column("name", String),
+    Column("territory", String),
+    Column("since", Date),
+    Column("closed", Integer),
+    Column("won", Integer),
+    Column("closed_hit", Integer),
+    Column("won_hit", Integer),
+)
+
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
+    "icp_rule_state",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

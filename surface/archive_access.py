@@ -87,6 +87,7 @@ class ArchiveHandle:
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
         self.memory_limit = os.environ.get("ICP_MCP_MEMORY_LIMIT", MEMORY_LIMIT)
+        self._unbounded: str | None = None
         self._bound_memory(True)
 
     def _bound_memory(self, bounded: bool) -> None:
@@ -95,10 +96,10 @@ class ArchiveHandle:
         if self.engine.dialect.name != "duckdb":
             return
         with self.engine.connect() as conn:
-            if bounded:
-                conn.exec_driver_sql(f"SET memory_limit = '{_memory(self.memory_limit)}'")
-            else:
-                conn.exec_driver_sql("RESET memory_limit")
+            if self._unbounded is None:  # DuckDB's default for this machine (RESET leaves the buffer pool bounded)
+                self._unbounded = str(conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar())
+            limit = _memory(self.memory_limit if bounded else self._unbounded)
+            conn.exec_driver_sql(f"SET memory_limit = '{limit}'")
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         self._checked_out.setdefault(threading.get_ident(), []).append(dbapi_connection)

@@ -1,4 +1,5 @@
-"""The engine's SQL is portable: derive, score, best customers, backtest and versions on PostgreSQL."""
+"""The engine's SQL is portable: derive, score, best customers, backtest, explain, adoption and versions
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from test_engine_synth import build_synthetic, synthetic_archive
 from icp_mcp.archive.db import create_schema, open_archive
 from icp_mcp.engine.derivation.backtest import backtest
 from icp_mcp.engine.derivation.derive import derive_icp
+from icp_mcp.engine.model.profile import Disqualifier
 from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.engine.questions.adoption import feature_adoption
 from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
 from icp_mcp.engine.questions.drift import check_drift
 from icp_mcp.engine.questions.voice import customer_voice
 from icp_mcp.engine.scoring.one import score_account
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import rule_facts
 from icp_mcp.engine.scoring.batch import score_all
 from icp_mcp.engine.questions.value import best_customers
 from icp_mcp.engine.sql.versions import activate, get_version, save_version
@@ -60,3 +65,30 @@ def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
     v = save_version(pg, d_pg, "pg")
     activate(pg, v, "pg")
     assert get_version(pg).definition.criteria == d_pg.criteria
+
+    # a hand-written rule (the synthetic ICP derives none): its facts and the caller's view agree
+    rule = Disqualifier(id="dq-retail", attribute="industry", values=["Retail", "Media"])
+    for view in (None, ["EMEA"], []):
+        e_pg = explain_disqualifier(pg, d_pg.model_copy(update={"disqualifiers": [rule]}), rule_id=rule.id,
+                                    territories=view)
+        e_duck = explain_disqualifier(duck, d_duck.model_copy(update={"disqualifiers": [rule]}), rule_id=rule.id,
+                                      territories=view)
+        assert e_pg.model_dump() == e_duck.model_dump() and e_pg.n_exceptions > 0
+    # the stored ICP state of a version with that rule: its stored facts and adoption by segment and tier
+    for e, d in ((pg, d_pg), (duck, d_duck)):
+        activate(e, save_version(e, d.model_copy(update={"disqualifiers": [rule]}), "test"), "test")
+        assert state.build(e) is not None
+    d_pg, d_duck = get_version(pg).definition, get_version(duck).definition
+    assert state.account_version(pg, d_pg) is not None and state.account_version(duck, d_duck) is not None
+    for view in (None, ["EMEA"]):
+        e_pg = explain_disqualifier(pg, d_pg, rule_id=rule.id, territories=view)
+        assert e_pg.model_dump() == explain_disqualifier(duck, d_duck, rule_id=rule.id, territories=view).model_dump()
+    for e, d in ((pg, d_pg), (duck, d_duck)):  # read from the stored facts, not recomputed
+        with e.connect() as conn:
+            stored = rule_facts.read(conn, state.account_version(e, d), rule.id)
+        assert stored is not None and len(stored.exceptions) == e_pg.n_exceptions
+    window = resolve_window("365d", None, date(2025, 12, 31))
+    for by in ("segment", "tier"):
+        a_pg, a_duck = (feature_adoption(e, feature="sso", by=by, window=window, definition=d)
+                        for e, d in ((pg, d_pg), (duck, d_duck)))
+        assert a_pg.overall.n > 0 and a_pg.model_dump() == a_duck.model_dump(), by

@@ -20,7 +20,9 @@ from sqlalchemy import Engine, delete, select
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.ingest import ingest_file
 from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
-from icp_mcp.engine.questions import value
+from icp_mcp.engine.model.windows import resolve_window
+from icp_mcp.engine.questions import adoption, value
+from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
 from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.scoring import one, state
 from icp_mcp.engine.scoring.batch import account_scores_query
@@ -86,7 +88,8 @@ def test_stored_state_equals_a_fresh_recomputation_for_every_account(engine: Eng
 
 
 def _answers(engine: Engine) -> dict:
-    """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), similar customers."""
+    """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), adoption by segment,
+    tier and ICP, explained disqualifiers, similar customers."""
     definition = versions.active_icp(engine)
     seg = definition.segments[0].id
     out: dict = {}
@@ -97,6 +100,15 @@ def _answers(engine: Engine) -> dict:
         out[spec] = (cohort.size, ids)
     for kwargs in ({}, {"offset": 20}, {"top_n": 30}, {"segment": seg}):
         out[f"best_customers {kwargs}"] = value.best_customers(engine, definition=definition, **kwargs).model_dump()
+    assert definition.disqualifiers, "the demo ICP has disqualifiers"
+    for rule in definition.disqualifiers:  # explain's exceptions and recent deals, under three views
+        for view in (None, ["EMEA"], []):
+            out[f"explain {rule.id} {view}"] = explain_disqualifier(engine, definition, rule_id=rule.id,
+                                                                   territories=view).model_dump()
+    window = resolve_window("365d", as_of="2026-11-01")
+    for by in ("segment", "tier", "icp"):  # adoption groups read the stored segments and tiers
+        out[f"adoption {by}"] = adoption.feature_adoption(engine, feature="sso", by=by, window=window,
+                                                          definition=definition).model_dump()
     for aid in sorted(out["icp"][1])[:5] + sorted(out["tier:C,D"][1])[:5]:
         out[f"similar {aid}"] = one.score_account(engine, definition, account=aid).similar_best_customers
     return out
@@ -105,11 +117,11 @@ def _answers(engine: Engine) -> dict:
 def test_every_reader_gives_the_same_answer_from_stored_state_as_from_a_recomputation(engine: Engine) -> None:
     stored = _answers(engine)
     used = cache.computations()
-    assert not {"cohort_ids", "best_ranking", "best_index"} & used.keys(), used
+    assert not {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts"} & used.keys(), used
     _forget_state(engine)
     recomputed = _answers(engine)
     used = cache.computations()
-    assert {"cohort_ids", "best_ranking", "best_index"} <= used.keys(), used
+    assert {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts"} <= used.keys(), used
     assert stored.keys() == recomputed.keys()
     for key in stored:  # sums may differ in the last bit (SQL sum vs Python sum): 10 significant digits
         assert _rounded(stored[key]) == _rounded(recomputed[key]), key
@@ -226,14 +238,24 @@ def _fresh_process(path: Path, calls: list) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _first_rule(path: Path) -> str:
+    engine = open_archive(path, read_only=True)
+    try:
+        return versions.active_icp(engine).disqualifiers[0].id
+    finally:
+        engine.dispose()
+
+
 def test_a_fresh_process_answers_its_first_calls_from_the_stored_state(icp_demo_copy: Path) -> None:
     calls = [["score_account", {"account": "A0000018"}], ["best_customers", {"limit": 5}],
-             ["customer_voice", {"cohort": "icp", "topic": "pricing"}]]
+             ["customer_voice", {"cohort": "icp", "topic": "pricing"}],
+             ["explain_disqualifier", {"rule_id": _first_rule(icp_demo_copy)}]]
     used = _fresh_process(icp_demo_copy, calls)
-    recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers"}
+    recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers", "disqualifier_facts"}
     for tool, counters in used.items():
         assert not recompute & counters.keys(), (tool, counters)
     assert used["score_account"].get("similar_stored") == 1, "similar customers from the stored state"
+    assert used["explain_disqualifier"].get("stored_rule_facts") == 1
 
 
 def test_without_stored_state_a_fresh_read_only_process_recomputes(icp_demo_copy: Path) -> None:

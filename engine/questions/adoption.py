@@ -33,7 +33,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, opportunities
+from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, icp_account_state, opportunities
 from icp_mcp.engine.sql.attributes import band_case
 from icp_mcp.engine.model.catalogue import CATEGORICAL
 from icp_mcp.engine.questions.cohorts import (
@@ -44,6 +44,8 @@ from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.stats import two_proportion_z, wilson
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql.cache import cached
 
 BY_ICP: tuple[str, ...] = ("segment", "tier", "icp")
 BY_OPTIONS: tuple[str, ...] = (*BY_ICP, "size_band", *CATEGORICAL)
@@ -112,21 +114,36 @@ def known_features(conn: Connection) -> list[str]:
 def check_feature(engine: Engine, feature: str) -> str:
     """The stored spelling of `feature` (case-insensitive) or an error listing the known features.
 
-    The feature list is cached with the cohorts (a distinct over every usage row is not free at scale);
-    a miss is re-checked against the archive before it becomes an error.
+    A name stored exactly as given is found by a probe that stops at its first row; otherwise the feature
+    list is read (cached per generation: a distinct over every usage row is not free at scale) and a miss
+    is re-checked against the archive before it becomes an error.
     """
-    wanted = (feature or "").strip().casefold()
+    exact = (feature or "").strip()
+    if exact and _stored_as_given(engine, exact):
+        return exact
+    wanted = exact.casefold()
     listing = select(feature_usage.c.feature).distinct()
     for fresh in (False, True):
         if fresh:
             with engine.connect() as conn:
                 features = known_features(conn)
         else:
-            features = sorted(f for f in materialize(engine, ("features",), listing) if f)
+            features = sorted(f for f in materialize(engine, (), listing, kind="features") if f)
         for f in features:
             if f.casefold() == wanted:
                 return f
     raise EngineError("feature", f"unknown feature {feature!r}", features)
+
+
+def _stored_as_given(engine: Engine, name: str) -> bool:
+    """True when some usage row names the feature exactly `name` (one probe per generation and name)."""
+
+    def probe() -> bool:
+        with engine.connect() as conn:
+            stmt = select(feature_usage.c.feature).where(feature_usage.c.feature == name).limit(1)
+            return conn.execute(stmt).first() is not None
+
+    return cached(engine, ("feature_spelling", name), probe)
 
 
 def check_by(by: str, definition: ICPDefinition | None) -> str:
@@ -155,6 +172,9 @@ def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) 
             return a.account_id.in_(icp_ids(engine, definition, name, ids)[0])
 
         if by == "segment":
+            stored = _stored_segments(engine, definition)
+            if stored is not None:
+                return stored
             parts = [
                 select(a.account_id, literal(seg.id, String).label("grp")).where(
                     members(f"segment:{seg.id}", segment_selectable(definition, seg.id)))
@@ -174,6 +194,21 @@ def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) 
     if by == "size_band":
         return select(a.account_id, func.coalesce(band_case("employees"), "(unknown)").label("grp"))
     return select(a.account_id, func.coalesce(cast(accounts.c[by], String), "(unknown)").label("grp"))
+
+
+def _stored_segments(engine: Engine, definition: ICPDefinition) -> Select | None:
+    """`account_id, grp` per segment membership and `(no segment)`, read from the stored ICP state in one
+    scan of it when the state is current (it holds one row per account, segments as ",s1,s2,"); else None."""
+    version = state.account_version(engine, definition)
+    if version is None:
+        return None
+    s = icp_account_state.c
+    one = select(s.account_id, s.segments).where(s.version == version).subquery("seg_state")
+    parts = [select(one.c.account_id, literal(seg.id, String).label("grp"))
+             .where(one.c.segments.contains(f",{seg.id},", autoescape=True)) for seg in definition.segments]
+    parts.append(select(one.c.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp"))
+                 .where(one.c.segments == ","))
+    return union_all(*parts).subquery("groups").select()
 
 
 def _retention_months(conn: Connection, as_of: date) -> tuple[date, date] | None:
@@ -265,6 +300,25 @@ def _aggregates(p, groups: Select | None) -> Select:
     return stmt.group_by(grp) if groups is not None else stmt
 
 
+def _adoption_rows(engine: Engine, feature: str, by: str, window: Window, definition: ICPDefinition | None
+                   ) -> tuple[tuple[date, date] | None, list[dict]]:
+    """The retention months and the per-group sums (overall first flagged `is_overall`), computed once per
+    archive generation for these arguments (engine cache): a pure function of the data, the feature, the
+    grouping, the window and, for the ICP groupings, the definition."""
+
+    def compute() -> tuple[tuple[date, date] | None, list[dict]]:
+        grouping = group_selectable(engine, by, definition)
+        with engine.connect() as conn:
+            months = _retention_months(conn, window.last_day)
+            per = _per_account(feature, window, months).cte("adopt_per_account")
+            overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
+            groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
+            return months, [dict(r) for r in conn.execute(union_all(overall_q, groups_q)).mappings()]
+
+    icp = definition.model_dump_json() if by in BY_ICP and definition is not None else None
+    return cached(engine, ("adoption_rows", feature, by, window.start, window.end, icp), compute)
+
+
 def _retention(row, flag: int) -> RetentionStat:
     n = int(row[f"had_{flag}"])
     then = float(row[f"then_{flag}"] or 0)
@@ -309,13 +363,7 @@ def feature_adoption(
     """Adoption of `feature` among customers, grouped by `by`, with depth and retention association."""
     feature = check_feature(engine, feature)
     by = check_by(by, definition)
-    grouping = group_selectable(engine, by, definition)
-    with engine.connect() as conn:
-        months = _retention_months(conn, window.last_day)
-        per = _per_account(feature, window, months).cte("adopt_per_account")
-        overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
-        groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
-        rows = conn.execute(union_all(overall_q, groups_q)).mappings().all()
+    months, rows = _adoption_rows(engine, feature, by, window, definition)
     names = _segment_names(definition) if by == "segment" else None
     overall = _group(next(r for r in rows if r["is_overall"] == 1), k_min)
     per_group = [r for r in rows if r["is_overall"] != 1]

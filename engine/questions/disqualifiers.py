@@ -3,21 +3,23 @@ still supports it. (Derivation of the rules lives in `derive.py`, next to the cr
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError, NotFound
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.model.profile import Disqualifier, Evidence, ICPDefinition
-from icp_mcp.engine.sql.points import condition_members
-from icp_mcp.engine.sql.lookup import Territories, find_account, in_territories
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import cache
+from icp_mcp.engine.sql import rule_facts as facts
+from icp_mcp.engine.sql.rule_facts import RECENT_DAYS, RuleFacts
+from icp_mcp.engine.sql.lookup import Territories, find_account
 
-RECENT_DAYS = 180
 MIN_RECENT = 10
 MAX_EXCEPTIONS = 10
 
@@ -83,28 +85,11 @@ def explain_disqualifier(
                                   [d.id for d in definition.disqualifiers])
             rule_id = hits[0]
     rule = _rule(definition, rule_id)
-    m = condition_members(rule, window=definition.trigger_window_days).subquery("m")
-    o = opportunities
-    won_accounts = select(o.c.account_id).where(o.c.stage == "won").distinct().subquery("won_accounts")
-    with engine.connect() as conn:
-        exc_stmt = (select(accounts.c.account_id, accounts.c.name)
-                    .join(m, m.c.account_id == accounts.c.account_id)
-                    .join(won_accounts, won_accounts.c.account_id == accounts.c.account_id))
-        n_exc = conn.execute(select(func.count()).select_from(exc_stmt.subquery())).scalar() or 0
-        seen = exc_stmt.where(in_territories(territories))
-        n_seen = conn.execute(select(func.count()).select_from(seen.subquery())).scalar() or 0
-        exceptions = conn.execute(seen.order_by(accounts.c.account_id).limit(MAX_EXCEPTIONS)).all()
-        latest = conn.execute(select(func.max(o.c.closed_at))).scalar()
-        since = (latest - timedelta(days=RECENT_DAYS)) if latest else None
-        recent_rows = None
-        if since is not None:
-            closed = o.c.stage.in_(("won", "lost")) & (o.c.closed_at >= since)
-            won = func.sum(case((o.c.stage == "won", 1), else_=0))
-            in_rule = m.c.account_id.is_not(None)  # one outer join (m has one row per account), not two IN probes
-            recent_rows = conn.execute(select(
-                func.count(), won,
-                func.sum(case((in_rule, 1), else_=0)), func.sum(case((in_rule & (o.c.stage == "won"), 1), else_=0)),
-            ).select_from(o.outerjoin(m, m.c.account_id == o.c.account_id)).where(closed)).one()
+    found_facts = rule_facts(engine, definition, rule)
+    view = set(territories) if territories is not None else None
+    seen = [(a, n) for a, n, t in found_facts.exceptions if view is None or t in view]
+    exceptions, n_exc, n_seen = seen[:MAX_EXCEPTIONS], len(found_facts.exceptions), len(seen)
+    since, recent_rows = found_facts.since, found_facts.recent
     recent = _recent(rule, recent_rows, since)
     return DisqualifierExplanation(
         rule=rule, evidence=rule.evidence, sentence=rule.sentence or f"Rule {rule.id}: {rule.describe()}.",
@@ -112,6 +97,33 @@ def explain_disqualifier(
         exceptions_outside_view=int(n_exc) - int(n_seen),
         recent=recent, account_id=account_id, account_hits=hits,
     )
+
+
+def rule_facts(engine: Engine, definition: ICPDefinition, rule: Disqualifier) -> RuleFacts:
+    """The rule's facts: from the stored ICP state when it is current for `definition` (built with the state,
+    so a fresh process reads them), else computed once per archive generation (engine cache). Either way a
+    function of the data and the rule only; the caller's view is applied afterwards (`explain_disqualifier`)."""
+    window = definition.trigger_window_days
+    version = state.account_version(engine, definition)
+    if version is not None:
+        stored = cache.cached(engine, ("stored_rule_facts", version, rule.id), lambda: _read(engine, version, rule.id))
+        if stored is not None:
+            return stored
+    key = ("disqualifier_facts", rule.model_dump_json(include={"attribute", "value", "values", "range"}), window)
+
+    def compute() -> RuleFacts:
+        with engine.connect() as conn:
+            return facts.compute(conn, rule, window)
+
+    return cache.cached(engine, key, compute)
+
+
+def _read(engine: Engine, version: int, rule_id: str) -> RuleFacts | None:
+    try:
+        with engine.connect() as conn:
+            return facts.read(conn, version, rule_id)
+    except SQLAlchemyError:  # an archive whose state was stored before rule facts were
+        return None
 
 
 def _recent(rule: Disqualifier, row, since: date | None) -> RecentSupport:

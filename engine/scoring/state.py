@@ -1,10 +1,12 @@
-"""ICP state kept in the archive: what the cohorts, best_customers and similar-customer search need, stored
-for the active version so that a fresh process answers its first call without rescoring the archive.
+"""ICP state kept in the archive: what the cohorts, best_customers, similar-customer search and
+explain_disqualifier need, stored for the active version so that a fresh process answers its first call
+without rescoring the archive.
 
 Tables (archive/schema.py): `icp_state` (one header row: version, definition digest, value-weights digest,
 generation, day), `icp_account_state` (points, disqualified, fit_score, tier, win_probability, disqualifier,
 segments per account), `icp_customer_state` (value components, value_score, rank and the best-cohort flag
-per customer), `icp_best_profiles` (each best customer's compared values, for similar-customer search).
+per customer), `icp_best_profiles` (each best customer's compared values, for similar-customer search),
+`icp_rule_state` (each disqualifier's exceptions and recent deals, for explain_disqualifier).
 
 A stored state is *current* for a definition when its digest matches, its generation is the archive's
 generation and it was built today (trigger windows and value ages count from today). Readers ask
@@ -51,13 +53,14 @@ from icp_mcp.archive.schema import (
     icp_account_state,
     icp_best_profiles,
     icp_customer_state,
+    icp_rule_state,
     icp_state,
     icp_versions,
 )
 from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_multi_valued
 from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
 from icp_mcp.engine.scoring.batch import account_scores_query
-from icp_mcp.engine.sql import cache
+from icp_mcp.engine.sql import cache, rule_facts
 from icp_mcp.engine.sql.attributes import value_expr
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
@@ -67,7 +70,7 @@ from icp_mcp.engine.sql.versions import active_icp
 Progress = Callable[[float, float | None, str], None]
 #: Attributes similar-customer search compares (bands for numbers).
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
-_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles)
+_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_rule_state)
 _LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
 
 
@@ -274,19 +277,22 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
                 _as_date(present["as_of"])) == (head.digest, head.weights_digest, head.generation, head.as_of):
             cache.put(engine, ("state_header",), (head,))
             return head
-        tick(0, 4, "ICP state: clearing the old state")
+        tick(0, 5, "ICP state: clearing the old state")
         for table in reversed(_TABLES):
             conn.execute(delete(table))
-        tick(1, 4, "ICP state: scoring every account")
+        tick(1, 5, "ICP state: scoring every account")
         cache.count("state_build")
         sel = account_state_query(engine, definition, version, gen)
         conn.execute(insert(icp_account_state).from_select(list(sel.selected_columns.keys()), sel))
-        tick(2, 4, "ICP state: ranking customers by value")
+        tick(2, 5, "ICP state: ranking customers by value")
         sel = customer_state_query(definition.value_weights, version, gen)
         conn.execute(insert(icp_customer_state).from_select(list(sel.selected_columns.keys()), sel))
-        tick(3, 4, "ICP state: indexing the best customers")
+        tick(3, 5, "ICP state: indexing the best customers")
         sel = best_profiles_query(version)
         conn.execute(insert(icp_best_profiles).from_select(list(sel.selected_columns.keys()), sel))
+        tick(4, 5, "ICP state: the disqualifiers' exceptions and recent deals")
+        for rule in definition.disqualifiers:
+            rule_facts.store(conn, rule, definition.trigger_window_days, version, gen)
         n_accounts = conn.execute(select(func.count()).select_from(icp_account_state)).scalar_one()
         n_customers = conn.execute(select(func.count()).select_from(icp_customer_state)).scalar_one()
         conn.execute(insert(icp_state).values(
@@ -294,7 +300,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             as_of=head.as_of, built_at=utc_now(), accounts=int(n_accounts), customers=int(n_customers),
             seconds=round(time.perf_counter() - started, 3),
         ))
-    tick(4, 4, "ICP state stored")
+    tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
     return head
 
