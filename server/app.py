@@ -90,11 +90,13 @@ def build_server(
     handle: ArchiveHandle | None = None,
     base_url: str | None = None,
     log_level: str = "WARNING",
+    warm: bool = False,
 ) -> MCPServer:
     """An MCPServer over the archive at `archive` (path or URL).
 
     `read_only` opens the DuckDB file read-only (several processes may share it; writes are refused).
-    `handle` reuses an already open archive (tests, the CLI). With a `policy`, HTTP servers (`base_url`
+    `handle` reuses an already open archive (tests, the CLI). `warm` opens the archive and reads the active
+    ICP in the background at once (`serve` asks for it). With a `policy`, HTTP servers (`base_url`
     given, e.g. http://127.0.0.1:8765) check bearer tokens; stdio and in-memory callers act as the
     policy's local entry.
     """
@@ -118,7 +120,8 @@ def build_server(
         module.register(server, handle)
     prompts.register(server)
     completions.register(server, handle)  # completion/complete for prompt arguments and template variables
-    warm_up(handle)  # first connection, active ICP, stored-state header: before the first call needs them
+    if warm:  # `serve`: first connection, active ICP, stored-state header, before the first call needs them
+        warm_up(handle)  # (not in-process callers: the held connection keeps the file open in this process)
     server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
     server._icp_verifier = auth_kwargs.get("token_verifier")  # type: ignore[attr-defined]  # for http_app
     return server

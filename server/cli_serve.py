@@ -56,7 +56,7 @@ def serve(
             raise typer.Exit(control.pipe_stdio(holder))
         raise _fail(f"{archive} is already served by {holder}; use that server's endpoint, or stop it first")
     try:
-        server = build_server(archive, policy=policy, read_only=read_only,
+        server = build_server(archive, policy=policy, read_only=read_only, warm=True,
                               base_url=f"http://{host}:{port}" if transport == "http" else None)
     except (ArchiveError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from exc
@@ -67,6 +67,10 @@ def serve(
             err.print(f"warning: {warning}", highlight=False, markup=False)
     channel = None
     handle = archive_of(server)
+    try:
+        handle.bound_memory()  # a server on a million accounts stays under 1 GB (ICP_MCP_MEMORY_LIMIT)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     if not handle.read_only and "://" not in archive:  # DuckDB: this process is the one writer
         try:
             with handle.engine.connect():  # take the file now (the pool keeps the connection) and hold it

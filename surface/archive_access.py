@@ -86,14 +86,22 @@ class ArchiveHandle:
         self.warming: threading.Thread | None = None  # the server's start-up warm-up (`runner.warm_up`)
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
-        self.memory_limit = os.environ.get("ICP_MCP_MEMORY_LIMIT", MEMORY_LIMIT)
+        self.memory_limit: str | None = None  # set by `bound_memory` (the `serve` process)
         self._unbounded: str | None = None
+
+    def bound_memory(self, limit: str | None = None) -> None:
+        """Keep this process's DuckDB queries under `limit` (default `ICP_MCP_MEMORY_LIMIT` or MEMORY_LIMIT).
+
+        Only `serve` asks for it: the limit is a setting of the DuckDB instance, and an in-process caller
+        (tests, `icp-mcp call`) that opens the same file again with the default configuration would be
+        refused ("a different configuration")."""
+        self.memory_limit = _memory(limit or os.environ.get("ICP_MCP_MEMORY_LIMIT", MEMORY_LIMIT))
         self._bound_memory(True)
 
     def _bound_memory(self, bounded: bool) -> None:
         """DuckDB: the server's queries share `memory_limit` (one setting per database instance); a write
         lifts it to DuckDB's default while it runs (a state build at 1M accounts needs ~2 GB)."""
-        if self.engine.dialect.name != "duckdb":
+        if self.memory_limit is None or self.engine.dialect.name != "duckdb":
             return
         with self.engine.connect() as conn:
             if self._unbounded is None:  # DuckDB's default for this machine (RESET leaves the buffer pool bounded)

@@ -125,7 +125,10 @@ def test_a_serving_process_bounds_duckdb_memory_and_lifts_the_bound_while_it_wri
 
     handle = ArchiveHandle(str(path))
     try:
+        unbounded = limit(handle.reader)  # in-process callers keep DuckDB's default; `serve` bounds it
+        handle.bound_memory()
         bounded = limit(handle.reader)
+        assert bounded != unbounded
         during = handle.write(limit)
         assert bounded.replace(" ", "") in ("667.5MiB", "700.0MB", "667.5MB"), bounded
         assert during != bounded
