@@ -303,7 +303,9 @@ def redaction_middleware(engine: Any = None) -> Any:
     from mcp.types import CallToolResult, TextContent
     from mcp.types.methods import is_input_required
 
+    from icp_mcp.engine.sql import cache
     from icp_mcp.surface.access import allowed, current_principal
+    from icp_mcp.surface.runner import kept_answer, view_key
     from icp_mcp.surface.text_render import result_text
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
@@ -317,12 +319,25 @@ def redaction_middleware(engine: Any = None) -> Any:
         model = CallToolResult.model_validate(result) if as_dict else result
         if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
             return result
-        data = await anyio.to_thread.run_sync(redact_for, principal, model.structured_content, engine)
-        if data == model.structured_content:
+        def redacted() -> CallToolResult:
+            data = redact_for(principal, model.structured_content, engine)
+            if data == model.structured_content:
+                return model
+            return model.model_copy(update={"structured_content": data,
+                                            "content": [TextContent(type="text", text=result_text(data))]})
+
+        def redacted_once() -> CallToolResult:
+            """A kept answer (the same object for every caller asking it) is redacted once per caller's view;
+            the entry holds the answer itself, so an id reused by another object never matches."""
+            if engine is None or not kept_answer(model):
+                return redacted()
+            source, out = cache.answer(engine, ("redacted", id(model), view_key(principal)),
+                                       lambda: (model, redacted()))
+            return out if source is model else redacted()
+
+        out = await anyio.to_thread.run_sync(redacted_once)
+        if out is model:
             return result
-        text = result_text(data)
-        redacted = model.model_copy(update={"structured_content": data,
-                                            "content": [TextContent(type="text", text=text)]})
-        return redacted.model_dump(by_alias=True, exclude_none=True) if as_dict else redacted
+        return out.model_dump(by_alias=True, exclude_none=True) if as_dict else out
 
     return middleware

@@ -21,6 +21,7 @@ import re
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -81,6 +82,9 @@ class ToolSpec:
     write: bool = False
     destructive: bool = False
     idempotent: bool = True
+    #: The answer depends only on the archive generation, the day, the arguments and the caller's view, so
+    #: it is kept in the one cache (`cache.answer`) and a repeated call skips the query (still audited).
+    pure: bool = False
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -265,6 +269,28 @@ def _rows(result: BaseModel) -> int:
     return len(items) if isinstance(items, list) else 1
 
 
+def view_key(principal: Principal) -> tuple:
+    """Everything about the caller an answer may depend on (subject, roles, scopes, territories, k)."""
+    territories = None if principal.territories is None else tuple(sorted(principal.territories))
+    return (principal.subject, tuple(principal.roles), tuple(sorted(principal.scopes)), territories,
+            principal.min_group)
+
+
+#: Answers kept in the one cache, by id: the same object goes to every caller who asks the same question.
+_kept: weakref.WeakValueDictionary[int, CallToolResult] = weakref.WeakValueDictionary()
+
+
+def kept_answer(result: Any) -> bool:
+    """True when `result` is an answer kept in the one cache (so what is derived from it may be kept too)."""
+    return _kept.get(id(result)) is result
+
+
+def answer_key(spec: ToolSpec, arguments: Mapping[str, Any], principal: Principal, exclude: Any) -> tuple:
+    """The one-cache key of a pure tool's answer: tool, arguments (canonical JSON), caller's view, brief form."""
+    args = json.dumps(dict(arguments), sort_keys=True, default=str, separators=(",", ":"))
+    return (spec.name, args, view_key(principal), repr(exclude))
+
+
 # --- audit ------------------------------------------------------------------------------------------
 
 
@@ -337,15 +363,26 @@ async def run_tool(
             progress=_progress_bridge(ctx),
         )
         timeout = WRITE_TIMEOUT_S if spec.write else QUERY_TIMEOUT_S
-        result: BaseModel | None = None
+        result: tuple[CallToolResult, int] | None = None
         worker: dict[str, int] = {}
 
-        def in_worker(run: ToolRun) -> BaseModel:
+        def answered(run: ToolRun) -> tuple[CallToolResult, int]:
+            if not spec.write:
+                refresh_state(archive, run.progress)
+            found = apply_caps(call(run))
+            return success_result(found, exclude), _rows(found)
+
+        def keep(found: tuple[CallToolResult, int]) -> tuple[CallToolResult, int]:
+            _kept[id(found[0])] = found[0]
+            return found
+
+        def in_worker(run: ToolRun) -> tuple[CallToolResult, int]:
             worker["thread"] = threading.get_ident()
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
-                if not spec.write:
-                    refresh_state(archive, run.progress)
-                return call(run)
+                if spec.pure and not spec.write:  # the same question from the same view: the kept answer
+                    return cache.answer(run.engine, answer_key(spec, arguments, principal, exclude),
+                                        lambda: keep(answered(run)))
+                return answered(run)
 
         with anyio.move_on_after(timeout):
             result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
@@ -354,9 +391,8 @@ async def run_tool(
             archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
             outcome = error_outcome("timeout")
             return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
-        result = apply_caps(result)
-        rows = _rows(result)
-        return success_result(result, exclude)
+        answer, rows = result
+        return answer
     except AccessDenied as exc:
         outcome, reason = "denied", str(exc)
         return error_result(f"permission denied: {exc}")
