@@ -126,10 +126,32 @@ def redact_pii(text: str, names: Iterable[str] = ()) -> str:
     return _mask_text(text, _name_patterns(names))
 
 
-def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
-    """A whole-word, case-insensitive pattern for full names and for each name part of 3+ letters."""
+def _name_patterns(names: Iterable[str], texts: Iterable[str] | None = None) -> list[re.Pattern[str]]:
+    """A whole-word, case-insensitive pattern for full names and for each name part of 3+ letters.
+
+    Given the `texts` it will be applied to, names that cannot occur in them are left out first (an
+    alternative that never matches changes no match; compiling hundreds of names per answer was most of
+    the cost of redacting an answer whose few short texts name nobody)."""
+    if texts is not None:  # the masks are in the text by the time names are matched
+        names = _present(names, "\n".join((*texts, EMAIL_MASK, PHONE_MASK)))
     pattern = words_pattern(names, parts=True)  # one alternation: a page of quotes meets hundreds of names
     return [pattern] if pattern is not None else []
+
+
+def _present(names: Iterable[str], text: str) -> list[str]:
+    """The names and name parts (as `words_pattern(parts=True)` splits them) that may match in `text`: for ASCII
+    text an ASCII word must occur in it as a case-insensitive substring; anything else is kept."""
+    if not text.isascii():
+        return list(names)  # case-insensitive matching beyond ASCII (ſ, K) is not a lower() substring test
+    low = text.lower()
+    kept: set[str] = set()
+    for name in names:
+        if not name or not name.strip():
+            continue
+        for word in (name.strip(), *re.split(r"\s+", name.strip())):
+            if not word.isascii() or word.lower() in low:
+                kept.add(word)
+    return sorted(kept)
 
 
 # -- audit arguments ------------------------------------------------------------------------------------
@@ -204,7 +226,8 @@ PII_VALUE_FIELDS: frozenset[str] = frozenset({
 
 def redact_pii_fields(obj: Any, names: Iterable[str] = ()) -> Any:
     """A copy of `obj` with PII fields masked and emails, phones and `names` masked inside text fields."""
-    patterns = _name_patterns(names)
+    texts = [v for k, v in _fields(obj) if isinstance(v, str) and k.lower() in PII_TEXT_FIELDS]
+    patterns = _name_patterns(names, texts)
     return _redact_pii_walk(obj, patterns)
 
 
