@@ -328,39 +328,48 @@ def redaction_middleware(engine: Any = None) -> Any:
 
     from icp_mcp.engine.sql import cache
     from icp_mcp.surface.access import allowed, current_principal
-    from icp_mcp.surface.runner import kept_answer, view_key
+    from icp_mcp.surface.runner import answer_slot, view_key
     from icp_mcp.surface.text_render import result_text
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
-        result = await call_next(ctx)
+        with answer_slot() as slot:
+            result = await call_next(ctx)
         if getattr(ctx, "method", None) != "tools/call" or result is None or is_input_required(result):
             return result  # an input_required round (elicitation) is no CallToolResult and carries no data
         principal = current_principal()
         if allowed(principal, "field:revenue") and allowed(principal, "field:pii"):
             return result
-        as_dict = isinstance(result, dict)
-        model = CallToolResult.model_validate(result) if as_dict else result
-        if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
-            return result
-        def redacted() -> CallToolResult:
-            data = redact_for(principal, model.structured_content, engine)
-            if data == model.structured_content:
-                return model
-            return model.model_copy(update={"structured_content": data,
-                                            "content": [TextContent(type="text", text=result_text(data))]})
+        if isinstance(result, dict):  # the wire form (the SDK serialises before middleware sees it)
+            if result.get("isError") or result.get("structuredContent") is None:
+                return result
+            data = result["structuredContent"]
 
-        def redacted_once() -> CallToolResult:
-            """A kept answer (the same object for every caller asking it) is redacted once per caller's view;
-            the entry holds the answer itself, so an id reused by another object never matches."""
-            if engine is None or not kept_answer(model):
+            def rebuilt(new: Any) -> Any:
+                return {**result, "structuredContent": new, "content": [{"type": "text", "text": result_text(new)}]}
+        else:
+            model = result
+            if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
+                return result
+            data = model.structured_content
+
+            def rebuilt(new: Any) -> Any:
+                return model.model_copy(update={"structured_content": new,
+                                                "content": [TextContent(type="text", text=result_text(new))]})
+
+        def redacted() -> Any:
+            new = redact_for(principal, data, engine)
+            return None if new == data else rebuilt(new)
+
+        def redacted_once() -> Any:
+            """A kept answer is redacted once per caller's view; the entry holds the answer itself, so an id
+            reused by another object never matches."""
+            kept = slot.get("kept")
+            if engine is None or kept is None:
                 return redacted()
-            source, out = cache.answer(engine, ("redacted", id(model), view_key(principal)),
-                                       lambda: (model, redacted()))
-            return out if source is model else redacted()
+            source, out = cache.answer(engine, ("redacted", id(kept), view_key(principal)), lambda: (kept, redacted()))
+            return out if source is kept else redacted()
 
         out = await anyio.to_thread.run_sync(redacted_once)
-        if out is model:
-            return result
-        return out.model_dump(by_alias=True, exclude_none=True) if as_dict else out
+        return result if out is None else out
 
     return middleware

@@ -21,8 +21,9 @@ import re
 import logging
 import threading
 import time
-import weakref
-from collections.abc import Callable, Mapping
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -112,7 +113,8 @@ def register_tool(server: MCPServer, spec: ToolSpec) -> Callable[[F], F]:
 
 
 def lean_tool_schemas(server: MCPServer, name: str) -> None:
-    """Publish the tool's input and output schemas in their lean form (`surface.lean_schema`).
+    """Publish the tool's input and output schemas in their lean form (`surface.lean_schema`), and let the SDK
+    pass the runner's answers through without validating them a second time.
 
     The SDK keeps the registered tool in its tool manager and reads `parameters` / `fn_metadata.output_schema`
     live when listing; arguments are still validated by the tool's pydantic argument model.
@@ -120,6 +122,10 @@ def lean_tool_schemas(server: MCPServer, name: str) -> None:
     tool = server._tool_manager.get_tool(name)  # the SDK has no public accessor for a registered tool
     if tool is None:
         return
+    # `run_tool` answers with a CallToolResult dumped from the validated result model; the SDK would validate
+    # that dump against the model again on every call (a third of a kept answer's cost). The schema stays
+    # published, so clients still validate what they receive (the tests' clients do).
+    tool.fn_metadata.output_model = None
     tool.parameters = lean(tool.parameters)
     if tool.fn_metadata.output_schema is not None:
         schema = lean(tool.fn_metadata.output_schema, output=True)
@@ -276,13 +282,20 @@ def view_key(principal: Principal) -> tuple:
             principal.min_group)
 
 
-#: Answers kept in the one cache, by id: the same object goes to every caller who asks the same question.
-_kept: weakref.WeakValueDictionary[int, CallToolResult] = weakref.WeakValueDictionary()
+_slot: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("icp_mcp_answer_slot", default=None)
 
 
-def kept_answer(result: Any) -> bool:
-    """True when `result` is an answer kept in the one cache (so what is derived from it may be kept too)."""
-    return _kept.get(id(result)) is result
+@contextlib.contextmanager
+def answer_slot() -> Iterator[dict[str, Any]]:
+    """For middleware around a tool call: a dict in which `run_tool` leaves, under ``"kept"``, the kept answer
+    it served (the same object for every caller asking the same question), so what the middleware derives
+    from it (a redaction) can be kept with it."""
+    holder: dict[str, Any] = {}
+    token = _slot.set(holder)
+    try:
+        yield holder
+    finally:
+        _slot.reset(token)
 
 
 def answer_key(spec: ToolSpec, arguments: Mapping[str, Any], principal: Principal, exclude: Any) -> tuple:
@@ -372,16 +385,12 @@ async def run_tool(
             found = apply_caps(call(run))
             return success_result(found, exclude), _rows(found)
 
-        def keep(found: tuple[CallToolResult, int]) -> tuple[CallToolResult, int]:
-            _kept[id(found[0])] = found[0]
-            return found
-
         def in_worker(run: ToolRun) -> tuple[CallToolResult, int]:
             worker["thread"] = threading.get_ident()
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
                 if spec.pure and not spec.write:  # the same question from the same view: the kept answer
                     return cache.answer(run.engine, answer_key(spec, arguments, principal, exclude),
-                                        lambda: keep(answered(run)))
+                                        lambda: answered(run))
                 return answered(run)
 
         with anyio.move_on_after(timeout):
@@ -392,6 +401,9 @@ async def run_tool(
             outcome = error_outcome("timeout")
             return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
         answer, rows = result
+        slot = _slot.get()
+        if spec.pure and slot is not None:
+            slot["kept"] = answer
         return answer
     except AccessDenied as exc:
         outcome, reason = "denied", str(exc)
