@@ -393,9 +393,16 @@ async def run_tool(
                                         lambda: answered(run))
                 return answered(run)
 
+        def kept_answer() -> tuple[CallToolResult, int] | None:
+            with cache.pinned():
+                return cache.kept(run.engine, answer_key(spec, arguments, principal, exclude))[1]
+
         with anyio.move_on_after(timeout):
-            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
-                                                    limiter=None if spec.write else _query_limiter())
+            if spec.pure and not spec.write:  # a kept answer does not queue behind running queries
+                result = await anyio.to_thread.run_sync(kept_answer, abandon_on_cancel=True)
+            if result is None:
+                result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
+                                                        limiter=None if spec.write else _query_limiter())
         if result is None:
             archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
             outcome = error_outcome("timeout")

@@ -143,6 +143,12 @@ def answer(engine: Engine, key: tuple, compute: Callable[[], T]) -> T:
     return _single_flight(_answers, MAX_ANSWERS, _full(engine, ("answer", *key)), "answer", compute)
 
 
+def kept(engine: Engine, key: tuple) -> tuple[bool, Any]:
+    """(True, the answer) when `answer(engine, key, …)` has it for the current generation and day, without
+    computing anything; (False, None) otherwise."""
+    return _get(_full(engine, ("answer", *key)), _answers)
+
+
 def _single_flight(store: OrderedDict[tuple, Any], bound: int | None, full: tuple, kind: str, compute: Callable[[], T]) -> T:
     found, value = _get(full, store)
     if found:
