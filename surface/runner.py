@@ -5,7 +5,9 @@
 a timeout; writes through the archive's single writer), report progress, apply the result caps (lists
 ≤ 200, text ≤ 500 characters, `truncated: true` when anything was cut), map engine errors onto tool errors
 that name the field and the allowed values, and record an audit entry. Tool modules stay thin: they
-declare their arguments and result model and hand a small `call` function to `run_tool`.
+declare their arguments and result model and hand a small `call` function to `run_tool`. A pure tool's
+answer (`ToolSpec.pure`) is kept in the one cache per (generation, day, arguments, caller's view) and served
+again without the query; the audit entry is still written for every call.
 
 Hooks for the permissions work (issue 6): `allowed` and `current_principal` come from
 `icp_mcp.surface.access`; the audit entry is written by `icp_mcp.server.audit.record` (see `audit_call`).
