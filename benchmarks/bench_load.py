@@ -223,9 +223,9 @@ def main(
             token = None
         if warmup:
             asyncio.run(run_clients(url, token, workload(account_ids, rules, warmup, seed + 1), min(clients, warmup)))
-        cpu_before = cpu_seconds(proc.pid)
+        cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
         results, wall = asyncio.run(run_clients(url, token, workload(account_ids, rules, calls, seed), clients))
-        cpu = cpu_seconds(proc.pid) - cpu_before
+        cpu, client_cpu = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
         rss_after = rss_mb(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -236,6 +236,8 @@ def main(
     report(results, wall, clients, path, rss_before, rss_after, "no policy" if no_policy else "policy, revops token")
     console.print(f"server CPU: {cpu:.1f} s for {len(results)} calls = {1000 * cpu / max(1, len(results)):.1f} ms per call "
                   f"({cpu / wall:.2f} cores busy; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    console.print(f"client CPU: {1000 * client_cpu / max(1, len(results)):.1f} ms per call (the {clients} MCP clients of "
+                  "this process on the same machine, their output-schema validation included)")
     if any(not ok for _, _, ok, _ in results):
         raise typer.Exit(1)
 

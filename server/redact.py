@@ -126,10 +126,32 @@ def redact_pii(text: str, names: Iterable[str] = ()) -> str:
     return _mask_text(text, _name_patterns(names))
 
 
-def _name_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
-    """A whole-word, case-insensitive pattern for full names and for each name part of 3+ letters."""
+def _name_patterns(names: Iterable[str], texts: Iterable[str] | None = None) -> list[re.Pattern[str]]:
+    """A whole-word, case-insensitive pattern for full names and for each name part of 3+ letters.
+
+    Given the `texts` it will be applied to, names that cannot occur in them are left out first (an
+    alternative that never matches changes no match; compiling hundreds of names per answer was most of
+    the cost of redacting an answer whose few short texts name nobody)."""
+    if texts is not None:  # the masks are in the text by the time names are matched
+        names = _present(names, "\n".join((*texts, EMAIL_MASK, PHONE_MASK)))
     pattern = words_pattern(names, parts=True)  # one alternation: a page of quotes meets hundreds of names
     return [pattern] if pattern is not None else []
+
+
+def _present(names: Iterable[str], text: str) -> list[str]:
+    """The names and name parts (as `words_pattern(parts=True)` splits them) that may match in `text`: for ASCII
+    text an ASCII word must occur in it as a case-insensitive substring; anything else is kept."""
+    if not text.isascii():
+        return list(names)  # case-insensitive matching beyond ASCII (ſ, K) is not a lower() substring test
+    low = text.lower()
+    kept: set[str] = set()
+    for name in names:
+        if not name or not name.strip():
+            continue
+        for word in (name.strip(), *re.split(r"\s+", name.strip())):
+            if not word.isascii() or word.lower() in low:
+                kept.add(word)
+    return sorted(kept)
 
 
 # -- audit arguments ------------------------------------------------------------------------------------
@@ -204,7 +226,8 @@ PII_VALUE_FIELDS: frozenset[str] = frozenset({
 
 def redact_pii_fields(obj: Any, names: Iterable[str] = ()) -> Any:
     """A copy of `obj` with PII fields masked and emails, phones and `names` masked inside text fields."""
-    patterns = _name_patterns(names)
+    texts = [v for k, v in _fields(obj) if isinstance(v, str) and k.lower() in PII_TEXT_FIELDS]
+    patterns = _name_patterns(names, texts)
     return _redact_pii_walk(obj, patterns)
 
 
@@ -303,26 +326,50 @@ def redaction_middleware(engine: Any = None) -> Any:
     from mcp.types import CallToolResult, TextContent
     from mcp.types.methods import is_input_required
 
+    from icp_mcp.engine.sql import cache
     from icp_mcp.surface.access import allowed, current_principal
+    from icp_mcp.surface.runner import answer_slot, view_key
     from icp_mcp.surface.text_render import result_text
 
     async def middleware(ctx: Any, call_next: Any) -> Any:
-        result = await call_next(ctx)
+        with answer_slot() as slot:
+            result = await call_next(ctx)
         if getattr(ctx, "method", None) != "tools/call" or result is None or is_input_required(result):
             return result  # an input_required round (elicitation) is no CallToolResult and carries no data
         principal = current_principal()
         if allowed(principal, "field:revenue") and allowed(principal, "field:pii"):
             return result
-        as_dict = isinstance(result, dict)
-        model = CallToolResult.model_validate(result) if as_dict else result
-        if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
-            return result
-        data = await anyio.to_thread.run_sync(redact_for, principal, model.structured_content, engine)
-        if data == model.structured_content:
-            return result
-        text = result_text(data)
-        redacted = model.model_copy(update={"structured_content": data,
-                                            "content": [TextContent(type="text", text=text)]})
-        return redacted.model_dump(by_alias=True, exclude_none=True) if as_dict else redacted
+        if isinstance(result, dict):  # the wire form (the SDK serialises before middleware sees it)
+            if result.get("isError") or result.get("structuredContent") is None:
+                return result
+            data = result["structuredContent"]
+
+            def rebuilt(new: Any) -> Any:
+                return {**result, "structuredContent": new, "content": [{"type": "text", "text": result_text(new)}]}
+        else:
+            model = result
+            if not isinstance(model, CallToolResult) or model.is_error or model.structured_content is None:
+                return result
+            data = model.structured_content
+
+            def rebuilt(new: Any) -> Any:
+                return model.model_copy(update={"structured_content": new,
+                                                "content": [TextContent(type="text", text=result_text(new))]})
+
+        def redacted() -> Any:
+            new = redact_for(principal, data, engine)
+            return None if new == data else rebuilt(new)
+
+        def redacted_once() -> Any:
+            """A kept answer is redacted once per caller's view; the entry holds the answer itself, so an id
+            reused by another object never matches."""
+            kept = slot.get("kept")
+            if engine is None or kept is None:
+                return redacted()
+            source, out = cache.answer(engine, ("redacted", id(kept), view_key(principal)), lambda: (kept, redacted()))
+            return out if source is kept else redacted()
+
+        out = await anyio.to_thread.run_sync(redacted_once)
+        return result if out is None else out
 
     return middleware

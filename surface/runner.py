@@ -5,7 +5,9 @@
 a timeout; writes through the archive's single writer), report progress, apply the result caps (lists
 ≤ 200, text ≤ 500 characters, `truncated: true` when anything was cut), map engine errors onto tool errors
 that name the field and the allowed values, and record an audit entry. Tool modules stay thin: they
-declare their arguments and result model and hand a small `call` function to `run_tool`.
+declare their arguments and result model and hand a small `call` function to `run_tool`. A pure tool's
+answer (`ToolSpec.pure`) is kept in the one cache per (generation, day, arguments, caller's view) and served
+again without the query; the audit entry is still written for every call.
 
 Hooks for the permissions work (issue 6): `allowed` and `current_principal` come from
 `icp_mcp.surface.access`; the audit entry is written by `icp_mcp.server.audit.record` (see `audit_call`).
@@ -21,7 +23,9 @@ import re
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -81,6 +85,9 @@ class ToolSpec:
     write: bool = False
     destructive: bool = False
     idempotent: bool = True
+    #: The answer depends only on the archive generation, the day, the arguments and the caller's view, so
+    #: it is kept in the one cache (`cache.answer`) and a repeated call skips the query (still audited).
+    pure: bool = False
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -108,7 +115,8 @@ def register_tool(server: MCPServer, spec: ToolSpec) -> Callable[[F], F]:
 
 
 def lean_tool_schemas(server: MCPServer, name: str) -> None:
-    """Publish the tool's input and output schemas in their lean form (`surface.lean_schema`).
+    """Publish the tool's input and output schemas in their lean form (`surface.lean_schema`), and let the SDK
+    pass the runner's answers through without validating them a second time.
 
     The SDK keeps the registered tool in its tool manager and reads `parameters` / `fn_metadata.output_schema`
     live when listing; arguments are still validated by the tool's pydantic argument model.
@@ -116,6 +124,10 @@ def lean_tool_schemas(server: MCPServer, name: str) -> None:
     tool = server._tool_manager.get_tool(name)  # the SDK has no public accessor for a registered tool
     if tool is None:
         return
+    # `run_tool` answers with a CallToolResult dumped from the validated result model; the SDK would validate
+    # that dump against the model again on every call (a third of a kept answer's cost). The schema stays
+    # published, so clients still validate what they receive (the tests' clients do).
+    tool.fn_metadata.output_model = None
     tool.parameters = lean(tool.parameters)
     if tool.fn_metadata.output_schema is not None:
         schema = lean(tool.fn_metadata.output_schema, output=True)
@@ -265,6 +277,35 @@ def _rows(result: BaseModel) -> int:
     return len(items) if isinstance(items, list) else 1
 
 
+def view_key(principal: Principal) -> tuple:
+    """Everything about the caller an answer may depend on (subject, roles, scopes, territories, k)."""
+    territories = None if principal.territories is None else tuple(sorted(principal.territories))
+    return (principal.subject, tuple(principal.roles), tuple(sorted(principal.scopes)), territories,
+            principal.min_group)
+
+
+_slot: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("icp_mcp_answer_slot", default=None)
+
+
+@contextlib.contextmanager
+def answer_slot() -> Iterator[dict[str, Any]]:
+    """For middleware around a tool call: a dict in which `run_tool` leaves, under ``"kept"``, the kept answer
+    it served (the same object for every caller asking the same question), so what the middleware derives
+    from it (a redaction) can be kept with it."""
+    holder: dict[str, Any] = {}
+    token = _slot.set(holder)
+    try:
+        yield holder
+    finally:
+        _slot.reset(token)
+
+
+def answer_key(spec: ToolSpec, arguments: Mapping[str, Any], principal: Principal, exclude: Any) -> tuple:
+    """The one-cache key of a pure tool's answer: tool, arguments (canonical JSON), caller's view, brief form."""
+    args = json.dumps(dict(arguments), sort_keys=True, default=str, separators=(",", ":"))
+    return (spec.name, args, view_key(principal), repr(exclude))
+
+
 # --- audit ------------------------------------------------------------------------------------------
 
 
@@ -337,26 +378,42 @@ async def run_tool(
             progress=_progress_bridge(ctx),
         )
         timeout = WRITE_TIMEOUT_S if spec.write else QUERY_TIMEOUT_S
-        result: BaseModel | None = None
+        result: tuple[CallToolResult, int] | None = None
         worker: dict[str, int] = {}
 
-        def in_worker(run: ToolRun) -> BaseModel:
+        def answered(run: ToolRun) -> tuple[CallToolResult, int]:
+            if not spec.write:
+                refresh_state(archive, run.progress)
+            found = apply_caps(call(run))
+            return success_result(found, exclude), _rows(found)
+
+        def in_worker(run: ToolRun) -> tuple[CallToolResult, int]:
             worker["thread"] = threading.get_ident()
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
-                if not spec.write:
-                    refresh_state(archive, run.progress)
-                return call(run)
+                if spec.pure and not spec.write:  # the same question from the same view: the kept answer
+                    return cache.answer(run.engine, answer_key(spec, arguments, principal, exclude),
+                                        lambda: answered(run))
+                return answered(run)
+
+        def kept_answer() -> tuple[CallToolResult, int] | None:
+            with cache.pinned():
+                return cache.kept(run.engine, answer_key(spec, arguments, principal, exclude))[1]
 
         with anyio.move_on_after(timeout):
-            result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
-                                                    limiter=None if spec.write else _query_limiter())
+            if spec.pure and not spec.write:  # a kept answer does not queue behind running queries
+                result = await anyio.to_thread.run_sync(kept_answer, abandon_on_cancel=True)
+            if result is None:
+                result = await anyio.to_thread.run_sync(in_worker, run, abandon_on_cancel=True,
+                                                        limiter=None if spec.write else _query_limiter())
         if result is None:
             archive.interrupt(worker.get("thread"))  # stop the abandoned query instead of letting it run on
             outcome = error_outcome("timeout")
             return error_result(f"{spec.name} timed out after {timeout:.0f} s; narrow the question and try again")
-        result = apply_caps(result)
-        rows = _rows(result)
-        return success_result(result, exclude)
+        answer, rows = result
+        slot = _slot.get()
+        if spec.pure and slot is not None:
+            slot["kept"] = answer
+        return answer
     except AccessDenied as exc:
         outcome, reason = "denied", str(exc)
         return error_result(f"permission denied: {exc}")

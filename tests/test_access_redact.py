@@ -123,3 +123,15 @@ def test_redact_arguments_for_the_audit_log() -> None:
     assert "nested too deep" in str(out["nested"])
     assert redact_arguments(None) is None
     assert redact_arguments(Components(arr=1.0)) == {"arr": 1.0, "lifetime_revenue": None, "nrr": None}
+
+
+def test_masking_with_only_the_names_present_equals_masking_with_all_names():
+    """redact_pii_fields compiles only the names that occur in the answer's texts: the same masks as all names."""
+    from icp_mcp.server.redact import _mask_text, _name_patterns, redact_pii_fields
+
+    names = ["Jane Doe", "Li Wei", "Email Person", "Ann-Marie O'Neil", "Zoë Ångström", "Bob", "  ", ""]
+    texts = ["jane said DOE will call", "li wei and Wei met", "write to a@b.co (email person)",
+             "ann-marie o'neil agreed", "Zoë Ångström asked", "no one here", "ſome text with Bob"]
+    for text in texts:
+        expected = _mask_text(text, _name_patterns(names))
+        assert redact_pii_fields({"text": text}, names) == {"text": expected}, text

@@ -18,7 +18,7 @@ from icp_mcp.surface.visibility import account_view, outside_note, withheld, wit
 from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.runner import register_tool, ToolRun, ToolSpec, decode_cursor, page_cursor, run_tool
 
-SPEC = ToolSpec(name="best_customers", title="Best customers by value")
+SPEC = ToolSpec(name="best_customers", title="Best customers by value", pure=True)
 
 
 class BestCustomersResult(BaseModel):

@@ -17,7 +17,7 @@ from icp_mcp.surface.archive_access import ArchiveHandle
 from icp_mcp.surface.arguments import AsOf, Detail, recent_window
 from icp_mcp.surface.runner import ToolRun, ToolSpec, register_tool, retype, run_tool
 
-SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift")
+SPEC = ToolSpec(name="check_drift", title="Check the ICP for drift", pure=True)
 DEFAULT_WINDOW = "90d"
 Window = recent_window(DEFAULT_WINDOW)
 

@@ -22,7 +22,7 @@ from icp_mcp.surface.runner import (
     ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool,
 )
 
-SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic")
+SPEC = ToolSpec(name="customer_voice", title="Customer voice: quotes on a topic", pure=True)
 DEFAULT_SINCE = "90d"
 #: Quotes per page by default: ten cited quotes plus the counts fit a compact answer (issue 15).
 QUOTES = 10

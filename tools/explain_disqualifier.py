@@ -21,7 +21,7 @@ from icp_mcp.surface.runner import (
     ToolInputError, ToolRun, ToolSpec, account_territory, check_account_access, register_tool, run_tool,
 )
 
-SPEC = ToolSpec(name="explain_disqualifier", title="Explain a disqualifier")
+SPEC = ToolSpec(name="explain_disqualifier", title="Explain a disqualifier", pure=True)
 
 
 #: A phrase matches a rule when its similarity reaches this (difflib ratio over the normalised words) …

@@ -9,7 +9,9 @@ timer, and entries of an older generation are dropped as soon as a newer one is 
 bounded to MAX_ENTRIES; concurrent first calls for one key compute it once (single flight).
 
 A call sees one generation throughout (`pinned()`, which the tool and resource runners wrap around every
-call). A PostgreSQL archive's generation is re-read once per call (else at most every GENERATION_SECONDS),
+call). `answer()` keeps whole tool answers (pure read tools: keyed by tool, arguments and the caller's view) under
+the same keys in a second LRU bounded to MAX_ANSWERS, so many small answers never push out the engine's
+expensive entries. A PostgreSQL archive's generation is re-read once per call (else at most every GENERATION_SECONDS),
 so a change made by another process is seen by the next call; a DuckDB file this process holds open is
 re-read only after this process bumped a generation (no other process can write it meanwhile). `computations()` counts what was computed per kind
 (the first element of a key), so tests can assert what was recomputed instead of timing it.
@@ -34,12 +36,15 @@ from icp_mcp.archive import generation as archive_generation
 
 T = TypeVar("T")
 MAX_ENTRIES = 64
+#: Whole tool answers kept (a page of results each, a few kB): bounded separately from the engine entries.
+MAX_ANSWERS = 2048
 GENERATION_SECONDS = 1.0
 
 Stamp = tuple[str, int]  # (archive_id, generation)
 
 _lock = threading.Lock()
 _store: OrderedDict[tuple, Any] = OrderedDict()
+_answers: OrderedDict[tuple, Any] = OrderedDict()
 _flights: dict[tuple, threading.Lock] = {}
 _memo: weakref.WeakKeyDictionary[Any, tuple[float, int, Stamp]] = weakref.WeakKeyDictionary()  # by pool
 _seen: dict[str, Stamp] = {}  # the latest stamp seen per archive URL
@@ -86,8 +91,9 @@ def stamp(engine: Engine) -> Stamp:
         value = _read_stamp(engine)
         with _lock:
             if last is not None and last != value:  # a new generation: the old entries can never be hit again
-                for key in [k for k in _store if k[0] == url and k[1] != value]:
-                    del _store[key]
+                for store in (_store, _answers):
+                    for key in [k for k in store if k[0] == url and k[1] != value]:
+                        del store[key]
             _memo[engine.pool] = (now, bumps, value)
             _seen[url] = value
     if pins is not None:
@@ -128,21 +134,36 @@ def _full(engine: Engine, key: tuple) -> tuple:
 def cached(engine: Engine, key: tuple, compute: Callable[[], T]) -> T:
     """`compute()` once per (archive, generation, key); the result is kept until the generation changes or
     the LRU bound pushes it out."""
-    full = _full(engine, key)
-    found, value = _get(full)
+    return _single_flight(_store, None, _full(engine, key), str(key[0]) if key else "", compute)
+
+
+def answer(engine: Engine, key: tuple, compute: Callable[[], T]) -> T:
+    """A whole tool answer: `compute()` once per (archive, generation, day, key) in the answers LRU (counted
+    as kind ``answer``). Only for answers that depend on nothing else: the caller's view belongs in `key`."""
+    return _single_flight(_answers, MAX_ANSWERS, _full(engine, ("answer", *key)), "answer", compute)
+
+
+def kept(engine: Engine, key: tuple) -> tuple[bool, Any]:
+    """(True, the answer) when `answer(engine, key, …)` has it for the current generation and day, without
+    computing anything; (False, None) otherwise."""
+    return _get(_full(engine, ("answer", *key)), _answers)
+
+
+def _single_flight(store: OrderedDict[tuple, Any], bound: int | None, full: tuple, kind: str, compute: Callable[[], T]) -> T:
+    found, value = _get(full, store)
     if found:
         return value
     with _lock:
         flight = _flights.setdefault(full, threading.Lock())
     with flight:  # concurrent first calls compute once; the others wait and reuse the result
-        found, value = _get(full)
+        found, value = _get(full, store)
         if found:
             return value
         try:
             with _lock:
-                _computed[str(key[0]) if key else ""] += 1
+                _computed[kind] += 1
             value = compute()
-            _put(full, value)
+            _put(full, value, store, bound)
         finally:  # also when compute() raises, so a failing key leaves no lock behind
             with _lock:
                 _flights.pop(full, None)
@@ -154,20 +175,21 @@ def put(engine: Engine, key: tuple, value: Any) -> None:
     _put(_full(engine, key), value)
 
 
-def _get(full: tuple) -> tuple[bool, Any]:
+def _get(full: tuple, store: OrderedDict[tuple, Any] = _store) -> tuple[bool, Any]:
     with _lock:
-        if full in _store:
-            _store.move_to_end(full)
-            return True, _store[full]
+        if full in store:
+            store.move_to_end(full)
+            return True, store[full]
     return False, None
 
 
-def _put(full: tuple, value: Any) -> None:
+def _put(full: tuple, value: Any, store: OrderedDict[tuple, Any] = _store, bound: int | None = None) -> None:
+    bound = MAX_ENTRIES if bound is None else bound
     with _lock:
-        _store[full] = value
-        _store.move_to_end(full)
-        while len(_store) > MAX_ENTRIES:
-            _store.popitem(last=False)
+        store[full] = value
+        store.move_to_end(full)
+        while len(store) > bound:
+            store.popitem(last=False)
 
 
 def computations() -> dict[str, int]:
@@ -186,6 +208,7 @@ def clear() -> None:
     """Forget everything: entries, generations and counters (tests, or after the archive changed)."""
     with _lock:
         _store.clear()
+        _answers.clear()
         _memo.clear()
         _seen.clear()
         _computed.clear()
