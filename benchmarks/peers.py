@@ -103,7 +103,8 @@ def tool_calls(journey: str, as_of: date, ids: list[str], rules: list[str], repe
     return [spec] * (repeat + 1)
 
 
-def worker_ours(path: Path, journey: str, repeat: int, as_of: date, ids: list[str], rules: list[str]) -> dict:
+def worker_ours(path: Path, journey: str, repeat: int, as_of: date, ids: list[str], rules: list[str],
+                read_only: bool = False) -> dict:
     import asyncio
 
     from mcp import Client
@@ -115,7 +116,7 @@ def worker_ours(path: Path, journey: str, repeat: int, as_of: date, ids: list[st
     errors: list[str] = []
 
     async def go() -> list[float]:
-        server = build_server(str(path))
+        server = build_server(str(path), read_only=read_only)
         out = []
         try:
             async with Client(server) as client:
@@ -411,10 +412,11 @@ def worker_pandas(path: Path, as_of: date) -> dict:
 
 # ---------------------------------------------------------------------------------------------- driver
 
-def run_worker(kind: str, journey: str, path: Path, repeat: int, ids: list[str], rules: list[str]) -> dict:
+def run_worker(kind: str, journey: str, path: Path, repeat: int, ids: list[str], rules: list[str],
+               read_only: bool = False) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON."""
     payload = json.dumps({"kind": kind, "journey": journey, "path": str(path), "repeat": repeat,
-                          "ids": ids, "rules": rules})
+                          "ids": ids, "rules": rules, "read_only": read_only})
     proc = subprocess.run([sys.executable, __file__, "worker", payload], capture_output=True, text=True,
                           timeout=1800)
     if proc.returncode != 0:
@@ -433,7 +435,8 @@ def worker(payload: str) -> None:
     elif kind == "pandas":
         result = worker_pandas(path, as_of)
     elif kind == "ours":
-        result = worker_ours(path, journey, spec["repeat"], as_of, spec["ids"], spec["rules"])
+        result = worker_ours(path, journey, spec["repeat"], as_of, spec["ids"], spec["rules"],
+                             spec.get("read_only", False))
     else:
         result = worker_raw(path, journey, spec["repeat"], as_of, spec["ids"], spec["rules"])
     print(json.dumps(result))
@@ -451,12 +454,14 @@ def main(
     repeat: int = typer.Option(10, "--repeat", min=1, max=200, help="Warm calls per journey after the first."),
     only: str = typer.Option("", "--only", help="Comma-separated journeys (default: all, plus derive)."),
     derive: bool = typer.Option(True, "--derive/--no-derive", help="Also derive + score-all vs pandas."),
+    read_only: bool = typer.Option(False, "--read-only", help="Serve the archive read-only (several processes "
+                                   "may then read one file, e.g. a shared L archive)."),
 ) -> None:
     """Run every journey ours vs raw (and derive vs pandas) in fresh processes and print the table."""
     sys.path.insert(0, str(HERE))
     from bench_voice import archive_for
 
-    path = archive_for(size.upper())
+    path = archive_for(size.upper(), with_icp=not read_only)  # read-only: the archive must have its ICP
     definition = definition_of(path)
     rules = [d.id for d in definition.disqualifiers]
     ids = sample_ids(path, 50)
@@ -468,7 +473,7 @@ def main(
                 "first ×raw", "p50 ×raw"):
         table.add_column(col, justify="left" if col == "journey" else "right")
     for journey in wanted:
-        ours = run_worker("ours", journey, path, repeat, ids, rules)
+        ours = run_worker("ours", journey, path, repeat, ids, rules, read_only)
         raw = run_worker("raw", journey, path, repeat, ids, rules)
         of, o50, o95 = cells(ours)
         rf, r50, r95 = cells(raw)

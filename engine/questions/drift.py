@@ -1,10 +1,12 @@
 """ICP drift: do recent wins still look like the wins the active ICP was derived from?
 
 Two windows of closed deals: `recent` (default the last 90 days) and `baseline` (the active ICP's
-derivation window, cut where the recent window starts so that the two never overlap). Four SQL
-aggregates (deals by period × stage × group, where the groups are each ICP segment and inside / outside
-the ICP; attribute values of the deals' accounts by period × stage; missing attribute values by period;
-deals per distinct account by period) feed five checks:
+derivation window, cut where the recent window starts so that the two never overlap). Each window's deals
+are counted per account in one pass over opportunities, joined once with `accounts` (the ICP and
+segment flags come from the stored ICP state when it is current); one GROUPING SETS statement gives deals
+per group (each ICP segment, inside / outside the ICP) and per attribute value, one more the deals per
+distinct account and the missing attribute values, one the technologies. The baseline window's counts are
+kept in the one cache per generation, definition and window. They feed five checks:
 
 * **in-ICP share** of wins now vs at derivation (Wilson intervals, one-sided two-proportion test);
 * **PSI** per attribute over the distribution of won deals' account values (DESIGN section 10, floor
@@ -38,7 +40,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Connection, Engine, FromClause, Select, String, case, cast, func, literal, or_, select, union_all,
+    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, not_, select, tuple_,
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
@@ -57,6 +59,8 @@ from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.model.stats import psi, psi_terms, wilson
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.temp import once
 
 Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
@@ -261,132 +265,189 @@ def baseline_window(definition: ICPDefinition, recent: Window, baseline: str | N
 
 
 # --- SQL ----------------------------------------------------------------------------------------------
+#
+# Every aggregate is per window, so each window is computed on its own (`_window_counts`): the recent window
+# on every call, the baseline (the bulk of the deals: years vs 90 days) once per archive generation,
+# definition and window through the one cache.
 
 
-def _period(recent: Window, base: Window):
-    c = opportunities.c.closed_at
-    in_recent, in_base = recent.contains(c), base.contains(c)
-    return case((in_recent, "recent"), (in_base, "baseline"), else_=None), or_(in_recent, in_base)
+@dataclass(frozen=True)
+class _Counts:
+    """One window's aggregates: (group, stage) → deals; (stage, attribute, value) → deals; the design effects
+    ('won' | 'closed' → deals per distinct account); (attribute) → (worked accounts lacking it, worked)."""
+
+    groups: dict[tuple[str, str], int]
+    values: dict[tuple[str, str, str], int]
+    deff: dict[str, float]
+    nulls: dict[str, tuple[int, int]]
 
 
-def _deals(recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]) -> Select:
-    """Closed deals (won or lost) in either window, counted per (account_id, period, stage) as `n`, with the
-    account's 0/1 group flags `f0…` (inside the ICP, each segment): the one pass over opportunities that
-    every aggregate below reads."""
-    period, inside = _period(recent, base)
+def _single_valued(attributes: Iterable[str]) -> dict[str, ColumnElement]:
+    """attribute → its value on an `accounts` row (`value_expr`), for the single-valued `attributes`."""
+    return {a: e for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None}
+
+
+def _per_account(window: Window, outside: Window | None, groups: list[tuple[str, Select]],
+                 attributes: Iterable[str]) -> Select:
+    """One row per account with closed deals (won or lost) in `window` (and not in `outside`): the one pass
+    over opportunities and the one join with `accounts` that the window's aggregates read.
+
+    Columns: `account_id`; its deals `won` and `lost`; its 0/1 group flags `f0…` (`groups` order: inside the
+    ICP, each segment); `known` (1 when the account row exists); the single-valued attributes' values `v0…`
+    (`_single_valued(attributes)` order); and `m0…`, 1 when the account column SINGLE_VALUED[i] is missing.
+    """
     o = opportunities.c
-    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
-    return (
-        select(o.account_id, o.stage, period.label("period"), func.count().label("n"), *cols)
-        .where(o.stage.in_(["won", "lost"]), inside)
-        .group_by(o.account_id, o.stage, period)
-    )
-
-
-def _period_stats(conn: Connection, d: FromClause) -> tuple[dict[tuple[str, str], float],
-                                                          dict[tuple[str, str], tuple[int, int]]]:
-    """Per window, in one statement over the deals per account: the design effects and the null counts.
-
-    Design effect, (period, 'won' | 'closed') → deals per distinct account (≥ 1): one account's repeat deals
-    are not independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps
-    the tests from being overconfident. Null counts, (period, attribute) → (worked accounts lacking the
-    attribute, worked accounts).
-    """
-    won = d.c.stage == "won"
+    where = [o.stage.in_(["won", "lost"]), window.contains(o.closed_at)]
+    if outside is not None:
+        where.append(not_(outside.contains(o.closed_at)))
     per = (
-        select(d.c.account_id, d.c.period, func.sum(d.c.n).label("n"),
-               func.sum(case((won, d.c.n), else_=0)).label("n_won"), func.max(case((won, 1), else_=0)).label("has_won"))
-        .group_by(d.c.account_id, d.c.period)
-        .subquery("per_account")
+        select(o.account_id, *(func.sum(case((o.stage == s, 1), else_=0)).label(s) for s in ("won", "lost")))
+        .where(*where)
+        .group_by(o.account_id)
+        .subquery("drift_per_account")
     )
-    known = accounts.c.account_id.is_not(None)
-    nulls = [func.sum(case((known & accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
-    stmt = (
-        select(per.c.period, func.sum(per.c.n).label("n"), func.count().label("accts"),
-               func.sum(per.c.n_won).label("n_won"), func.sum(per.c.has_won).label("won_accts"),
-               func.count(accounts.c.account_id).label("worked"), *nulls)
-        .select_from(per.outerjoin(accounts, accounts.c.account_id == per.c.account_id))
-        .group_by(per.c.period)
-    )
-    deff: dict[tuple[str, str], float] = {}
-    missing: dict[tuple[str, str], tuple[int, int]] = {}
+    a = accounts.c
+    flags = [case((per.c.account_id.in_(ids), 1), else_=0).label(f"f{i}") for i, (_, ids) in enumerate(groups)]
+    values = [e.label(f"v{i}") for i, e in enumerate(_single_valued(attributes).values())]
+    missing = [case((a[name].is_(None), 1), else_=0).label(f"m{i}") for i, name in enumerate(SINGLE_VALUED)]
+    known = case((a.account_id.is_not(None), 1), else_=0).label("known")
+    return (select(per.c.account_id, per.c.won, per.c.lost, *flags, known, *values, *missing)
+            .select_from(per.outerjoin(accounts, a.account_id == per.c.account_id)))
+
+
+def _window_counts(conn: Connection, window: Window, outside: Window | None, groups: list[tuple[str, Select]],
+                   attributes: list[str], stages: tuple[str, ...]) -> _Counts:
+    """The aggregates of the deals closed in `window` (not in `outside`): the per-account relation filled
+    once (a DuckDB temporary table, a CTE elsewhere), then three statements over it. Attribute values are
+    counted for `stages` only (baseline losses feed no check)."""
+    with once(conn, _per_account(window, outside, groups, attributes), "drift_accounts") as wide:
+        counted, values = _counts_and_values(conn, wide, [name for name, _ in groups], attributes, stages)
+        deff, nulls = _window_stats(conn, wide)
+        if TECHNOLOGY in attributes:
+            values.update(_technology_counts(conn, wide, stages))
+    return _Counts(counted, values, deff, nulls)
+
+
+def _counts_and_values(
+    conn: Connection, w: FromClause, names: list[str], attributes: Iterable[str], stages: tuple[str, ...]
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
+    """One GROUPING SETS statement over the per-account relation: (group, stage) → closed deals per group
+    (`names`, flags `f0…`) plus `icp:outside`, and (stage, attribute, value) → deals over the deals' accounts'
+    single-valued attribute values."""
+    c = w.c
+    flags = [c[f"f{i}"] for i in range(len(names))]
+    single = list(_single_valued(attributes))
+    values = [c[f"v{i}"] for i in range(len(single))]
+    stmt = select(*flags, *values, *(func.grouping(v).label(f"g{i}") for i, v in enumerate(values)),
+                  *(func.sum(c[s]).label(s) for s in ("won", "lost")))
+    stmt = stmt.group_by(func.grouping_sets(tuple_(*flags), *(tuple_(v) for v in values)))
+    groups: dict[tuple[str, str], int] = defaultdict(int)
+    found: dict[tuple[str, str, str], int] = {}
     for row in conn.execute(stmt).mappings():
-        period, n, accts, n_won, won_accts = row["period"], row["n"], row["accts"], row["n_won"], row["won_accts"]
-        deff[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
-        deff[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
-        for a in SINGLE_VALUED:
-            missing[(period, a)] = (int(row[a] or 0), int(row["worked"]))
-    return deff, missing
+        by_value = next((i for i in range(len(single)) if row[f"g{i}"] == 0), None)
+        if by_value is None:  # the groups' set
+            for s in ("won", "lost"):
+                if not (n := int(row[s] or 0)):
+                    continue
+                for i, name in enumerate(names):
+                    if row[f"f{i}"]:
+                        groups[(name, s)] += n
+                if not row["f0"]:
+                    groups[("icp:outside", s)] += n
+        elif row[f"v{by_value}"] is not None:
+            for s in stages:
+                if n := int(row[s] or 0):
+                    found[(s, single[by_value], row[f"v{by_value}"])] = n
+    return dict(groups), found
 
 
-def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, ColumnElement[bool]]]:
-    """(group, condition on opportunities.account_id): inside the ICP and each ICP segment.
+def _window_stats(conn: Connection, w: FromClause) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """The window's design effects and null counts, in one statement over the per-account relation.
 
-    The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
-    caches them) and tested per deal, so a check neither rescores nor joins every account.
+    Design effect, 'won' | 'closed' → deals per distinct account (≥ 1): one account's repeat deals are not
+    independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps the tests
+    from being overconfident. Null counts, attribute → (worked accounts lacking it, worked accounts).
     """
-    account = opportunities.c.account_id
+    c = w.c
+
+    def total(expr, name: str):
+        return func.coalesce(func.sum(expr), 0).label(name)
+
+    worked = c.known == 1
+    row = conn.execute(select(
+        total(c.won + c.lost, "n"), func.count().label("accts"), total(c.won, "n_won"),
+        total(case((c.won > 0, 1), else_=0), "won_accts"), total(case((worked, 1), else_=0), "worked"),
+        *(total(case((and_(worked, c[f"m{i}"] == 1), 1), else_=0), f"m{i}") for i in range(len(SINGLE_VALUED))),
+    )).mappings().one()
+    n, accts, n_won, won_accts = (int(row[k]) for k in ("n", "accts", "n_won", "won_accts"))
+    if not accts:  # no deals in this window
+        return {}, {}
+    deff = {"closed": max(1.0, n / accts), "won": max(1.0, n_won / won_accts) if won_accts else 1.0}
+    return deff, {a: (int(row[f"m{i}"]), int(row["worked"])) for i, a in enumerate(SINGLE_VALUED)}
+
+
+def _technology_counts(conn: Connection, w: FromClause, stages: tuple[str, ...]) -> dict[tuple[str, str, str], int]:
+    """(stage, 'technology', value) → deals over the deals' accounts' technologies."""
+    t = account_technologies.c
+    tech = cast(t.technology, String)
+    stmt = (select(tech, *(func.sum(w.c[s]).label(s) for s in stages))
+            .select_from(w.join(account_technologies, t.account_id == w.c.account_id))
+            .where(t.technology.is_not(None))
+            .group_by(tech))
+    found: dict[tuple[str, str, str], int] = {}
+    for row in conn.execute(stmt):
+        for k, s in enumerate(stages, start=1):
+            if n := int(row[k] or 0):
+                found[(s, TECHNOLOGY, row[0])] = n
+    return found
+
+
+def _group_members(definition: ICPDefinition, engine: Engine) -> list[tuple[str, Select]]:
+    """(group, selectable of its account ids): inside the ICP and each ICP segment.
+
+    From the stored ICP state when it is current, else materialized once per definition and data
+    (engine/questions/cohorts.py caches them), so a check neither rescores nor joins every account.
+    """
     inside, _ = icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
-    flags = [("icp:inside", account.in_(inside))]
+    groups = [("icp:inside", inside)]
     for seg in definition.segments:
         members, _ = icp_ids(engine, definition, f"segment:{seg.id}", segment_selectable(definition, seg.id))
-        flags.append((f"segment:{seg.id}", account.in_(members)))
-    return flags
+        groups.append((f"segment:{seg.id}", members))
+    return groups
 
 
-def _counts_by_group(
-    conn: Connection, d: FromClause, flags: list[tuple[str, ColumnElement[bool]]]
-) -> dict[tuple[str, str, str], int]:
-    """(group, period, stage) → closed deals per flag group plus `icp:outside`."""
-    cols = [d.c[f"f{i}"] for i in range(len(flags))]
-    stmt = select(d.c.period, d.c.stage, *cols, func.sum(d.c.n).label("n")).group_by(d.c.period, d.c.stage, *cols)
-    out: dict[tuple[str, str, str], int] = defaultdict(int)
-    for row in conn.execute(stmt).mappings():
-        n = int(row["n"])
-        for i, (grp, _) in enumerate(flags):
-            if row[f"f{i}"]:
-                out[(grp, row["period"], row["stage"])] += n
-        if not row["f0"]:
-            out[("icp:outside", row["period"], row["stage"])] += n
-    return dict(out)
+def _overlaps(a: Window, b: Window) -> bool:
+    """Whether two half-open windows share a day (a None start is open to the past)."""
+    return (a.start is None or a.start < b.end) and (b.start is None or b.start < a.end)
 
 
-def _value_counts(
-    conn: Connection, raw: FromClause, attributes: Iterable[str]
-) -> dict[tuple[str, str, str, str], int]:
-    """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
+def _both_windows(engine: Engine, definition: ICPDefinition, recent: Window, base: Window,
+                  attributes: list[str]) -> tuple[dict[tuple[str, str, str], int], dict[tuple[str, str, str, str], int],
+                                                  dict[tuple[str, str], float], dict[tuple[str, str], tuple[int, int]]]:
+    """The aggregates of both windows keyed by period: (group, period, stage) → deals, (period, stage,
+    attribute, value) → deals, (period, 'won' | 'closed') → design effect, (period, attribute) → null counts.
 
-    Deals are first counted per (account, period, stage); one join with `accounts` computes every
-    single-valued attribute at once and the rows are unpivoted after it (technology joins its own table).
-    Lost deals of the baseline window are left out (no check reads them).
+    A deal in both windows (an explicit baseline overlapping the recent window) counts as recent. The
+    baseline's aggregates are a pure function of the archive generation, the definition and the two windows,
+    kept in the one cache (engine/sql/cache.py); the recent window is computed on every call.
     """
-    needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
-    d = select(raw.c.account_id, raw.c.period, raw.c.stage, raw.c.n).where(needed).subquery("d_per_account")
-    single = [(a, e) for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None]
-    wide = (
-        select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
-        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
-        .cte("drift_wide")
-    )
-    parts = [
-        select(wide.c.period, wide.c.stage, literal(a, String).label("attribute"),
-               wide.c[f"v{i}"].label("value"), wide.c.n)
-        for i, (a, _) in enumerate(single)
-    ]
-    if TECHNOLOGY in attributes:
-        t = account_technologies.c
-        parts.append(
-            select(d.c.period, d.c.stage, literal(TECHNOLOGY, String).label("attribute"),
-                   cast(t.technology, String).label("value"), d.c.n)
-            .select_from(d.join(account_technologies, t.account_id == d.c.account_id))
-        )
-    rel = union_all(*parts).subquery("drift_values")
-    stmt = (
-        select(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value, func.sum(rel.c.n))
-        .where(rel.c.value.is_not(None))
-        .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
-    )
-    return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
+    groups = _group_members(definition, engine)
+    overlap = recent if _overlaps(base, recent) else None
+
+    def baseline() -> _Counts:
+        with engine.connect() as conn:
+            return _window_counts(conn, base, overlap, groups, attributes, ("won",))
+
+    key = ("drift_baseline", state.digest(definition), base.start, base.end,
+           None if overlap is None else (overlap.start, overlap.end), tuple(attributes))
+    by_period = {"baseline": cache.cached(engine, key, baseline)}
+    with engine.connect() as conn:
+        by_period["recent"] = _window_counts(conn, recent, None, groups, attributes, ("won", "lost"))
+    counted = {(g, p, s): n for p, w in by_period.items() for (g, s), n in w.groups.items()}
+    values = {(p, s, a, v): n for p, w in by_period.items() for (s, a, v), n in w.values.items()}
+    deff = {(p, k): d for p, w in by_period.items() for k, d in w.deff.items()}
+    nulls = {(p, a): m for p, w in by_period.items() for a, m in w.nulls.items()}
+    return counted, values, deff, nulls
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -448,15 +509,9 @@ def check_drift(
 ) -> DriftReport:
     """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
     base = baseline_window(definition, recent, baseline)
-    flags = _group_flags(definition, engine)
-    with engine.connect() as conn, once(conn, _deals(recent, base, flags), "drift_deals") as deals:
-        return _check(conn, deals, flags, definition, recent, base)
-
-
-def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnElement[bool]]],
-           definition: ICPDefinition, recent: Window, base: Window) -> DriftReport:
-    """The checks over the deals of both windows (`deals`: filled once, see `_deals`)."""
-    groups = _counts_by_group(conn, deals, flags)
+    icp_attrs = set(definition.attributes_used())
+    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in icp_attrs if a != TRIGGER)]))
+    groups, values, deff, nulls = _both_windows(engine, definition, recent, base, attrs)
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
     report = {"recent_window": recent.describe(), "baseline_window": base.describe(),
@@ -470,15 +525,12 @@ def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnEle
             summary=f"insufficient data: {count(wins[short])} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
         )
-    deff, nulls = _period_stats(conn, deals)
     ctx = _Context(
         definition=definition, wins=wins, groups=groups,
         won_deff=(deff.get(("baseline", "won"), 1.0), deff.get(("recent", "won"), 1.0)),
         closed_deff=(deff.get(("baseline", "closed"), 1.0), deff.get(("recent", "closed"), 1.0)),
-        icp_attrs=set(definition.attributes_used()),
+        icp_attrs=icp_attrs,
     )
-    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if a != TRIGGER)]))
-    values = _value_counts(conn, deals, attrs)
     icp_share, r1 = _check_icp_share(ctx)
     dist = _won_distribution(values)
     psis, r2 = _check_psi(ctx, attrs, dist)
