@@ -3,6 +3,8 @@
 One filtered set of snippets (cohort × window × topic / full-text match × channel × persona, vendor turns
 left out) feeds two SQL queries: the ranked page of quotes, and the counts (by topic, tone and the top
 accounts, one GROUPING SETS statement); when the set is empty a third gives the counts proving it empty.
+On DuckDB the set is a temporary table, and a question's BM25 matches are found first, as one relation
+over the index (archive/fts.py `bm25_matches`), then joined, instead of scoring each candidate.
 Tone is scored in SQL only for the counts; the page's quotes get the same rule in Python (`tone_of`).
 
 Ranking (all terms in [0, 1], computed in SQL):
@@ -38,7 +40,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from icp_mcp.archive.fts import bm25_score, has_fts_index
+from icp_mcp.archive.fts import bm25_matches, bm25_score, has_fts_index
 from icp_mcp.archive.schema import (
     CHANNELS,
     CONTACT_ROLES,
@@ -55,6 +57,7 @@ from icp_mcp.engine.model.numbers import count
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
 from icp_mcp.engine.sql.lookup import account_profiles
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.temp import once
 
 TEXT_CAP = 500
@@ -259,11 +262,19 @@ def customer_voice(
         raise EngineError("topic", "give a topic or a question", known_topics())
     conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
     s = conversation_snippets.c
-    use_fts = question is not None and (conn.dialect.name != "duckdb" or has_fts_index(conn))
-    bm25 = bm25_score(conn, question) if use_fts else None
+    use_fts = question is not None and (conn.dialect.name != "duckdb" or _has_index(conn))
     if question is not None and not use_fts:  # no index: fall back to a plain substring filter
         conds.append(func.lower(s.text).like(f"%{question.lower()}%"))
-    only_matches = bm25 is not None and topic is None  # filtered on the score below, computed once
+    joined = _joined(bool(channel or persona), needs_contacts)
+    bm25: ColumnElement | None = None
+    matched = False  # the join keeps only matching snippets
+    if use_fts and question is not None and conn.dialect.name == "duckdb":  # DuckDB: the matches, joined
+        matches = bm25_matches(conn, question)
+        joined = joined.join(matches, matches.c.snippet_id == s.snippet_id, isouter=topic is not None)
+        bm25, matched = matches.c.score, topic is None
+    elif use_fts and question is not None:
+        bm25 = bm25_score(conn, question)
+    only_matches = bm25 is not None and topic is None and not matched
 
     cols = [
         s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
@@ -272,12 +283,11 @@ def customer_voice(
         (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
         s.text.label("full_text"),
     ]
-    joined = _joined(bool(channel or persona), needs_contacts)
     filtered = select(*cols).select_from(joined).where(and_(*conds))
     if only_matches:  # BM25 once (as a column), not a second time in WHERE: a materialized CTE
         scored = filtered.cte("voice_scored").prefix_with("MATERIALIZED")
         filtered = select(*scored.c).where(scored.c.bm25.is_not(None))
-    with _once(conn, filtered, expensive=bm25 is not None) as base:
+    with _once(conn, filtered) as base:
         page = _page(conn, base, window, value, limit, offset, bm25 is not None)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
@@ -300,10 +310,16 @@ def customer_voice(
     )
 
 
-def _once(conn: Connection, filtered: Select, *, expensive: bool):
-    """The filtered snippets once: a DuckDB temporary table when computing them is expensive (BM25), so the
-    page and the counts do not each score the full-text match; a CTE otherwise."""
-    return once(conn, filtered, "voice_base", materialize=expensive)
+def _has_index(conn: Connection) -> bool:
+    """Whether the DuckDB archive has its full-text index (asked once per archive generation: ingest
+    rebuilds the index and bumps the generation)."""
+    return cache.cached(conn.engine, ("fts_index",), lambda: has_fts_index(conn))
+
+
+def _once(conn: Connection, filtered: Select):
+    """The filtered snippets once: on DuckDB a temporary table, so that the page and the counts neither
+    each scan the snippets nor each score the full-text match; a CTE elsewhere."""
+    return once(conn, filtered, "voice_base")
 
 
 def _toned(filtered) -> Select:
