@@ -291,7 +291,10 @@ def customer_voice(
         page = _page(conn, base, window, value, limit, offset, bm25 is not None)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
-    quotes = _quotes(conn, page)
+    cards = account_profiles(conn, [r["account_id"] for r in page] + [a for a, _ in counts["by_account"]])
+    quotes = _quotes(conn, page, cards)
+    by_account = [AccountCount(account_id=a, account_name=cards.get(a, (None, ""))[0] or a, n=n)
+                  for a, n in counts["by_account"]]
     empty = None
     if total == 0:
         empty = _empty_evidence(conn, cohort, window, topic, question, include_vendor)
@@ -304,7 +307,7 @@ def customer_voice(
         quotes=quotes,
         by_topic=counts["by_topic"],
         by_tone=counts["by_tone"],
-        by_account=counts["by_account"],
+        by_account=by_account,
         empty=empty,
         summary=summary,
     )
@@ -360,24 +363,12 @@ def _page(
     ranked_q = select(*scored.c, final).subquery("ranked")
     order = (ranked_q.c.score.desc(), ranked_q.c.snippet_id)
     stmt = select(ranked_q).order_by(*order).limit(limit).offset(offset)
-    rows = [dict(r._mapping) for r in conn.execute(stmt)]
-    names = account_names(conn, [r["account_id"] for r in rows])
-    for r in rows:
-        r["account_name"] = names.get(r["account_id"])
-    return rows
-
-
-def account_names(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
-    """account_id → name for the few accounts of one answer (a key lookup, not a join over all accounts)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    a = accounts.c
-    return dict(conn.execute(select(a.account_id, a.name).where(a.account_id.in_(wanted))).all())
+    return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def _counts(conn: Connection, base) -> dict:
-    """Totals by topic and tone plus the top accounts in one statement (GROUPING SETS: per account, all)."""
+    """Totals by topic and tone plus the top accounts (`by_account`: (account_id, snippets)) in one statement
+    (GROUPING SETS: per account, all)."""
     b = base.c
     topics = known_topics()
     one, zero = literal_column("1"), literal_column("0")
@@ -400,7 +391,6 @@ def _counts(conn: Connection, base) -> dict:
     rows = conn.execute(
         select(ranked).where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS)).order_by(r.is_total.desc(), r.rk)
     ).mappings().all()
-    names = account_names(conn, [m["account_id"] for m in rows if m["is_total"] != 1])
     total_row = next((m for m in rows if m["is_total"] == 1), None)
     acct_rows = [m for m in rows if m["is_total"] != 1]
     total = int(total_row["n"]) if total_row else 0
@@ -409,11 +399,7 @@ def _counts(conn: Connection, base) -> dict:
         key=lambda c: -c.n,
     )
     by_tone = [Count(key=t, n=int(total_row[f"tone_{t}"] or 0) if total_row else 0) for t in TONES]
-    by_account = [
-        AccountCount(account_id=m["account_id"], account_name=names.get(m["account_id"]) or m["account_id"],
-                     n=int(m["n"]))
-        for m in acct_rows
-    ]
+    by_account = [(m["account_id"], int(m["n"])) for m in acct_rows]
     accounts_n = int(acct_rows[0]["groups"]) if acct_rows else 0
     return {"total": total, "accounts": accounts_n, "by_topic": by_topic, "by_tone": by_tone,
             "by_account": by_account}
@@ -450,23 +436,24 @@ def _conversations(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str,
     return {cid: (channel, contact) for cid, channel, contact in rows}
 
 
-def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
+def _quotes(conn: Connection, rows: list[dict], cards: dict[str, tuple[str | None, str]]) -> list[Quote]:
+    """The page's quotes; `cards`: account_id → (name, firmographic label) (`account_profiles`)."""
     convs = _conversations(conn, sorted({r["conversation_id"] for r in rows}))
     for r in rows:
         r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
     people = _roles(conn, [r["contact_id"] for r in rows])
-    profiles = account_profiles(conn, [r["account_id"] for r in rows])
     out = []
     for r in rows:
         title, role = people.get(r["contact_id"], (None, None))
+        name, profile = cards.get(r["account_id"], (None, "a company"))
         when = r["occurred_at"]
         out.append(
             Quote(
                 snippet_id=int(r["snippet_id"]),
                 conversation_id=r["conversation_id"],
                 account_id=r["account_id"],
-                account_name=r["account_name"] or r["account_id"],
-                attribution=profiles.get(r["account_id"], "a company"),
+                account_name=name or r["account_id"],
+                attribution=profile,
                 date=(when.date() if isinstance(when, datetime) else when).isoformat(),
                 channel=r["channel"],
                 speaker=r["speaker"],
