@@ -40,7 +40,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, not_, select, tuple_,
+    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, not_, or_, select,
+    tuple_,
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
@@ -266,9 +267,25 @@ def baseline_window(definition: ICPDefinition, recent: Window, baseline: str | N
 
 # --- SQL ----------------------------------------------------------------------------------------------
 #
-# Every aggregate is per window, so each window is computed on its own (`_window_counts`): the recent window
-# on every call, the baseline (the bulk of the deals: years vs 90 days) once per archive generation,
-# definition and window through the one cache.
+# Every aggregate is per window. The baseline window (years of deals, against the recent 90 days) is a pure
+# function of the archive generation, the definition and the windows and is kept in the one cache; a call
+# that finds it there scans only the recent window, one that does not counts both windows in one pass.
+
+STAGES: tuple[str, ...] = ("won", "lost")
+
+
+@dataclass(frozen=True)
+class _Period:
+    """A window whose deals are counted: `name` ('recent' | 'baseline'), deals closed in `window` and not in
+    `outside` (a deal in both windows counts as recent), attribute values counted for `value_stages`."""
+
+    name: str
+    window: Window
+    outside: Window | None
+    value_stages: tuple[str, ...]
+
+    def col(self, stage: str) -> str:
+        return f"{self.name}_{stage}"
 
 
 @dataclass(frozen=True)
@@ -287,22 +304,26 @@ def _single_valued(attributes: Iterable[str]) -> dict[str, ColumnElement]:
     return {a: e for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None}
 
 
-def _per_account(window: Window, outside: Window | None, groups: list[tuple[str, Select]],
-                 attributes: Iterable[str]) -> Select:
-    """One row per account with closed deals (won or lost) in `window` (and not in `outside`): the one pass
-    over opportunities and the one join with `accounts` that the window's aggregates read.
+def _per_account(periods: list[_Period], groups: list[tuple[str, Select]], attributes: Iterable[str]) -> Select:
+    """One row per account with closed deals (won or lost) in the periods' windows: the one pass over
+    opportunities and the one join with `accounts` that the aggregates read.
 
-    Columns: `account_id`; its deals `won` and `lost`; its 0/1 group flags `f0…` (`groups` order: inside the
-    ICP, each segment); `known` (1 when the account row exists); the single-valued attributes' values `v0…`
-    (`_single_valued(attributes)` order); and `m0…`, 1 when the account column SINGLE_VALUED[i] is missing.
+    Columns: `account_id`; its deals per period and stage (`_Period.col`); its 0/1 group flags `f0…`
+    (`groups` order: inside the ICP, each segment); `known` (1 when the account row exists); the
+    single-valued attributes' values `v0…` (`_single_valued(attributes)` order); and `m0…`, 1 when the
+    account column SINGLE_VALUED[i] is missing.
     """
     o = opportunities.c
-    where = [o.stage.in_(["won", "lost"]), window.contains(o.closed_at)]
-    if outside is not None:
-        where.append(not_(outside.contains(o.closed_at)))
+
+    def closed_in(p: _Period) -> ColumnElement[bool]:
+        inside = p.window.contains(o.closed_at)
+        return inside if p.outside is None else and_(inside, not_(p.outside.contains(o.closed_at)))
+
+    counts = [func.sum(case((and_(closed_in(p), o.stage == s), 1), else_=0)).label(p.col(s))
+              for p in periods for s in STAGES]
     per = (
-        select(o.account_id, *(func.sum(case((o.stage == s, 1), else_=0)).label(s) for s in ("won", "lost")))
-        .where(*where)
+        select(o.account_id, *counts)
+        .where(o.stage.in_(list(STAGES)), or_(*(closed_in(p) for p in periods)))
         .group_by(o.account_id)
         .subquery("drift_per_account")
     )
@@ -311,58 +332,61 @@ def _per_account(window: Window, outside: Window | None, groups: list[tuple[str,
     values = [e.label(f"v{i}") for i, e in enumerate(_single_valued(attributes).values())]
     missing = [case((a[name].is_(None), 1), else_=0).label(f"m{i}") for i, name in enumerate(SINGLE_VALUED)]
     known = case((a.account_id.is_not(None), 1), else_=0).label("known")
-    return (select(per.c.account_id, per.c.won, per.c.lost, *flags, known, *values, *missing)
+    return (select(per.c.account_id, *(per.c[c.name] for c in counts), *flags, known, *values, *missing)
             .select_from(per.outerjoin(accounts, a.account_id == per.c.account_id)))
 
 
-def _window_counts(conn: Connection, window: Window, outside: Window | None, groups: list[tuple[str, Select]],
-                   attributes: list[str], stages: tuple[str, ...]) -> _Counts:
-    """The aggregates of the deals closed in `window` (not in `outside`): the per-account relation filled
-    once (a DuckDB temporary table, a CTE elsewhere), then three statements over it. Attribute values are
-    counted for `stages` only (baseline losses feed no check)."""
-    with once(conn, _per_account(window, outside, groups, attributes), "drift_accounts") as wide:
-        counted, values = _counts_and_values(conn, wide, [name for name, _ in groups], attributes, stages)
-        deff, nulls = _window_stats(conn, wide)
+def _period_counts(conn: Connection, periods: list[_Period], groups: list[tuple[str, Select]],
+                   attributes: list[str]) -> dict[str, _Counts]:
+    """Each period's aggregates: the per-account relation filled once (a DuckDB temporary table, a CTE
+    elsewhere), then three statements over it."""
+    with once(conn, _per_account(periods, groups, attributes), "drift_accounts") as wide:
+        counted, values = _counts_and_values(conn, wide, periods, [name for name, _ in groups], attributes)
+        stats = _period_stats(conn, wide, periods)
         if TECHNOLOGY in attributes:
-            values.update(_technology_counts(conn, wide, stages))
-    return _Counts(counted, values, deff, nulls)
+            for p, found in _technology_counts(conn, wide, periods).items():
+                values[p].update(found)
+    return {p.name: _Counts(counted[p.name], values[p.name], *stats[p.name]) for p in periods}
 
 
 def _counts_and_values(
-    conn: Connection, w: FromClause, names: list[str], attributes: Iterable[str], stages: tuple[str, ...]
-) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
-    """One GROUPING SETS statement over the per-account relation: (group, stage) → closed deals per group
-    (`names`, flags `f0…`) plus `icp:outside`, and (stage, attribute, value) → deals over the deals' accounts'
-    single-valued attribute values."""
+    conn: Connection, w: FromClause, periods: list[_Period], names: list[str], attributes: Iterable[str]
+) -> tuple[dict[str, dict[tuple[str, str], int]], dict[str, dict[tuple[str, str, str], int]]]:
+    """One GROUPING SETS statement over the per-account relation, per period: (group, stage) → closed deals
+    per group (`names`, flags `f0…`) plus `icp:outside`, and (stage, attribute, value) → deals over the
+    deals' accounts' single-valued attribute values (for the period's `value_stages`)."""
     c = w.c
     flags = [c[f"f{i}"] for i in range(len(names))]
     single = list(_single_valued(attributes))
     values = [c[f"v{i}"] for i in range(len(single))]
+    cols = [p.col(s) for p in periods for s in STAGES]
     stmt = select(*flags, *values, *(func.grouping(v).label(f"g{i}") for i, v in enumerate(values)),
-                  *(func.sum(c[s]).label(s) for s in ("won", "lost")))
+                  *(func.sum(c[col]).label(col) for col in cols))
     stmt = stmt.group_by(func.grouping_sets(tuple_(*flags), *(tuple_(v) for v in values)))
-    groups: dict[tuple[str, str], int] = defaultdict(int)
-    found: dict[tuple[str, str, str], int] = {}
+    groups: dict[str, dict[tuple[str, str], int]] = {p.name: defaultdict(int) for p in periods}
+    found: dict[str, dict[tuple[str, str, str], int]] = {p.name: {} for p in periods}
     for row in conn.execute(stmt).mappings():
         by_value = next((i for i in range(len(single)) if row[f"g{i}"] == 0), None)
-        if by_value is None:  # the groups' set
-            for s in ("won", "lost"):
-                if not (n := int(row[s] or 0)):
-                    continue
-                for i, name in enumerate(names):
-                    if row[f"f{i}"]:
-                        groups[(name, s)] += n
-                if not row["f0"]:
-                    groups[("icp:outside", s)] += n
-        elif row[f"v{by_value}"] is not None:
-            for s in stages:
-                if n := int(row[s] or 0):
-                    found[(s, single[by_value], row[f"v{by_value}"])] = n
-    return dict(groups), found
+        for p in periods:
+            if by_value is None:  # the groups' set
+                for s in STAGES:
+                    if not (n := int(row[p.col(s)] or 0)):
+                        continue
+                    for i, name in enumerate(names):
+                        if row[f"f{i}"]:
+                            groups[p.name][(name, s)] += n
+                    if not row["f0"]:
+                        groups[p.name][("icp:outside", s)] += n
+            elif row[f"v{by_value}"] is not None:
+                for s in p.value_stages:
+                    if n := int(row[p.col(s)] or 0):
+                        found[p.name][(s, single[by_value], row[f"v{by_value}"])] = n
+    return {p: dict(g) for p, g in groups.items()}, found
 
 
-def _window_stats(conn: Connection, w: FromClause) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
-    """The window's design effects and null counts, in one statement over the per-account relation.
+def _period_stats(conn: Connection, w: FromClause, periods: list[_Period]
+                  ) -> dict[str, tuple[dict[str, float], dict[str, tuple[int, int]]]]:
+    """Per period, in one statement over the per-account relation: the design effects and the null counts.
 
     Design effect, 'won' | 'closed' → deals per distinct account (≥ 1): one account's repeat deals are not
     independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps the tests
@@ -373,32 +397,44 @@ def _window_stats(conn: Connection, w: FromClause) -> tuple[dict[str, float], di
     def total(expr, name: str):
         return func.coalesce(func.sum(expr), 0).label(name)
 
-    worked = c.known == 1
-    row = conn.execute(select(
-        total(c.won + c.lost, "n"), func.count().label("accts"), total(c.won, "n_won"),
-        total(case((c.won > 0, 1), else_=0), "won_accts"), total(case((worked, 1), else_=0), "worked"),
-        *(total(case((and_(worked, c[f"m{i}"] == 1), 1), else_=0), f"m{i}") for i in range(len(SINGLE_VALUED))),
-    )).mappings().one()
-    n, accts, n_won, won_accts = (int(row[k]) for k in ("n", "accts", "n_won", "won_accts"))
-    if not accts:  # no deals in this window
-        return {}, {}
-    deff = {"closed": max(1.0, n / accts), "won": max(1.0, n_won / won_accts) if won_accts else 1.0}
-    return deff, {a: (int(row[f"m{i}"]), int(row["worked"])) for i, a in enumerate(SINGLE_VALUED)}
+    cols = []
+    for p in periods:
+        won, lost = c[p.col("won")], c[p.col("lost")]
+        dealt = won + lost > 0
+        worked = and_(dealt, c.known == 1)
+        cols += [total(won + lost, f"{p.name}_n"), total(case((dealt, 1), else_=0), f"{p.name}_accts"),
+                 total(won, f"{p.name}_n_won"), total(case((won > 0, 1), else_=0), f"{p.name}_won_accts"),
+                 total(case((worked, 1), else_=0), f"{p.name}_worked"),
+                 *(total(case((and_(worked, c[f"m{i}"] == 1), 1), else_=0), f"{p.name}_m{i}")
+                   for i in range(len(SINGLE_VALUED)))]
+    row = conn.execute(select(*cols)).mappings().one()
+    out: dict[str, tuple[dict[str, float], dict[str, tuple[int, int]]]] = {}
+    for p in periods:
+        n, accts, n_won, won_accts = (int(row[f"{p.name}_{k}"]) for k in ("n", "accts", "n_won", "won_accts"))
+        if not accts:  # no deals in this window
+            out[p.name] = ({}, {})
+            continue
+        deff = {"closed": max(1.0, n / accts), "won": max(1.0, n_won / won_accts) if won_accts else 1.0}
+        worked_n = int(row[f"{p.name}_worked"])
+        out[p.name] = (deff, {a: (int(row[f"{p.name}_m{i}"]), worked_n) for i, a in enumerate(SINGLE_VALUED)})
+    return out
 
 
-def _technology_counts(conn: Connection, w: FromClause, stages: tuple[str, ...]) -> dict[tuple[str, str, str], int]:
-    """(stage, 'technology', value) → deals over the deals' accounts' technologies."""
+def _technology_counts(conn: Connection, w: FromClause, periods: list[_Period]
+                       ) -> dict[str, dict[tuple[str, str, str], int]]:
+    """Per period, (stage, 'technology', value) → deals over the deals' accounts' technologies."""
     t = account_technologies.c
     tech = cast(t.technology, String)
-    stmt = (select(tech, *(func.sum(w.c[s]).label(s) for s in stages))
+    cols = [(p, s) for p in periods for s in p.value_stages]
+    stmt = (select(tech, *(func.sum(w.c[p.col(s)]).label(p.col(s)) for p, s in cols))
             .select_from(w.join(account_technologies, t.account_id == w.c.account_id))
             .where(t.technology.is_not(None))
             .group_by(tech))
-    found: dict[tuple[str, str, str], int] = {}
+    found: dict[str, dict[tuple[str, str, str], int]] = {p.name: {} for p in periods}
     for row in conn.execute(stmt):
-        for k, s in enumerate(stages, start=1):
+        for k, (p, s) in enumerate(cols, start=1):
             if n := int(row[k] or 0):
-                found[(s, TECHNOLOGY, row[0])] = n
+                found[p.name][(s, TECHNOLOGY, row[0])] = n
     return found
 
 
@@ -427,22 +463,27 @@ def _both_windows(engine: Engine, definition: ICPDefinition, recent: Window, bas
     """The aggregates of both windows keyed by period: (group, period, stage) → deals, (period, stage,
     attribute, value) → deals, (period, 'won' | 'closed') → design effect, (period, attribute) → null counts.
 
-    A deal in both windows (an explicit baseline overlapping the recent window) counts as recent. The
-    baseline's aggregates are a pure function of the archive generation, the definition and the two windows,
-    kept in the one cache (engine/sql/cache.py); the recent window is computed on every call.
+    The baseline's come from the one cache when they are there (then only the recent window is scanned);
+    otherwise both windows are counted in one pass and the baseline's are kept.
     """
     groups = _group_members(definition, engine)
-    overlap = recent if _overlaps(base, recent) else None
+    now = _Period("recent", recent, None, STAGES)
+    then = _Period("baseline", base, recent if _overlaps(base, recent) else None, ("won",))  # losses: no check
+    fresh: dict[str, _Counts] = {}
 
     def baseline() -> _Counts:
         with engine.connect() as conn:
-            return _window_counts(conn, base, overlap, groups, attributes, ("won",))
+            fresh.update(_period_counts(conn, [then, now], groups, attributes))
+        return fresh["baseline"]
 
     key = ("drift_baseline", state.digest(definition), base.start, base.end,
-           None if overlap is None else (overlap.start, overlap.end), tuple(attributes))
+           None if then.outside is None else (recent.start, recent.end), tuple(attributes))
     by_period = {"baseline": cache.cached(engine, key, baseline)}
-    with engine.connect() as conn:
-        by_period["recent"] = _window_counts(conn, recent, None, groups, attributes, ("won", "lost"))
+    if "recent" in fresh:
+        by_period["recent"] = fresh["recent"]
+    else:
+        with engine.connect() as conn:
+            by_period["recent"] = _period_counts(conn, [now], groups, attributes)["recent"]
     counted = {(g, p, s): n for p, w in by_period.items() for (g, s), n in w.groups.items()}
     values = {(p, s, a, v): n for p, w in by_period.items() for (s, a, v), n in w.values.items()}
     deff = {(p, k): d for p, w in by_period.items() for k, d in w.deff.items()}
