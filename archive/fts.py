@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from icp_mcp.archive.schema import conversation_snippets
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Dialect,
     Engine,
+    Float,
     FromClause,
     bindparam,
     case,
@@ -82,3 +84,46 @@ def bm25_score(
     vector = func.to_tsvector(config, snippets.c.text)
     tsquery = func.plainto_tsquery(config, q)
     return case((vector.op("@@")(tsquery), func.ts_rank_cd(vector, tsquery)), else_=None)
+
+
+#: match_bm25's scoring, written out over the index's tables with its default k = 1.2 and b = 0.75 (the
+#: same literals, so the same numeric types and the same scores), for every document holding a query term.
+_BM25_SQL = f"""
+SELECT docs.name AS snippet_id, scores.score AS score
+FROM (
+  SELECT subscores.docid AS docid, sum(subscores.subscore) AS score
+  FROM (
+    SELECT docs.docid AS docid,
+           (log(((((SELECT num_docs FROM {FTS_SCHEMA}.stats) - df) + 0.5) / (df + 0.5)) + 1)
+            * ((tf * (1.2 + 1)) / (tf + (1.2 * ((1 - 0.75) + (0.75 * (len / (SELECT avgdl FROM {FTS_SCHEMA}.stats))))))))
+             AS subscore
+    FROM (SELECT termid, docid, count(*) AS tf FROM {FTS_SCHEMA}.terms
+          WHERE termid >= :lowest AND termid <= :highest AND termid IN :termids GROUP BY docid, termid) AS term_tf
+    JOIN {FTS_SCHEMA}.docs AS docs ON term_tf.docid = docs.docid
+    JOIN {FTS_SCHEMA}.dict AS dict ON term_tf.termid = dict.termid
+  ) AS subscores
+  GROUP BY subscores.docid
+) AS scores
+JOIN {FTS_SCHEMA}.docs AS docs ON scores.docid = docs.docid
+"""
+
+
+def query_term_ids(conn: Connection, query: str) -> list[int]:
+    """DuckDB: the index's ids of the query's terms (tokenized and stemmed as `match_bm25` does)."""
+    return [int(t) for t in conn.execute(text(
+        f"SELECT termid FROM {FTS_SCHEMA}.dict WHERE term IN "
+        f"(SELECT DISTINCT stem(unnest({FTS_SCHEMA}.tokenize(:q)), 'porter')) ORDER BY termid"), {"q": query}
+    ).scalars()]
+
+
+def bm25_matches(conn: Connection, query: str) -> FromClause:
+    """DuckDB: `snippet_id, score` of every snippet matching `query`, scored as `bm25_score` scores it.
+
+    One uncorrelated relation over the postings of the query's terms (looked up first, then bound as a
+    list, with their range so that the scan of the postings skips the rest), where `match_bm25` per row is a correlated subquery that makes a filter over many snippets score
+    every candidate (and read every candidate's text before it knows the matches). Sums of the per-term
+    parts may differ from `match_bm25`'s in the last bit (summation order), never more.
+    """
+    ids = query_term_ids(conn, query) or [-1]
+    stmt = text(_BM25_SQL).bindparams(bindparam("termids", ids, expanding=True), lowest=min(ids), highest=max(ids))
+    return stmt.columns(snippet_id=BigInteger, score=Float).subquery("bm25_matches")

@@ -116,7 +116,7 @@ def worker_ours(path: Path, journey: str, repeat: int, as_of: date, ids: list[st
     errors: list[str] = []
 
     async def go() -> list[float]:
-        server = build_server(str(path), read_only=read_only)
+        server = build_server(str(path), read_only=read_only, warm=True)  # as `serve` starts it
         out = []
         try:
             async with Client(server) as client:

@@ -1,10 +1,12 @@
 """ICP drift: do recent wins still look like the wins the active ICP was derived from?
 
 Two windows of closed deals: `recent` (default the last 90 days) and `baseline` (the active ICP's
-derivation window, cut where the recent window starts so that the two never overlap). Four SQL
-aggregates (deals by period × stage × group, where the groups are each ICP segment and inside / outside
-the ICP; attribute values of the deals' accounts by period × stage; missing attribute values by period;
-deals per distinct account by period) feed five checks:
+derivation window, cut where the recent window starts so that the two never overlap). Each window's deals
+are counted per account in one pass over opportunities, joined once with `accounts` (the ICP and
+segment flags come from the stored ICP state when it is current); one GROUPING SETS statement gives deals
+per group (each ICP segment, inside / outside the ICP) and per attribute value, one more the deals per
+distinct account and the missing attribute values, one the technologies. The baseline window's counts are
+kept in the one cache per generation, definition and window. They feed five checks:
 
 * **in-ICP share** of wins now vs at derivation (Wilson intervals, one-sided two-proportion test);
 * **PSI** per attribute over the distribution of won deals' account values (DESIGN section 10, floor
@@ -38,7 +40,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Connection, Engine, FromClause, Select, String, case, cast, func, literal, or_, select, union_all,
+    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, not_, or_, select,
+    tuple_,
 )
 
 from icp_mcp.archive.schema import account_technologies, accounts, opportunities
@@ -57,6 +60,8 @@ from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.model.stats import psi, psi_terms, wilson
 from icp_mcp.engine.model.windows import Window
+from icp_mcp.engine.scoring import state
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.temp import once
 
 Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
@@ -261,132 +266,229 @@ def baseline_window(definition: ICPDefinition, recent: Window, baseline: str | N
 
 
 # --- SQL ----------------------------------------------------------------------------------------------
+#
+# Every aggregate is per window. The baseline window (years of deals, against the recent 90 days) is a pure
+# function of the archive generation, the definition and the windows and is kept in the one cache; a call
+# that finds it there scans only the recent window, one that does not counts both windows in one pass.
+
+STAGES: tuple[str, ...] = ("won", "lost")
 
 
-def _period(recent: Window, base: Window):
-    c = opportunities.c.closed_at
-    in_recent, in_base = recent.contains(c), base.contains(c)
-    return case((in_recent, "recent"), (in_base, "baseline"), else_=None), or_(in_recent, in_base)
+@dataclass(frozen=True)
+class _Period:
+    """A window whose deals are counted: `name` ('recent' | 'baseline'), deals closed in `window` and not in
+    `outside` (a deal in both windows counts as recent), attribute values counted for `value_stages`."""
+
+    name: str
+    window: Window
+    outside: Window | None
+    value_stages: tuple[str, ...]
+
+    def col(self, stage: str) -> str:
+        return f"{self.name}_{stage}"
 
 
-def _deals(recent: Window, base: Window, flags: list[tuple[str, ColumnElement[bool]]]) -> Select:
-    """Closed deals (won or lost) in either window, counted per (account_id, period, stage) as `n`, with the
-    account's 0/1 group flags `f0…` (inside the ICP, each segment): the one pass over opportunities that
-    every aggregate below reads."""
-    period, inside = _period(recent, base)
+@dataclass(frozen=True)
+class _Counts:
+    """One window's aggregates: (group, stage) → deals; (stage, attribute, value) → deals; the design effects
+    ('won' | 'closed' → deals per distinct account); (attribute) → (worked accounts lacking it, worked)."""
+
+    groups: dict[tuple[str, str], int]
+    values: dict[tuple[str, str, str], int]
+    deff: dict[str, float]
+    nulls: dict[str, tuple[int, int]]
+
+
+def _single_valued(attributes: Iterable[str]) -> dict[str, ColumnElement]:
+    """attribute → its value on an `accounts` row (`value_expr`), for the single-valued `attributes`."""
+    return {a: e for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None}
+
+
+def _per_account(periods: list[_Period], groups: list[tuple[str, Select]], attributes: Iterable[str]) -> Select:
+    """One row per account with closed deals (won or lost) in the periods' windows: the one pass over
+    opportunities and the one join with `accounts` that the aggregates read.
+
+    Columns: `account_id`; its deals per period and stage (`_Period.col`); its 0/1 group flags `f0…`
+    (`groups` order: inside the ICP, each segment); `known` (1 when the account row exists); the
+    single-valued attributes' values `v0…` (`_single_valued(attributes)` order); and `m0…`, 1 when the
+    account column SINGLE_VALUED[i] is missing.
+    """
     o = opportunities.c
-    cols = [case((cond, 1), else_=0).label(f"f{i}") for i, (_, cond) in enumerate(flags)]
-    return (
-        select(o.account_id, o.stage, period.label("period"), func.count().label("n"), *cols)
-        .where(o.stage.in_(["won", "lost"]), inside)
-        .group_by(o.account_id, o.stage, period)
-    )
 
+    def closed_in(p: _Period) -> ColumnElement[bool]:
+        inside = p.window.contains(o.closed_at)
+        return inside if p.outside is None else and_(inside, not_(p.outside.contains(o.closed_at)))
 
-def _period_stats(conn: Connection, d: FromClause) -> tuple[dict[tuple[str, str], float],
-                                                          dict[tuple[str, str], tuple[int, int]]]:
-    """Per window, in one statement over the deals per account: the design effects and the null counts.
-
-    Design effect, (period, 'won' | 'closed') → deals per distinct account (≥ 1): one account's repeat deals
-    are not independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps
-    the tests from being overconfident. Null counts, (period, attribute) → (worked accounts lacking the
-    attribute, worked accounts).
-    """
-    won = d.c.stage == "won"
+    counts = [func.sum(case((and_(closed_in(p), o.stage == s), 1), else_=0)).label(p.col(s))
+              for p in periods for s in STAGES]
     per = (
-        select(d.c.account_id, d.c.period, func.sum(d.c.n).label("n"),
-               func.sum(case((won, d.c.n), else_=0)).label("n_won"), func.max(case((won, 1), else_=0)).label("has_won"))
-        .group_by(d.c.account_id, d.c.period)
-        .subquery("per_account")
+        select(o.account_id, *counts)
+        .where(o.stage.in_(list(STAGES)), or_(*(closed_in(p) for p in periods)))
+        .group_by(o.account_id)
+        .subquery("drift_per_account")
     )
-    known = accounts.c.account_id.is_not(None)
-    nulls = [func.sum(case((known & accounts.c[a].is_(None), 1), else_=0)).label(a) for a in SINGLE_VALUED]
-    stmt = (
-        select(per.c.period, func.sum(per.c.n).label("n"), func.count().label("accts"),
-               func.sum(per.c.n_won).label("n_won"), func.sum(per.c.has_won).label("won_accts"),
-               func.count(accounts.c.account_id).label("worked"), *nulls)
-        .select_from(per.outerjoin(accounts, accounts.c.account_id == per.c.account_id))
-        .group_by(per.c.period)
-    )
-    deff: dict[tuple[str, str], float] = {}
-    missing: dict[tuple[str, str], tuple[int, int]] = {}
+    a = accounts.c
+    flags = [case((per.c.account_id.in_(ids), 1), else_=0).label(f"f{i}") for i, (_, ids) in enumerate(groups)]
+    values = [e.label(f"v{i}") for i, e in enumerate(_single_valued(attributes).values())]
+    missing = [case((a[name].is_(None), 1), else_=0).label(f"m{i}") for i, name in enumerate(SINGLE_VALUED)]
+    known = case((a.account_id.is_not(None), 1), else_=0).label("known")
+    return (select(per.c.account_id, *(per.c[c.name] for c in counts), *flags, known, *values, *missing)
+            .select_from(per.outerjoin(accounts, a.account_id == per.c.account_id)))
+
+
+def _period_counts(conn: Connection, periods: list[_Period], groups: list[tuple[str, Select]],
+                   attributes: list[str]) -> dict[str, _Counts]:
+    """Each period's aggregates: the per-account relation filled once (a DuckDB temporary table, a CTE
+    elsewhere), then three statements over it."""
+    with once(conn, _per_account(periods, groups, attributes), "drift_accounts") as wide:
+        counted, values = _counts_and_values(conn, wide, periods, [name for name, _ in groups], attributes)
+        stats = _period_stats(conn, wide, periods)
+        if TECHNOLOGY in attributes:
+            for p, found in _technology_counts(conn, wide, periods).items():
+                values[p].update(found)
+    return {p.name: _Counts(counted[p.name], values[p.name], *stats[p.name]) for p in periods}
+
+
+def _counts_and_values(
+    conn: Connection, w: FromClause, periods: list[_Period], names: list[str], attributes: Iterable[str]
+) -> tuple[dict[str, dict[tuple[str, str], int]], dict[str, dict[tuple[str, str, str], int]]]:
+    """One GROUPING SETS statement over the per-account relation, per period: (group, stage) → closed deals
+    per group (`names`, flags `f0…`) plus `icp:outside`, and (stage, attribute, value) → deals over the
+    deals' accounts' single-valued attribute values (for the period's `value_stages`)."""
+    c = w.c
+    flags = [c[f"f{i}"] for i in range(len(names))]
+    single = list(_single_valued(attributes))
+    values = [c[f"v{i}"] for i in range(len(single))]
+    cols = [p.col(s) for p in periods for s in STAGES]
+    stmt = select(*flags, *values, *(func.grouping(v).label(f"g{i}") for i, v in enumerate(values)),
+                  *(func.sum(c[col]).label(col) for col in cols))
+    stmt = stmt.group_by(func.grouping_sets(tuple_(*flags), *(tuple_(v) for v in values)))
+    groups: dict[str, dict[tuple[str, str], int]] = {p.name: defaultdict(int) for p in periods}
+    found: dict[str, dict[tuple[str, str, str], int]] = {p.name: {} for p in periods}
     for row in conn.execute(stmt).mappings():
-        period, n, accts, n_won, won_accts = row["period"], row["n"], row["accts"], row["n_won"], row["won_accts"]
-        deff[(period, "closed")] = max(1.0, n / accts) if accts else 1.0
-        deff[(period, "won")] = max(1.0, (n_won or 0) / won_accts) if won_accts else 1.0
-        for a in SINGLE_VALUED:
-            missing[(period, a)] = (int(row[a] or 0), int(row["worked"]))
-    return deff, missing
+        by_value = next((i for i in range(len(single)) if row[f"g{i}"] == 0), None)
+        for p in periods:
+            if by_value is None:  # the groups' set
+                for s in STAGES:
+                    if not (n := int(row[p.col(s)] or 0)):
+                        continue
+                    for i, name in enumerate(names):
+                        if row[f"f{i}"]:
+                            groups[p.name][(name, s)] += n
+                    if not row["f0"]:
+                        groups[p.name][("icp:outside", s)] += n
+            elif row[f"v{by_value}"] is not None:
+                for s in p.value_stages:
+                    if n := int(row[p.col(s)] or 0):
+                        found[p.name][(s, single[by_value], row[f"v{by_value}"])] = n
+    return {p: dict(g) for p, g in groups.items()}, found
 
 
-def _group_flags(definition: ICPDefinition, engine: Engine) -> list[tuple[str, ColumnElement[bool]]]:
-    """(group, condition on opportunities.account_id): inside the ICP and each ICP segment.
+def _period_stats(conn: Connection, w: FromClause, periods: list[_Period]
+                  ) -> dict[str, tuple[dict[str, float], dict[str, tuple[int, int]]]]:
+    """Per period, in one statement over the per-account relation: the design effects and the null counts.
 
-    The ICP's accounts and segment members are materialized once per definition and data (engine/cohorts.py
-    caches them) and tested per deal, so a check neither rescores nor joins every account.
+    Design effect, 'won' | 'closed' → deals per distinct account (≥ 1): one account's repeat deals are not
+    independent evidence; dividing counts by this factor (a first-order Rao–Scott correction) keeps the tests
+    from being overconfident. Null counts, attribute → (worked accounts lacking it, worked accounts).
     """
-    account = opportunities.c.account_id
+    c = w.c
+
+    def total(expr, name: str):
+        return func.coalesce(func.sum(expr), 0).label(name)
+
+    cols = []
+    for p in periods:
+        won, lost = c[p.col("won")], c[p.col("lost")]
+        dealt = won + lost > 0
+        worked = and_(dealt, c.known == 1)
+        cols += [total(won + lost, f"{p.name}_n"), total(case((dealt, 1), else_=0), f"{p.name}_accts"),
+                 total(won, f"{p.name}_n_won"), total(case((won > 0, 1), else_=0), f"{p.name}_won_accts"),
+                 total(case((worked, 1), else_=0), f"{p.name}_worked"),
+                 *(total(case((and_(worked, c[f"m{i}"] == 1), 1), else_=0), f"{p.name}_m{i}")
+                   for i in range(len(SINGLE_VALUED)))]
+    row = conn.execute(select(*cols)).mappings().one()
+    out: dict[str, tuple[dict[str, float], dict[str, tuple[int, int]]]] = {}
+    for p in periods:
+        n, accts, n_won, won_accts = (int(row[f"{p.name}_{k}"]) for k in ("n", "accts", "n_won", "won_accts"))
+        if not accts:  # no deals in this window
+            out[p.name] = ({}, {})
+            continue
+        deff = {"closed": max(1.0, n / accts), "won": max(1.0, n_won / won_accts) if won_accts else 1.0}
+        worked_n = int(row[f"{p.name}_worked"])
+        out[p.name] = (deff, {a: (int(row[f"{p.name}_m{i}"]), worked_n) for i, a in enumerate(SINGLE_VALUED)})
+    return out
+
+
+def _technology_counts(conn: Connection, w: FromClause, periods: list[_Period]
+                       ) -> dict[str, dict[tuple[str, str, str], int]]:
+    """Per period, (stage, 'technology', value) → deals over the deals' accounts' technologies."""
+    t = account_technologies.c
+    tech = cast(t.technology, String)
+    cols = [(p, s) for p in periods for s in p.value_stages]
+    stmt = (select(tech, *(func.sum(w.c[p.col(s)]).label(p.col(s)) for p, s in cols))
+            .select_from(w.join(account_technologies, t.account_id == w.c.account_id))
+            .where(t.technology.is_not(None))
+            .group_by(tech))
+    found: dict[str, dict[tuple[str, str, str], int]] = {p.name: {} for p in periods}
+    for row in conn.execute(stmt):
+        for k, (p, s) in enumerate(cols, start=1):
+            if n := int(row[k] or 0):
+                found[p.name][(s, TECHNOLOGY, row[0])] = n
+    return found
+
+
+def _group_members(definition: ICPDefinition, engine: Engine) -> list[tuple[str, Select]]:
+    """(group, selectable of its account ids): inside the ICP and each ICP segment.
+
+    From the stored ICP state when it is current, else materialized once per definition and data
+    (engine/questions/cohorts.py caches them), so a check neither rescores nor joins every account.
+    """
     inside, _ = icp_ids(engine, definition, "icp", in_icp_selectable(definition, engine))
-    flags = [("icp:inside", account.in_(inside))]
+    groups = [("icp:inside", inside)]
     for seg in definition.segments:
         members, _ = icp_ids(engine, definition, f"segment:{seg.id}", segment_selectable(definition, seg.id))
-        flags.append((f"segment:{seg.id}", account.in_(members)))
-    return flags
+        groups.append((f"segment:{seg.id}", members))
+    return groups
 
 
-def _counts_by_group(
-    conn: Connection, d: FromClause, flags: list[tuple[str, ColumnElement[bool]]]
-) -> dict[tuple[str, str, str], int]:
-    """(group, period, stage) → closed deals per flag group plus `icp:outside`."""
-    cols = [d.c[f"f{i}"] for i in range(len(flags))]
-    stmt = select(d.c.period, d.c.stage, *cols, func.sum(d.c.n).label("n")).group_by(d.c.period, d.c.stage, *cols)
-    out: dict[tuple[str, str, str], int] = defaultdict(int)
-    for row in conn.execute(stmt).mappings():
-        n = int(row["n"])
-        for i, (grp, _) in enumerate(flags):
-            if row[f"f{i}"]:
-                out[(grp, row["period"], row["stage"])] += n
-        if not row["f0"]:
-            out[("icp:outside", row["period"], row["stage"])] += n
-    return dict(out)
+def _overlaps(a: Window, b: Window) -> bool:
+    """Whether two half-open windows share a day (a None start is open to the past)."""
+    return (a.start is None or a.start < b.end) and (b.start is None or b.start < a.end)
 
 
-def _value_counts(
-    conn: Connection, raw: FromClause, attributes: Iterable[str]
-) -> dict[tuple[str, str, str, str], int]:
-    """(period, stage, attribute, value) → deals, over the deals' accounts' attribute values.
+def _both_windows(engine: Engine, definition: ICPDefinition, recent: Window, base: Window,
+                  attributes: list[str]) -> tuple[dict[tuple[str, str, str], int], dict[tuple[str, str, str, str], int],
+                                                  dict[tuple[str, str], float], dict[tuple[str, str], tuple[int, int]]]:
+    """The aggregates of both windows keyed by period: (group, period, stage) → deals, (period, stage,
+    attribute, value) → deals, (period, 'won' | 'closed') → design effect, (period, attribute) → null counts.
 
-    Deals are first counted per (account, period, stage); one join with `accounts` computes every
-    single-valued attribute at once and the rows are unpivoted after it (technology joins its own table).
-    Lost deals of the baseline window are left out (no check reads them).
+    The baseline's come from the one cache when they are there (then only the recent window is scanned);
+    otherwise both windows are counted in one pass and the baseline's are kept.
     """
-    needed = or_(raw.c.stage == "won", raw.c.period == "recent")  # baseline losses feed no check
-    d = select(raw.c.account_id, raw.c.period, raw.c.stage, raw.c.n).where(needed).subquery("d_per_account")
-    single = [(a, e) for a in dict.fromkeys(attributes) if (e := value_expr(a)) is not None]
-    wide = (
-        select(d.c.period, d.c.stage, d.c.n, *(e.label(f"v{i}") for i, (_, e) in enumerate(single)))
-        .select_from(d.join(accounts, accounts.c.account_id == d.c.account_id))
-        .cte("drift_wide")
-    )
-    parts = [
-        select(wide.c.period, wide.c.stage, literal(a, String).label("attribute"),
-               wide.c[f"v{i}"].label("value"), wide.c.n)
-        for i, (a, _) in enumerate(single)
-    ]
-    if TECHNOLOGY in attributes:
-        t = account_technologies.c
-        parts.append(
-            select(d.c.period, d.c.stage, literal(TECHNOLOGY, String).label("attribute"),
-                   cast(t.technology, String).label("value"), d.c.n)
-            .select_from(d.join(account_technologies, t.account_id == d.c.account_id))
-        )
-    rel = union_all(*parts).subquery("drift_values")
-    stmt = (
-        select(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value, func.sum(rel.c.n))
-        .where(rel.c.value.is_not(None))
-        .group_by(rel.c.period, rel.c.stage, rel.c.attribute, rel.c.value)
-    )
-    return {(p, s, a, v): int(n) for p, s, a, v, n in conn.execute(stmt)}
+    groups = _group_members(definition, engine)
+    now = _Period("recent", recent, None, STAGES)
+    then = _Period("baseline", base, recent if _overlaps(base, recent) else None, ("won",))  # losses: no check
+    fresh: dict[str, _Counts] = {}
+
+    def baseline() -> _Counts:
+        with engine.connect() as conn:
+            fresh.update(_period_counts(conn, [then, now], groups, attributes))
+        return fresh["baseline"]
+
+    key = ("drift_baseline", state.digest(definition), base.start, base.end,
+           None if then.outside is None else (recent.start, recent.end), tuple(attributes))
+    by_period = {"baseline": cache.cached(engine, key, baseline)}
+    if "recent" in fresh:
+        by_period["recent"] = fresh["recent"]
+    else:
+        with engine.connect() as conn:
+            by_period["recent"] = _period_counts(conn, [now], groups, attributes)["recent"]
+    counted = {(g, p, s): n for p, w in by_period.items() for (g, s), n in w.groups.items()}
+    values = {(p, s, a, v): n for p, w in by_period.items() for (s, a, v), n in w.values.items()}
+    deff = {(p, k): d for p, w in by_period.items() for k, d in w.deff.items()}
+    nulls = {(p, a): m for p, w in by_period.items() for a, m in w.nulls.items()}
+    return counted, values, deff, nulls
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -448,15 +550,9 @@ def check_drift(
 ) -> DriftReport:
     """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
     base = baseline_window(definition, recent, baseline)
-    flags = _group_flags(definition, engine)
-    with engine.connect() as conn, once(conn, _deals(recent, base, flags), "drift_deals") as deals:
-        return _check(conn, deals, flags, definition, recent, base)
-
-
-def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnElement[bool]]],
-           definition: ICPDefinition, recent: Window, base: Window) -> DriftReport:
-    """The checks over the deals of both windows (`deals`: filled once, see `_deals`)."""
-    groups = _counts_by_group(conn, deals, flags)
+    icp_attrs = set(definition.attributes_used())
+    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in icp_attrs if a != TRIGGER)]))
+    groups, values, deff, nulls = _both_windows(engine, definition, recent, base, attrs)
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
     report = {"recent_window": recent.describe(), "baseline_window": base.describe(),
@@ -470,15 +566,12 @@ def _check(conn: Connection, deals: FromClause, flags: list[tuple[str, ColumnEle
             summary=f"insufficient data: {count(wins[short])} wins in the {short} window "
                     f"({report[f'{short}_window']}); at least {MIN_WINS} are needed to judge drift.",
         )
-    deff, nulls = _period_stats(conn, deals)
     ctx = _Context(
         definition=definition, wins=wins, groups=groups,
         won_deff=(deff.get(("baseline", "won"), 1.0), deff.get(("recent", "won"), 1.0)),
         closed_deff=(deff.get(("baseline", "closed"), 1.0), deff.get(("recent", "closed"), 1.0)),
-        icp_attrs=set(definition.attributes_used()),
+        icp_attrs=icp_attrs,
     )
-    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in ctx.icp_attrs if a != TRIGGER)]))
-    values = _value_counts(conn, deals, attrs)
     icp_share, r1 = _check_icp_share(ctx)
     dist = _won_distribution(values)
     psis, r2 = _check_psi(ctx, attrs, dist)

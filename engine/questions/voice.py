@@ -3,6 +3,8 @@
 One filtered set of snippets (cohort × window × topic / full-text match × channel × persona, vendor turns
 left out) feeds two SQL queries: the ranked page of quotes, and the counts (by topic, tone and the top
 accounts, one GROUPING SETS statement); when the set is empty a third gives the counts proving it empty.
+On DuckDB the set is a temporary table, and a question's BM25 matches are found first, as one relation
+over the index (archive/fts.py `bm25_matches`), then joined, instead of scoring each candidate.
 Tone is scored in SQL only for the counts; the page's quotes get the same rule in Python (`tone_of`).
 
 Ranking (all terms in [0, 1], computed in SQL):
@@ -38,7 +40,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from icp_mcp.archive.fts import bm25_score, has_fts_index
+from icp_mcp.archive.fts import bm25_matches, bm25_score, has_fts_index
 from icp_mcp.archive.schema import (
     CHANNELS,
     CONTACT_ROLES,
@@ -55,6 +57,7 @@ from icp_mcp.engine.model.numbers import count
 from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
 from icp_mcp.engine.sql.lookup import account_profiles
+from icp_mcp.engine.sql import cache
 from icp_mcp.engine.sql.temp import once
 
 TEXT_CAP = 500
@@ -259,11 +262,19 @@ def customer_voice(
         raise EngineError("topic", "give a topic or a question", known_topics())
     conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
     s = conversation_snippets.c
-    use_fts = question is not None and (conn.dialect.name != "duckdb" or has_fts_index(conn))
-    bm25 = bm25_score(conn, question) if use_fts else None
+    use_fts = question is not None and (conn.dialect.name != "duckdb" or _has_index(conn))
     if question is not None and not use_fts:  # no index: fall back to a plain substring filter
         conds.append(func.lower(s.text).like(f"%{question.lower()}%"))
-    only_matches = bm25 is not None and topic is None  # filtered on the score below, computed once
+    joined = _joined(bool(channel or persona), needs_contacts)
+    bm25: ColumnElement | None = None
+    matched = False  # the join keeps only matching snippets
+    if use_fts and question is not None and conn.dialect.name == "duckdb":  # DuckDB: the matches, joined
+        matches = bm25_matches(conn, question)
+        joined = joined.join(matches, matches.c.snippet_id == s.snippet_id, isouter=topic is not None)
+        bm25, matched = matches.c.score, topic is None
+    elif use_fts and question is not None:
+        bm25 = bm25_score(conn, question)
+    only_matches = bm25 is not None and topic is None and not matched
 
     cols = [
         s.snippet_id, s.conversation_id, s.account_id, s.occurred_at, s.speaker, s.topics,
@@ -272,16 +283,18 @@ def customer_voice(
         (bm25 if bm25 is not None else literal(None, Float)).label("bm25"),
         s.text.label("full_text"),
     ]
-    joined = _joined(bool(channel or persona), needs_contacts)
     filtered = select(*cols).select_from(joined).where(and_(*conds))
     if only_matches:  # BM25 once (as a column), not a second time in WHERE: a materialized CTE
         scored = filtered.cte("voice_scored").prefix_with("MATERIALIZED")
         filtered = select(*scored.c).where(scored.c.bm25.is_not(None))
-    with _once(conn, filtered, expensive=bm25 is not None) as base:
+    with _once(conn, filtered) as base:
         page = _page(conn, base, window, value, limit, offset, bm25 is not None)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
-    quotes = _quotes(conn, page)
+    cards = account_profiles(conn, [r["account_id"] for r in page] + [a for a, _ in counts["by_account"]])
+    quotes = _quotes(conn, page, cards)
+    by_account = [AccountCount(account_id=a, account_name=cards.get(a, (None, ""))[0] or a, n=n)
+                  for a, n in counts["by_account"]]
     empty = None
     if total == 0:
         empty = _empty_evidence(conn, cohort, window, topic, question, include_vendor)
@@ -294,16 +307,22 @@ def customer_voice(
         quotes=quotes,
         by_topic=counts["by_topic"],
         by_tone=counts["by_tone"],
-        by_account=counts["by_account"],
+        by_account=by_account,
         empty=empty,
         summary=summary,
     )
 
 
-def _once(conn: Connection, filtered: Select, *, expensive: bool):
-    """The filtered snippets once: a DuckDB temporary table when computing them is expensive (BM25), so the
-    page and the counts do not each score the full-text match; a CTE otherwise."""
-    return once(conn, filtered, "voice_base", materialize=expensive)
+def _has_index(conn: Connection) -> bool:
+    """Whether the DuckDB archive has its full-text index (asked once per archive generation: ingest
+    rebuilds the index and bumps the generation)."""
+    return cache.cached(conn.engine, ("fts_index",), lambda: has_fts_index(conn))
+
+
+def _once(conn: Connection, filtered: Select):
+    """The filtered snippets once: on DuckDB a temporary table, so that the page and the counts neither
+    each scan the snippets nor each score the full-text match; a CTE elsewhere."""
+    return once(conn, filtered, "voice_base")
 
 
 def _toned(filtered) -> Select:
@@ -344,24 +363,12 @@ def _page(
     ranked_q = select(*scored.c, final).subquery("ranked")
     order = (ranked_q.c.score.desc(), ranked_q.c.snippet_id)
     stmt = select(ranked_q).order_by(*order).limit(limit).offset(offset)
-    rows = [dict(r._mapping) for r in conn.execute(stmt)]
-    names = account_names(conn, [r["account_id"] for r in rows])
-    for r in rows:
-        r["account_name"] = names.get(r["account_id"])
-    return rows
-
-
-def account_names(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
-    """account_id → name for the few accounts of one answer (a key lookup, not a join over all accounts)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    a = accounts.c
-    return dict(conn.execute(select(a.account_id, a.name).where(a.account_id.in_(wanted))).all())
+    return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def _counts(conn: Connection, base) -> dict:
-    """Totals by topic and tone plus the top accounts in one statement (GROUPING SETS: per account, all)."""
+    """Totals by topic and tone plus the top accounts (`by_account`: (account_id, snippets)) in one statement
+    (GROUPING SETS: per account, all)."""
     b = base.c
     topics = known_topics()
     one, zero = literal_column("1"), literal_column("0")
@@ -384,7 +391,6 @@ def _counts(conn: Connection, base) -> dict:
     rows = conn.execute(
         select(ranked).where(or_(r.is_total == 1, r.rk <= TOP_ACCOUNTS)).order_by(r.is_total.desc(), r.rk)
     ).mappings().all()
-    names = account_names(conn, [m["account_id"] for m in rows if m["is_total"] != 1])
     total_row = next((m for m in rows if m["is_total"] == 1), None)
     acct_rows = [m for m in rows if m["is_total"] != 1]
     total = int(total_row["n"]) if total_row else 0
@@ -393,11 +399,7 @@ def _counts(conn: Connection, base) -> dict:
         key=lambda c: -c.n,
     )
     by_tone = [Count(key=t, n=int(total_row[f"tone_{t}"] or 0) if total_row else 0) for t in TONES]
-    by_account = [
-        AccountCount(account_id=m["account_id"], account_name=names.get(m["account_id"]) or m["account_id"],
-                     n=int(m["n"]))
-        for m in acct_rows
-    ]
+    by_account = [(m["account_id"], int(m["n"])) for m in acct_rows]
     accounts_n = int(acct_rows[0]["groups"]) if acct_rows else 0
     return {"total": total, "accounts": accounts_n, "by_topic": by_topic, "by_tone": by_tone,
             "by_account": by_account}
@@ -434,23 +436,24 @@ def _conversations(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str,
     return {cid: (channel, contact) for cid, channel, contact in rows}
 
 
-def _quotes(conn: Connection, rows: list[dict]) -> list[Quote]:
+def _quotes(conn: Connection, rows: list[dict], cards: dict[str, tuple[str | None, str]]) -> list[Quote]:
+    """The page's quotes; `cards`: account_id → (name, firmographic label) (`account_profiles`)."""
     convs = _conversations(conn, sorted({r["conversation_id"] for r in rows}))
     for r in rows:
         r["channel"], r["contact_id"] = convs.get(r["conversation_id"], ("", None))
     people = _roles(conn, [r["contact_id"] for r in rows])
-    profiles = account_profiles(conn, [r["account_id"] for r in rows])
     out = []
     for r in rows:
         title, role = people.get(r["contact_id"], (None, None))
+        name, profile = cards.get(r["account_id"], (None, "a company"))
         when = r["occurred_at"]
         out.append(
             Quote(
                 snippet_id=int(r["snippet_id"]),
                 conversation_id=r["conversation_id"],
                 account_id=r["account_id"],
-                account_name=r["account_name"] or r["account_id"],
-                attribution=profiles.get(r["account_id"], "a company"),
+                account_name=name or r["account_id"],
+                attribution=profile,
                 date=(when.date() if isinstance(when, datetime) else when).isoformat(),
                 channel=r["channel"],
                 speaker=r["speaker"],

@@ -137,15 +137,15 @@ def profile_label(industry: str | None, funding_stage: str | None, employees: fl
     return head
 
 
-def account_profiles(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    """account_id → `profile_label` for the few accounts of one answer."""
-    wanted = sorted(set(ids))
+def account_profiles(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """account_id → (name, `profile_label`) for the few accounts of one answer, in one key look-up."""
+    wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
     a = accounts.c
-    rows = conn.execute(select(a.account_id, a.industry, a.funding_stage, a.employees)
+    rows = conn.execute(select(a.account_id, a.name, a.industry, a.funding_stage, a.employees)
                         .where(a.account_id.in_(wanted))).all()
-    return {r.account_id: profile_label(r.industry, r.funding_stage, r.employees) for r in rows}
+    return {r.account_id: (r.name, profile_label(r.industry, r.funding_stage, r.employees)) for r in rows}
 
 
 def account_identities(conn: Connection, ids: Sequence[str]) -> tuple[list[str], list[str]]:
