@@ -287,7 +287,7 @@ def customer_voice(
     if only_matches:  # BM25 once (as a column), not a second time in WHERE: a materialized CTE
         scored = filtered.cte("voice_scored").prefix_with("MATERIALIZED")
         filtered = select(*scored.c).where(scored.c.bm25.is_not(None))
-    with _once(conn, filtered) as base:
+    with _once(conn, filtered, expensive=bm25 is not None) as base:
         page = _page(conn, base, window, value, limit, offset, bm25 is not None)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
     total = counts["total"]
@@ -319,10 +319,12 @@ def _has_index(conn: Connection) -> bool:
     return cache.cached(conn.engine, ("fts_index",), lambda: has_fts_index(conn))
 
 
-def _once(conn: Connection, filtered: Select):
-    """The filtered snippets once: on DuckDB a temporary table, so that the page and the counts neither
-    each scan the snippets nor each score the full-text match; a CTE elsewhere."""
-    return once(conn, filtered, "voice_base")
+def _once(conn: Connection, filtered: Select, *, expensive: bool):
+    """The filtered snippets once: a DuckDB temporary table when computing them is expensive (a question's
+    full-text match), so the page and the counts do not each score it; a CTE otherwise. (A topic-only answer
+    over a temporary table met a DuckDB internal error, "Attempted to access index 0 within vector of size
+    0", that invalidated the database; materializing it bought no measurable time.)"""
+    return once(conn, filtered, "voice_base", materialize=expensive)
 
 
 def _toned(filtered) -> Select:
