@@ -246,10 +246,16 @@ def _stored_page(engine: Engine, version: int, top_n: int | None, segment: str |
     placed = source.join(accounts, a.account_id == c.account_id)
 
     def by_group() -> dict[str, Counter]:
+        """The cohort counted per combination of the SHARE_BY attributes in one join (a few dozen rows),
+        folded into one counter per attribute."""
+        cols = [a[attr] for attr in SHARE_BY]
+        out: dict[str, Counter] = {attr: Counter() for attr in SHARE_BY}
         with engine.connect() as conn:
-            return {attr: Counter({(v or "(unknown)"): int(k) for v, k in conn.execute(
-                select(a[attr], func.count()).select_from(placed).where(*cohort).group_by(a[attr]))})
-                for attr in SHARE_BY}
+            for *values, k in conn.execute(select(*cols, func.count()).select_from(placed).where(*cohort)
+                                           .group_by(*cols)):
+                for attr, v in zip(SHARE_BY, values):
+                    out[attr][v or "(unknown)"] += int(k)
+        return out
 
     counts = cached(engine, ("stored_best_shares", version, top_n, segment), by_group)
     view = in_territories(territories, a.territory)
@@ -257,8 +263,8 @@ def _stored_page(engine: Engine, version: int, top_n: int | None, segment: str |
     page = (select(c.account_id, c.rank, c.value_score, c.first_won_at, c.arr, c.lifetime_revenue, c.nrr,
                    c.retained, c.time_to_value_days, c.tickets_per_month,
                    *[c[f"pr_{name}"] for name in VALUE_COMPONENTS])
-            .select_from(placed).where(*cohort, view)
-            .order_by(c.rank).limit(limit).offset(offset)).subquery("page")
+            .select_from(source if territories is None else placed).where(*cohort, view)
+            .order_by(c.rank).limit(limit).offset(offset)).subquery("page")  # accounts only for a view (L: 320 ms)
     with engine.connect() as conn:  # the page first, then the names of its accounts only
         rows = conn.execute(select(page, a.name, a.territory, a.industry)
                             .join(accounts, a.account_id == page.c.account_id).order_by(page.c.rank)
