@@ -380,6 +380,7 @@ async def run_tool(
         timeout = WRITE_TIMEOUT_S if spec.write else QUERY_TIMEOUT_S
         result: tuple[CallToolResult, int] | None = None
         worker: dict[str, int] = {}
+        key = answer_key(spec, arguments, principal, exclude) if spec.pure and not spec.write else ()
 
         def answered(run: ToolRun) -> tuple[CallToolResult, int]:
             if not spec.write:
@@ -391,13 +392,12 @@ async def run_tool(
             worker["thread"] = threading.get_ident()
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
                 if spec.pure and not spec.write:  # the same question from the same view: the kept answer
-                    return cache.answer(run.engine, answer_key(spec, arguments, principal, exclude),
-                                        lambda: answered(run))
+                    return cache.answer(run.engine, key, lambda: answered(run))
                 return answered(run)
 
         def kept_answer() -> tuple[CallToolResult, int] | None:
             with cache.pinned():
-                return cache.kept(run.engine, answer_key(spec, arguments, principal, exclude))[1]
+                return cache.kept(run.engine, key)[1]
 
         with anyio.move_on_after(timeout):
             if spec.pure and not spec.write:  # a kept answer does not queue behind running queries

@@ -17,7 +17,6 @@ from icp_mcp.archive.schema import (
 )
 from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql import cache
-from icp_mcp.engine.sql.cache import cached
 from icp_mcp.engine.model.catalogue import (
     CATEGORICAL,
     NUMERIC,
@@ -42,7 +41,6 @@ from icp_mcp.engine.scoring.tiers import ensure_tiers
 from icp_mcp.engine.sql.value_sql import best_ids_query
 
 Rows = dict[str, list[tuple[str | None, float | None]]]
-SIMILAR_POOL = 300
 
 
 def prospect_rows(attributes: dict) -> Rows:
@@ -179,7 +177,7 @@ def _best_index(engine: Engine, definition: ICPDefinition) -> tuple[list[str], d
                     for attr, value, members in grouped}
         return ids, postings, [homes[i] for i in ids]
 
-    return cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
+    return cache.cached(engine, ("best_index", definition.value_weights.model_dump_json()), recompute)
 
 
 class Who(NamedTuple):

@@ -48,7 +48,6 @@ from icp_mcp.archive import generation as archive_generation
 from icp_mcp.archive.clock import today, utc_now  # today: the day a stored state is valid for
 from icp_mcp.archive.schema import (
     SIMILAR_COLUMNS,
-    account_technologies,
     accounts,
     icp_account_state,
     icp_best_profiles,
@@ -61,7 +60,7 @@ from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_
 from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
 from icp_mcp.engine.scoring.batch import account_scores_query
 from icp_mcp.engine.sql import cache, rule_facts
-from icp_mcp.engine.sql.attributes import value_expr
+from icp_mcp.engine.sql.attributes import attribute_relation, value_expr
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
 from icp_mcp.engine.sql.value_sql import VALUE_COMPONENTS, ranked_customers_query
@@ -234,9 +233,10 @@ def customer_state_query(weights: ValueWeights | None, version: int, gen: int) -
 def best_profiles_query(version: int) -> Select:
     """One row per stored best customer: name, the compared values (`value_expr`: band labels for numbers),
     technologies as ",a,b," and the head count, in `icp_best_profiles`' columns."""
-    c, a, t = icp_customer_state.c, accounts.c, account_technologies.c
-    techs = (select(t.account_id, func.string_agg(cast(t.technology, String), literal(",")).label("names"))
-             .group_by(t.account_id).subquery("techs"))
+    c, a = icp_customer_state.c, accounts.c
+    tools = attribute_relation([TECHNOLOGY]).subquery("tools")  # the relation's technology rows, as compared
+    techs = (select(tools.c.account_id, func.string_agg(tools.c.value, literal(",")).label("names"))
+             .group_by(tools.c.account_id).subquery("techs"))
     return (select(literal(version, Integer).label("version"), a.account_id, a.name,
                    *[value_expr(name).label(name) for name in SIMILAR_COLUMNS],
                    (literal(",") + func.coalesce(techs.c.names + literal(","), literal(""))).label("technologies"),
