@@ -390,6 +390,9 @@ async def run_tool(
 
         def in_worker(run: ToolRun) -> tuple[CallToolResult, int]:
             worker["thread"] = threading.get_ident()
+            warming = archive.warming
+            if warming is not None and warming.is_alive():  # a call right after start: let the warm-up finish
+                warming.join(STATE_WAIT_S)  # what it reads, instead of opening and reading it a second time
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
                 if spec.pure and not spec.write:  # the same question from the same view: the kept answer
                     return cache.answer(run.engine, key, lambda: answered(run))
