@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -310,8 +311,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             cache.put(engine, ("state_header",), (head,))
             return head
         tick(0, 5, "ICP state: clearing the old state")
-        for table in reversed(_TABLES):
-            conn.execute(delete(table))
+        _clear(conn)
         tick(1, 5, "ICP state: scoring every account")
         cache.count("state_build")
         sel = account_state_query(engine, definition, version, gen)
@@ -336,6 +336,20 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
     tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
     return head
+
+
+def _clear(conn: Connection) -> None:
+    """Empty the state tables inside the build's transaction. DuckDB drops and re-creates them: deleting a
+    million keyed rows one by one from their index took 50 s of CPU at 1M accounts. PostgreSQL deletes,
+    so readers of the old state are not locked out while the new one is built."""
+    if conn.dialect.name == "duckdb":
+        for table in reversed(_TABLES):
+            table.drop(conn, checkfirst=True)
+        for table in _TABLES:
+            table.create(conn)
+        return
+    for table in reversed(_TABLES):
+        conn.execute(delete(table))
 
 
 def refresh(engine: Engine, *, progress: Progress | None = None) -> bool:
