@@ -18,7 +18,8 @@ def test_masks_count_what_the_grouping_sets_count(demo_archive, closed_before):
     with engine.connect() as conn:
         masked = persona_counts.deal_counts(conn, where)
         roles, titles = persona_counts._grouped_counts(conn, where)
-    portable = (persona_counts._sorted(roles), persona_counts._sorted([r for r in titles if r[0] is not None]))
+    titles = [r for r in titles if r[0] is not None]
+    portable = (persona_counts._sorted(roles), persona_counts._sorted(titles))
     assert masked == portable
     assert masked[0] and masked[1]
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from sqlalchemy import Engine, Float, cast, func, select
+from sqlalchemy import Connection, Engine, Float, FromClause, cast, func, select
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import Calibration, ICPDefinition, Tiers
 from icp_mcp.engine.sql.cache import cached
-from icp_mcp.engine.sql.points import deal_groups_query, points_parts_query, points_query
-from icp_mcp.engine.sql.temp import once
+from icp_mcp.engine.sql.points import deal_groups_query, points_query
 
 
 def points_histogram(engine: Engine, definition: ICPDefinition) -> list[tuple[float, int, int]]:
@@ -57,20 +56,19 @@ def ensure_tiers(engine: Engine | None, definition: ICPDefinition) -> ICPDefinit
     return definition.model_copy(update={"tiers": tiers})
 
 
-def fit_tiers_and_calibration(engine: Engine, definition: ICPDefinition, *, closed_before: date | None = None
-                              ) -> ICPDefinition:
-    """Fill tier cut-offs (on every account) and Platt calibration (on won/lost deals before the cut).
-
-    Both read every account's points: scored once (`points_parts_query`; a DuckDB temporary table, a CTE
-    elsewhere), the histogram adding the trigger lines as of now, the deal groups each deal's own triggers."""
-    with engine.connect() as conn, once(conn, points_parts_query(definition, as_of=utc_now()),
-                                        "derive_points") as p:
-        total = cast(p.c.points + p.c.triggers, Float)
-        rows = conn.execute(select(total, p.c.disqualified, func.count()).group_by(total, p.c.disqualified)).all()
-        groups = conn.execute(deal_groups_query(definition, closed_before=closed_before, points=p)).all()
+def tiers_and_calibration(conn: Connection, definition: ICPDefinition, points: FromClause, *,
+                          closed_before: date | None = None) -> ICPDefinition:
+    """Tier cut-offs (on every account) and Platt calibration (on won/lost deals before the cut), from the
+    accounts' `points` scored once by the caller (account_id, points without trigger lines, triggers as of
+    now, disqualified; `points.points_parts_query`): the histogram adds the trigger lines, the deal groups
+    each deal's own triggers."""
+    p = points
+    total = cast(p.c.points + p.c.triggers, Float)
+    rows = conn.execute(select(total, p.c.disqualified, func.count()).group_by(total, p.c.disqualified)).all()
+    groups = conn.execute(deal_groups_query(definition, closed_before=closed_before, points=p)).all()
     tiers = cut_offs([(float(a), int(b), int(c)) for a, b, c in rows])
     # one order on every engine (the fit sums over the groups)
-    fit = sorted((float(p), int(n), int(w)) for p, d, n, w in groups if not d)
+    fit = sorted((float(x), int(n), int(w)) for x, d, n, w in groups if not d)
     calibration = None
     if fit:
         a, b = stats.platt_grouped(fit)
