@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model import stats
 from icp_mcp.engine.model.numbers import count, pct
@@ -50,9 +51,10 @@ from icp_mcp.engine.model.profile import (
     Trigger,
     ValueWeights,
 )
-from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses, segment_shares
+from icp_mcp.engine.derivation.segments import search_segments, segment_bonuses, segment_shares, with_bonuses
 from icp_mcp.engine.derivation.personas import derive_personas
-from icp_mcp.engine.scoring.tiers import fit_tiers_and_calibration
+from icp_mcp.engine.scoring.tiers import tiers_and_calibration
+from icp_mcp.engine.sql.points import points_parts_query
 from icp_mcp.engine.sql.versions import active_icp
 from icp_mcp.engine.sql.triggers import trigger_counts
 
@@ -276,10 +278,15 @@ def derive_icp(
         },
     )
     step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
-    definition = segment_bonuses(engine, definition, segments, positives=totals.best,
-                                 negatives=totals.n - totals.best)
-    definition = segment_shares(engine, definition, closed_before=closed_before)
-    definition = fit_tiers_and_calibration(engine, definition, closed_before=closed_before)
+    # Every account's points scored once (a DuckDB temporary table, a CTE elsewhere), with each candidate
+    # segment's membership: read by the bonuses, then with the kept bonuses by the tiers and calibration.
+    scoring = points_parts_query(definition, as_of=utc_now(), members=[s.conditions for s in segments])
+    with engine.connect() as conn, once(conn, scoring, "derive_points") as points:
+        definition, kept = segment_bonuses(conn, definition, segments, points, positives=totals.best,
+                                           negatives=totals.n - totals.best)
+        definition = segment_shares(engine, definition, closed_before=closed_before)
+        definition = tiers_and_calibration(conn, definition, with_bonuses(points, definition.segments, kept),
+                                           closed_before=closed_before)
     step(STEPS, STEPS, "done")
     return definition
 

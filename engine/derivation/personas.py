@@ -1,6 +1,6 @@
 """Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
 
-SQL counts distinct closed deals per role and per raw title (one pass over the deal contacts), and snippets
+SQL counts distinct closed deals per role and per raw title (`persona_counts`), and snippets
 per contact and topic string (one pass over the snippets, folded by title and by role); Python normalises
 titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select, tuple_
+from sqlalchemy import Engine, case, func, select
 
 from icp_mcp.archive.schema import (
     contacts,
@@ -19,6 +19,7 @@ from icp_mcp.archive.schema import (
     opportunities,
     opportunity_contacts,
 )
+from icp_mcp.engine.derivation.persona_counts import deal_counts
 from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.sql.labels import closed_deals_where
 from icp_mcp.engine.sql.temp import once
@@ -42,21 +43,7 @@ def derive_personas(engine: Engine, *, closed_before: date | None = None) -> lis
     cv, sn = conversations, conversation_snippets
     with engine.connect() as conn:
         total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
-        # Distinct deals per role and per raw title in one pass over the deal contacts: one grouping set per
-        # (deal, role) and one per (deal, title), then counted per role and per title. (An outer join: a role
-        # counts without its contact's row; a title without one is NULL, which no persona takes.)
-        per_deal = (select(func.grouping(oc.c.role).label("by_title"), oc.c.role, c.c.title,
-                           func.max(case((o.c.stage == "won", 1), else_=0)).label("won"))
-                    .select_from(oc.join(o, o.c.opportunity_id == oc.c.opportunity_id)
-                                 .outerjoin(c, c.c.contact_id == oc.c.contact_id)).where(where)
-                    .group_by(func.grouping_sets(tuple_(oc.c.opportunity_id, oc.c.role),
-                                                 tuple_(oc.c.opportunity_id, c.c.title)))
-                    .subquery("per_deal"))
-        deals = conn.execute(select(per_deal.c.by_title, per_deal.c.role, per_deal.c.title, func.count(),
-                                    func.sum(per_deal.c.won))
-                             .group_by(per_deal.c.by_title, per_deal.c.role, per_deal.c.title)).all()
-        by_role = [(role, n, w) for g, role, _, n, w in deals if not g]
-        by_title = [(title, n, w) for g, _, title, n, w in deals if g]
+        by_role, by_title = deal_counts(conn, where)
         # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
         # and a bounded scan on large archives.
         end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()

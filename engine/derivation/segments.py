@@ -18,7 +18,8 @@ import math
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Connection, Engine, Select, and_, case, cast, func, literal, select, true
+from sqlalchemy import BigInteger, Connection, Engine, FromClause, Select, and_, case, cast, func, literal
+from sqlalchemy import select, true
 from threadpoolctl import threadpool_limits
 
 from icp_mcp.archive.schema import accounts, arr_snapshots, opportunities
@@ -29,7 +30,6 @@ from icp_mcp.engine.model.profile import Condition, ICPDefinition, Range, Segmen
 from icp_mcp.engine.sql.fetch import numpy_columns
 from icp_mcp.engine.sql.matching import matches_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
-from icp_mcp.engine.sql.points import points_query
 
 POOL = 60
 MIN_SEGMENT_N = 20
@@ -314,25 +314,25 @@ def _merge(items: list) -> Condition:
                                                                                        values=values)
 
 
-def segment_bonuses(engine: Engine, definition: ICPDefinition, candidates: list[Segment], *,
-                    positives: int, negatives: int) -> ICPDefinition:
+def segment_bonuses(conn: Connection, definition: ICPDefinition, candidates: list[Segment],
+                    points: FromClause, *, positives: int, negatives: int) -> tuple[ICPDefinition, list[int]]:
     """Give each candidate the bonus points its members' criteria do not already pay (the segment's WoE in
     points minus its members' mean criteria points over all accounts' mean) and keep the first MAX_SEGMENTS whose bonus is
-    at least MIN_BONUS; `positives` / `negatives` are the population the segments were counted on."""
+    at least MIN_BONUS; `positives` / `negatives` are the population the segments were counted on.
 
-    scored = [s for s in candidates if s.evidence is not None]
+    `points` holds every account's criteria points without triggers and segments, and m<i> = 1 for the
+    members of `candidates[i]` (`points.points_parts_query(..., members=...)`). Also returns the index in
+    `candidates` of each kept segment."""
+
+    scored = [i for i, s in enumerate(candidates) if s.evidence is not None]
     if not scored or not positives or not negatives:
-        return definition.model_copy(update={"segments": []})
-    p = points_query(definition.model_copy(update={"segments": []}), include_triggers=False).subquery("p")
-    multi = [c for s in scored for c in s.conditions if is_multi_valued(c.attribute)]
-    source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], None, 0)
-    means = [func.avg(case((and_(*(condition_test(c, flag_of) for c in s.conditions)), p.c.points)))
-             for s in scored]
-    with engine.connect() as conn:
-        overall, *row = conn.execute(select(func.avg(p.c.points), *means).select_from(
-            source.join(p, p.c.account_id == accounts.c.account_id))).one()
-    out = []
-    for s, mean in zip(scored, row, strict=True):
+        return definition.model_copy(update={"segments": []}), []
+    p = points
+    means = [func.avg(case((p.c[f"m{i}"] == 1, p.c.points))) for i in scored]
+    overall, *row = conn.execute(select(func.avg(p.c.points), *means)).one()
+    out, kept = [], []
+    for i, mean in zip(scored, row, strict=True):
+        s = candidates[i]
         ev = s.evidence
         w = stats.woe(ev.positives, ev.n - ev.positives, positives, negatives, 2)
         # the segment's odds against the base, less what its members' criteria already pay over the average
@@ -340,7 +340,18 @@ def segment_bonuses(engine: Engine, definition: ICPDefinition, candidates: list[
         if bonus >= MIN_BONUS and len(out) < MAX_SEGMENTS:
             out.append(s.model_copy(update={"id": f"s{len(out) + 1}", "points": int(bonus),
                                             "evidence": ev.model_copy(update={"woe": round(w, 4)})}))
-    return definition.model_copy(update={"segments": out})
+            kept.append(i)
+    return definition.model_copy(update={"segments": out}), kept
+
+
+def with_bonuses(points: FromClause, segments: list[Segment], kept: list[int]) -> FromClause:
+    """`points` with each kept segment's bonus added to its members' points (m<kept[j]> = 1 gets
+    segments[j].points), the other columns as they are."""
+    bonus = [case((points.c[f"m{i}"] == 1, float(s.points)), else_=0.0)
+             for s, i in zip(segments, kept, strict=True)]
+    total = points.c.points + sum(bonus[1:], bonus[0]) if bonus else points.c.points
+    return select(points.c.account_id, total.label("points"), points.c.triggers,
+                  points.c.disqualified).subquery("scored")
 
 
 def segment_shares(engine: Engine, definition: ICPDefinition, *, closed_before: date | None) -> ICPDefinition:

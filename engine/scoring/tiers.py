@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Float, FromClause, cast, func, select
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.engine.model import stats
@@ -56,13 +56,19 @@ def ensure_tiers(engine: Engine | None, definition: ICPDefinition) -> ICPDefinit
     return definition.model_copy(update={"tiers": tiers})
 
 
-def fit_tiers_and_calibration(engine: Engine, definition: ICPDefinition, *, closed_before: date | None = None
-                              ) -> ICPDefinition:
-    """Fill tier cut-offs (on every account) and Platt calibration (on won/lost deals before the cut)."""
-    tiers = cut_offs(points_histogram(engine, definition))
-    with engine.connect() as conn:
-        groups = conn.execute(deal_groups_query(definition, closed_before=closed_before)).all()
-    fit = [(float(p), int(n), int(w)) for p, d, n, w in groups if not d]
+def tiers_and_calibration(conn: Connection, definition: ICPDefinition, points: FromClause, *,
+                          closed_before: date | None = None) -> ICPDefinition:
+    """Tier cut-offs (on every account) and Platt calibration (on won/lost deals before the cut), from the
+    accounts' `points` scored once by the caller (account_id, points without trigger lines, triggers as of
+    now, disqualified; `points.points_parts_query`): the histogram adds the trigger lines, the deal groups
+    each deal's own triggers."""
+    p = points
+    total = cast(p.c.points + p.c.triggers, Float)
+    rows = conn.execute(select(total, p.c.disqualified, func.count()).group_by(total, p.c.disqualified)).all()
+    groups = conn.execute(deal_groups_query(definition, closed_before=closed_before, points=p)).all()
+    tiers = cut_offs([(float(a), int(b), int(c)) for a, b, c in rows])
+    # one order on every engine (the fit sums over the groups)
+    fit = sorted((float(x), int(n), int(w)) for x, d, n, w in groups if not d)
     calibration = None
     if fit:
         a, b = stats.platt_grouped(fit)

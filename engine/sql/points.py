@@ -6,6 +6,7 @@ SQL join"); tiers, calibration, backtests, drift and cohorts all build on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -28,7 +29,7 @@ from icp_mcp.engine.sql.attributes import account_expr, value_expr
 from icp_mcp.engine.model.catalogue import is_multi_valued, is_numeric
 from icp_mcp.engine.sql.labels import closed_deals_where
 from icp_mcp.engine.sql.matching import matches_query
-from icp_mcp.engine.model.profile import Condition, ICPDefinition, Tiers
+from icp_mcp.engine.model.profile import Condition, Criterion, ICPDefinition, Tiers
 from icp_mcp.engine.sql.triggers import deal_trigger_points_query
 
 
@@ -73,23 +74,53 @@ def points_query(definition: ICPDefinition, *, as_of: datetime | None = None,
     account's latest opportunity or `as_of`; `include_triggers=False` leaves trigger lines out (deal-level
     callers add each deal's own triggers).
     """
+    source, lines, bonuses, dq, _ = _scorecard(definition, as_of, include_triggers)
+    return select(accounts.c.account_id, _points([t for _, t in lines] + bonuses).label("points"),
+                  dq.label("disqualified")).select_from(source)
+
+
+def points_parts_query(definition: ICPDefinition, *, as_of: datetime | None = None,
+                       members: Sequence[Sequence[Condition]] = ()) -> Select:
+    """account_id, points (without trigger lines), triggers (the trigger lines' points as of `as_of`),
+    disqualified, and m0, m1, … (0/1: the account meets every condition of `members[i]`, e.g. candidate
+    segments): one scan serving the segment bonuses, the tier histogram (points + triggers, as
+    `points_query` with triggers) and the deal groups (points, plus each deal's own triggers)."""
+    source, lines, bonuses, dq, tests = _scorecard(definition, as_of, True, members)
+    return select(accounts.c.account_id,
+                  _points([t for trigger, t in lines if not trigger] + bonuses).label("points"),
+                  _points([t for trigger, t in lines if trigger]).label("triggers"),
+                  dq.label("disqualified"),
+                  *(case((t, 1), else_=0).label(f"m{i}") for i, t in enumerate(tests))).select_from(source)
+
+
+def _points(terms: list[ColumnElement]) -> ColumnElement:
+    return cast(sum(terms[1:], terms[0]) if terms else literal(0.0), Float)
+
+
+def _scorecard(definition: ICPDefinition, as_of: datetime | None, include_triggers: bool,
+               members: Sequence[Sequence[Condition]] = ()
+               ) -> tuple[FromClause, list[tuple[bool, ColumnElement]], list[ColumnElement], ColumnElement,
+                          list[ColumnElement]]:
+    """The accounts (with multi-valued flags), the criteria's point terms in order (is it a trigger line,
+    a CASE giving its points), the segment bonuses' terms, the disqualified (0/1) expression and a test
+    per `members` entry (all of its conditions hold)."""
     window = definition.trigger_window_days
     lines = [c for c in definition.criteria if include_triggers or c.attribute != "trigger"]
     bonuses = [s for s in definition.segments if s.points]
-    every = [*lines, *definition.disqualifiers, *(c for s in bonuses for c in s.conditions)]
+    every = [*lines, *definition.disqualifiers, *(c for s in bonuses for c in s.conditions),
+             *(c for conds in members for c in conds)]
     multi = [c for c in every if is_multi_valued(c.attribute)]
-    a = accounts
     source, flag_of = flagged_accounts([(f"f{i}", c) for i, c in enumerate(multi)], as_of, window)
-    terms = [case((condition_test(c, flag_of), float(c.points)), else_=0.0) for c in lines if c.points]
-    terms += [case((and_(*(condition_test(c, flag_of) for c in s.conditions)), float(s.points)), else_=0.0)
-              for s in bonuses]
-    points = sum(terms[1:], terms[0]) if terms else literal(0.0)
+
+    def term(c: Criterion) -> ColumnElement:
+        return case((condition_test(c, flag_of), float(c.points)), else_=0.0)
+
+    terms = [(c.attribute == "trigger", term(c)) for c in lines if c.points]
+    bonus = [case((and_(*(condition_test(c, flag_of) for c in s.conditions)), float(s.points)), else_=0.0)
+             for s in bonuses]
     dq = or_(*(condition_test(d, flag_of) for d in definition.disqualifiers)) if definition.disqualifiers else None
-    return select(
-        a.c.account_id,
-        cast(points, Float).label("points"),
-        (case((dq, 1), else_=0) if dq is not None else literal(0)).label("disqualified"),
-    ).select_from(source)
+    tests = [and_(*(condition_test(c, flag_of) for c in conds)) for conds in members]
+    return source, terms, bonus, (case((dq, 1), else_=0) if dq is not None else literal(0)), tests
 
 
 def tier_case(tiers: Tiers, points_col, disqualified_col):
@@ -113,11 +144,12 @@ def fit_case(definition: ICPDefinition, points_col):
 
 
 def deal_groups_query(definition: ICPDefinition, *, closed_before: date | None = None,
-                      created_from: date | None = None) -> Select:
+                      created_from: date | None = None, points: FromClause | None = None) -> Select:
     """(points, disqualified, deals, wins) over closed deals (before the cut, or created on/after a date);
-    each deal gets its account's points plus the triggers that preceded that deal."""
+    each deal gets its account's points plus the triggers that preceded that deal. `points`: the accounts'
+    (account_id, points without trigger lines, disqualified) when already computed (`points_parts_query`)."""
 
-    p = points_query(definition, include_triggers=False).subquery("p")
+    p = points if points is not None else points_query(definition, include_triggers=False).subquery("p")
     t = deal_trigger_points_query(definition).subquery("t")
     o = opportunities
     where = closed_deals_where(closed_before)
