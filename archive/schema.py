@@ -222,6 +222,8 @@ icp_state = Table(
     Column("accounts", Integer),
     Column("customers", Integer),
     Column("seconds", Float),
+    # the technologies behind icp_best_profiles.tech_bits, bit i = the i-th name (",a,b,"; the ICP's own)
+    Column("technology_bits", String),
 )
 
 #: Each account's score under the stored version (segments as ",s1,s2," like snippet topics).
@@ -259,6 +261,10 @@ icp_customer_state = Table(
     Column("revenue_before", Float),
     Column("revenue_total", Float),
     Column("in_best", Integer, nullable=False),
+    # who it is, so that a page and the cohort's shares need no join with a million accounts
+    Column("name", String),
+    Column("industry", String),
+    Column("territory", String),
     # percentile rank of each value component (what put the customer where it is: best_customers' ranked_by)
     *[Column(f"pr_{name}", Float) for name in ("arr", "lifetime_revenue", "nrr", "retained", "time_to_value",
                                                 "support_load")],
@@ -276,6 +282,7 @@ icp_best_profiles = Table(
     Column("name", String),
     *[Column(name, String) for name in SIMILAR_COLUMNS],
     Column("technologies", String, nullable=False),
+    Column("tech_bits", BigInteger),  # the ICP's technologies it uses, as bits (icp_state.technology_bits)
     Column("headcount", Float),  # the employee count, for a firmographic profile that names nobody
 )
 
@@ -298,7 +305,7 @@ icp_rule_state = Table(
     Column("won_hit", Integer),
 )
 
-#: What check_drift counts, per closed day, under the stored version (schema revision 0006): `kind` 'group' rows
+#: What check_drift counts, per closed day, under the stored version (schema revision 0007): `kind` 'group' rows
 #: count closed deals per stage by the account's place in the ICP (`inside` 0/1, `segments` as ",s1,s2,");
 #: 'value' rows count them per stage by one attribute (`key`) value (`value`: band labels for numbers);
 #: 'first' rows count deals that are their account's first in any window starting after `prev_on` (the day of

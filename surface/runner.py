@@ -390,12 +390,14 @@ async def run_tool(
 
         def in_worker(run: ToolRun) -> tuple[CallToolResult, int]:
             worker["thread"] = threading.get_ident()
+            _after_warm_up(archive)
             with cache.pinned():  # one archive generation per call; a change elsewhere is seen by the next
                 if spec.pure and not spec.write:  # the same question from the same view: the kept answer
                     return cache.answer(run.engine, key, lambda: answered(run))
                 return answered(run)
 
         def kept_answer() -> tuple[CallToolResult, int] | None:
+            _after_warm_up(archive)
             with cache.pinned():
                 return cache.kept(run.engine, key)[1]
 
@@ -500,6 +502,14 @@ def refresh_state(archive: ArchiveHandle, progress: ProgressFn, wait_s: float = 
             build = _builds[id(archive)] = _StateBuild(archive)
             build.thread.start()
     build.wait(progress, wait_s)
+
+
+def _after_warm_up(archive: ArchiveHandle) -> None:
+    """A call right after start waits for the warm-up (`warm_up`) to finish what it reads, instead of opening a
+    second connection and reading the same things again."""
+    warming = archive.warming
+    if warming is not None and warming.is_alive():
+        warming.join(STATE_WAIT_S)
 
 
 def warm_up(archive: ArchiveHandle) -> threading.Thread:

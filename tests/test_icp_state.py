@@ -53,7 +53,10 @@ def _forget_state(engine: Engine) -> None:
 
 def test_stored_state_equals_a_fresh_recomputation_for_every_account(engine: Engine) -> None:
     definition = versions.active_icp(engine)
-    assert state.account_version(engine, definition) is not None, "the fixture stores the state at activation"
+    version = state.account_version(engine, definition)
+    assert version is not None, "the fixture stores the state at activation"
+    assert state.technology_bits(engine, version) == state.named_technologies(definition) != (), \
+        "the demo ICP names technologies: similar search compares them as bits"
     with engine.connect() as conn:
         stored = {r.account_id: r for r in conn.execute(select(icp_account_state))}
         fresh = {r.account_id: r for r in conn.execute(account_scores_query(definition, engine))}
@@ -98,7 +101,7 @@ def _answers(engine: Engine) -> dict:
         with engine.connect() as conn:
             ids = sorted(conn.execute(select(cohort.ids.subquery().c[0])).scalars())
         out[spec] = (cohort.size, ids)
-    for kwargs in ({}, {"offset": 20}, {"top_n": 30}, {"segment": seg}):
+    for kwargs in ({}, {"offset": 20}, {"top_n": 30}, {"segment": seg}, {"territories": ["EMEA"]}):
         out[f"best_customers {kwargs}"] = value.best_customers(engine, definition=definition, **kwargs).model_dump()
     assert definition.disqualifiers, "the demo ICP has disqualifiers"
     for rule in definition.disqualifiers:  # explain's exceptions and recent deals, under three views
@@ -113,7 +116,11 @@ def _answers(engine: Engine) -> dict:
         recent = resolve_window(days, as_of="2026-11-01", fields=("window", "until"))
         out[f"drift {days}"] = drift.check_drift(engine, definition, recent=recent).model_dump()
     for aid in sorted(out["icp"][1])[:5] + sorted(out["tier:C,D"][1])[:5]:
-        out[f"similar {aid}"] = one.score_account(engine, definition, account=aid).similar_best_customers
+        scored = one.score_account(engine, definition, account=aid)
+        out[f"similar {aid}"] = scored.similar_best_customers
+        out[f"similar {aid} in its territory"] = one.score_account(  # named, or described for an anonymous caller
+            engine, definition, account=aid, territories=[scored.territory],
+            anonymous=aid[-1] in "02468").similar_best_customers
     return out
 
 

@@ -74,30 +74,49 @@ def test_a_baseline_archive_is_migrated_when_opened_for_writing(tmp_path: Path) 
     open_checked(target, read_only=True).dispose()
 
 
-def test_an_archive_of_revision_0004_gets_the_best_profiles_and_rebuilds_its_state(tmp_path: Path) -> None:
-    """0005 replaces the derived icp_best_values by icp_best_profiles and forgets the stored state's header,
-    so the next build fills the new table."""
-    target = str(tmp_path / "r4.duckdb")
+def _migrated_from(target: str, revision: str, *undo: str) -> tuple[set[tuple[str, str]], int]:
+    """Make a fresh archive look like one of `revision` (the statements `undo` take the later schema back and a
+    stored state's header is present), let a writer migrate it, and return (table, column) pairs and the number
+    of state headers left."""
     engine = open_archive(target, create=True)
     create_schema(engine)
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE icp_best_profiles"))
-        conn.execute(text("CREATE TABLE icp_best_values (version INTEGER, account_id VARCHAR, attribute VARCHAR, "
-                          "value VARCHAR)"))
+        for statement in undo:
+            conn.execute(text(statement))
         conn.execute(text("INSERT INTO icp_state (version, digest, weights_digest, generation, as_of, built_at, "
                           "accounts, customers, seconds) VALUES (1, 'd', 'w', 1, DATE '2026-01-01', "
                           "TIMESTAMP '2026-01-01 00:00:00', 0, 0, 0)"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{revision}'"))
     engine.dispose()
     open_checked(target).dispose()  # a writer migrates
     engine = open_archive(target)
     with engine.connect() as conn:
-        tables = set(inspect(conn).get_table_names())
+        columns = {(t, c["name"]) for t in inspect(conn).get_table_names() for c in inspect(conn).get_columns(t)}
         headers = conn.execute(text("SELECT count(*) FROM icp_state")).scalar_one()
-        revision = schema_version.current_revision(conn)
+        assert schema_version.current_revision(conn) == schema_version.HEAD
     engine.dispose()
-    assert revision == schema_version.HEAD
+    return columns, headers
+
+
+def test_an_archive_of_revision_0004_gets_the_best_profiles_and_rebuilds_its_state(tmp_path: Path) -> None:
+    """0005 replaces the derived icp_best_values by icp_best_profiles and forgets the stored state's header,
+    so the next build fills the new table."""
+    columns, headers = _migrated_from(
+        str(tmp_path / "r4.duckdb"), "0004", "DROP TABLE icp_best_profiles",
+        "CREATE TABLE icp_best_values (version INTEGER, account_id VARCHAR, attribute VARCHAR, value VARCHAR)")
+    tables = {t for t, _ in columns}
     assert {"icp_best_profiles", "icp_rule_state"} <= tables and "icp_best_values" not in tables
+    assert headers == 0
+
+
+def test_an_archive_of_revision_0005_gets_the_reshaped_state_and_rebuilds_it(tmp_path: Path) -> None:
+    """0006 gives stored customers their name, industry and territory, best profiles their technology bits and
+    the header the names behind the bits: the derived tables are recreated and the next build fills them."""
+    added = {("icp_customer_state", "territory"), ("icp_customer_state", "industry"), ("icp_customer_state", "name"),
+             ("icp_best_profiles", "tech_bits"), ("icp_state", "technology_bits")}
+    columns, headers = _migrated_from(str(tmp_path / "r5.duckdb"), "0005",
+                                      *(f"ALTER TABLE {t} DROP COLUMN {c}" for t, c in sorted(added)))
+    assert added <= columns
     assert headers == 0
 
 

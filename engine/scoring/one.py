@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, DateTime, Engine, String, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Engine, String, case, cast, func, literal, null, or_, select, union_all
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import (
@@ -232,9 +232,12 @@ def _similar_stored(engine: Engine, version: int, mine: list[tuple[str, str]], e
     index, so a fresh process answers as fast as a warm one. Ties go to the lower account id, as in the
     in-memory index."""
     p = icp_best_profiles.c
+    bit = {name: i for i, name in enumerate(state.technology_bits(engine, version))}
 
     def test(attr: str, value: str) -> ColumnElement[bool]:
-        if attr == TECHNOLOGY:
+        if attr == TECHNOLOGY:  # the ICP's technologies are bits (an AND, not a substring search)
+            if value in bit:
+                return p.tech_bits.op("&")(literal(1 << bit[value], BigInteger)) != 0
             return p.technologies.contains(f",{value},", autoescape=True)
         return p[attr] == value
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -84,6 +86,7 @@ class Header:
     weights_digest: str
     generation: int
     as_of: date
+    technology_bits: tuple[str, ...] = ()  # icp_best_profiles.tech_bits: bit i is the i-th technology
 
 
 def digest(definition: ICPDefinition) -> str:
@@ -103,10 +106,16 @@ def _read_headers(engine: Engine) -> tuple[Header, ...]:
     c = icp_state.c
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(c.version, c.digest, c.weights_digest, c.generation, c.as_of)).all()
+            rows = conn.execute(select(c.version, c.digest, c.weights_digest, c.generation, c.as_of,
+                                       c.technology_bits)).all()
     except SQLAlchemyError:  # an archive made before the state tables existed
         return ()
-    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a)) for v, d, w, g, a in rows)
+    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a), _names(t)) for v, d, w, g, a, t in rows)
+
+
+def _names(packed: str | None) -> tuple[str, ...]:
+    """',a,b,' → ('a', 'b')."""
+    return tuple(x for x in (packed or "").split(",") if x)
 
 
 def _as_date(value: object) -> date:
@@ -139,6 +148,23 @@ def customer_version(engine: Engine, weights: ValueWeights | None) -> int | None
     """The version whose stored customer ranking is current for these value weights, or None."""
     wanted = weights_digest(weights)
     return _current(engine, lambda h: h.weights_digest == wanted)
+
+
+def technology_bits(engine: Engine, version: int) -> tuple[str, ...]:
+    """The technologies behind a stored version's `tech_bits` (bit i = the i-th name)."""
+    return next((h.technology_bits for h in headers(engine) if h.version == version), ())
+
+
+#: Technologies a best profile's bits can hold (a BIGINT, sign bit unused); further ones compare as text.
+MAX_TECHNOLOGY_BITS = 62
+
+
+def named_technologies(definition: ICPDefinition) -> tuple[str, ...]:
+    """The technologies the ICP names (criteria and segment conditions), sorted: the ones similar-customer
+    search compares, so the ones a best profile keeps as bits (the first MAX_TECHNOLOGY_BITS)."""
+    conditions = [*definition.criteria, *(c for seg in definition.segments for c in seg.conditions)]
+    named = {v for c in conditions if c.attribute == TECHNOLOGY for v in c.accepted() if v and "," not in v}
+    return tuple(sorted(named))[:MAX_TECHNOLOGY_BITS]
 
 
 def stored_account_ids(version: int, *, tiers: list[str] | None = None, segment: str | None = None) -> Select:
@@ -223,25 +249,30 @@ def account_state_query(engine: Engine, definition: ICPDefinition, version: int,
 def customer_state_query(weights: ValueWeights | None, version: int, gen: int) -> Select:
     """One row per customer, in `icp_customer_state`'s columns, from the value ranking query."""
     r = ranked_customers_query(None, weights).subquery("r")
+    a = accounts.c
     return select(
         literal(version, Integer).label("version"), r.c.account_id, literal(gen, Integer).label("generation"),
         r.c.first_won_at, r.c.arr, r.c.lifetime_revenue, r.c.nrr, r.c.retained, r.c.time_to_value_days,
         r.c.tickets_per_month, r.c.value_score, r.c.rank, r.c.revenue_before, r.c.revenue_total,
-        case((r.c.in_best, 1), else_=0).label("in_best"),
+        case((r.c.in_best, 1), else_=0).label("in_best"), a.name, a.industry, a.territory,
         *[r.c[f"pr_{name}"] for name in VALUE_COMPONENTS],
-    )
+    ).select_from(r.outerjoin(accounts, a.account_id == r.c.account_id))
 
 
-def best_profiles_query(version: int) -> Select:
+def best_profiles_query(version: int, bits: tuple[str, ...] = ()) -> Select:
     """One row per stored best customer: name, the compared values (`value_expr`: band labels for numbers),
-    technologies as ",a,b," and the head count, in `icp_best_profiles`' columns."""
+    technologies as ",a,b," and as bits (`bits`: bit i = the i-th technology) and the head count, in
+    `icp_best_profiles`' columns."""
     c, a = icp_customer_state.c, accounts.c
     tools = attribute_relation([TECHNOLOGY]).subquery("tools")  # the relation's technology rows, as compared
     techs = (select(tools.c.account_id, func.string_agg(tools.c.value, literal(",")).label("names"))
              .group_by(tools.c.account_id).subquery("techs"))
+    packed = literal(",") + func.coalesce(techs.c.names + literal(","), literal(""))
+    tech_bits = sum((case((packed.contains(f",{name},", autoescape=True), literal(1 << i, BigInteger)), else_=0)
+                     for i, name in enumerate(bits)), literal(0, BigInteger))
     return (select(literal(version, Integer).label("version"), a.account_id, a.name,
                    *[value_expr(name).label(name) for name in SIMILAR_COLUMNS],
-                   (literal(",") + func.coalesce(techs.c.names + literal(","), literal(""))).label("technologies"),
+                   packed.label("technologies"), tech_bits.label("tech_bits"),
                    cast(a.employees, Float).label("headcount"))
             .select_from(accounts.join(icp_customer_state, c.account_id == a.account_id)
                          .outerjoin(techs, techs.c.account_id == a.account_id))
@@ -272,16 +303,17 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         stamp = archive_generation.read(conn) if inspect(conn).has_table("archive_generation") else None
         gen = stamp[1] if stamp else archive_generation.bump(conn)  # an archive made before generations
         version = int(active or 0)
-        head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today())
+        head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today(),
+                      named_technologies(definition))
         present = conn.execute(select(icp_state).where(icp_state.c.version == version)).mappings().first()
         if not force and present is not None and (
                 present["digest"], present["weights_digest"], int(present["generation"]),
-                _as_date(present["as_of"])) == (head.digest, head.weights_digest, head.generation, head.as_of):
+                _as_date(present["as_of"]), _names(present["technology_bits"])) == (
+                head.digest, head.weights_digest, head.generation, head.as_of, head.technology_bits):
             cache.put(engine, ("state_header",), (head,))
             return head
         tick(0, 5, "ICP state: clearing the old state")
-        for table in reversed(_TABLES):
-            conn.execute(delete(table))
+        _clear(conn)
         tick(1, 5, "ICP state: scoring every account")
         cache.count("state_build")
         sel = account_state_query(engine, definition, version, gen)
@@ -290,7 +322,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         sel = customer_state_query(definition.value_weights, version, gen)
         conn.execute(insert(icp_customer_state).from_select(list(sel.selected_columns.keys()), sel))
         tick(3, 5, "ICP state: indexing the best customers")
-        sel = best_profiles_query(version)
+        sel = best_profiles_query(version, head.technology_bits)
         conn.execute(insert(icp_best_profiles).from_select(list(sel.selected_columns.keys()), sel))
         tick(4, 5, "ICP state: the disqualifiers' exceptions and recent deals")
         for rule in definition.disqualifiers:
@@ -303,10 +335,25 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             version=version, digest=head.digest, weights_digest=head.weights_digest, generation=gen,
             as_of=head.as_of, built_at=utc_now(), accounts=int(n_accounts), customers=int(n_customers),
             seconds=round(time.perf_counter() - started, 3),
+            technology_bits="," + "".join(f"{name}," for name in head.technology_bits),
         ))
     tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
     return head
+
+
+def _clear(conn: Connection) -> None:
+    """Empty the state tables inside the build's transaction. DuckDB drops and re-creates them: deleting a
+    million keyed rows one by one from their index took 50 s of CPU at 1M accounts. PostgreSQL deletes,
+    so readers of the old state are not locked out while the new one is built."""
+    if conn.dialect.name == "duckdb":
+        for table in reversed(_TABLES):
+            table.drop(conn, checkfirst=True)
+        for table in _TABLES:
+            table.create(conn)
+        return
+    for table in reversed(_TABLES):
+        conn.execute(delete(table))
 
 
 def refresh(engine: Engine, *, progress: Progress | None = None) -> bool:
@@ -328,5 +375,5 @@ def is_stale(engine: Engine) -> bool:
 __all__ = [
     "SIMILAR_ATTRIBUTES", "Header", "account_state_query", "account_version", "build", "customer_version",
     "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids",
-    "stored_size", "weights_digest",
+    "stored_size", "technology_bits", "named_technologies", "weights_digest",
 ]

@@ -3,8 +3,8 @@ first deal in a window (`icp_drift_facts`), so that a drift check sums a few tho
 every deal of the windows per account. A derived table: created empty, and the state header is forgotten so
 that the next state build (`icp-mcp icp refresh`, activation, ingest, or a writable server's first call) fills it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 from icp_mcp.archive.migrations.helpers import create_tables
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
