@@ -88,12 +88,12 @@ def bm25_score(
 
 #: match_bm25's scoring, written out over the index's tables with its default k = 1.2 and b = 0.75 (the
 #: same literals, so the same numeric types and the same scores), for every document holding a query term.
+#: One join with `docs` gives both a posting's document length and the snippet id (docid → name is one to
+#: one), so the scores are grouped by snippet id directly (at L one scan of `docs` fewer: ~20% of its CPU).
 _BM25_SQL = f"""
-SELECT docs.name AS snippet_id, scores.score AS score
+SELECT subscores.snippet_id AS snippet_id, sum(subscores.subscore) AS score
 FROM (
-  SELECT subscores.docid AS docid, sum(subscores.subscore) AS score
-  FROM (
-    SELECT docs.docid AS docid,
+    SELECT docs.name AS snippet_id,
            (log(((((SELECT num_docs FROM {FTS_SCHEMA}.stats) - df) + 0.5) / (df + 0.5)) + 1)
             * ((tf * (1.2 + 1)) / (tf + (1.2 * ((1 - 0.75) + (0.75 * (len / (SELECT avgdl FROM {FTS_SCHEMA}.stats))))))))
              AS subscore
@@ -101,10 +101,8 @@ FROM (
           WHERE termid >= :lowest AND termid <= :highest AND termid IN :termids GROUP BY docid, termid) AS term_tf
     JOIN {FTS_SCHEMA}.docs AS docs ON term_tf.docid = docs.docid
     JOIN {FTS_SCHEMA}.dict AS dict ON term_tf.termid = dict.termid
-  ) AS subscores
-  GROUP BY subscores.docid
-) AS scores
-JOIN {FTS_SCHEMA}.docs AS docs ON scores.docid = docs.docid
+) AS subscores
+GROUP BY subscores.snippet_id
 """
 
 

@@ -305,6 +305,29 @@ icp_rule_state = Table(
     Column("won_hit", Integer),
 )
 
+#: What check_drift counts, per closed day, under the stored version (schema revision 0007): `kind` 'group' rows
+#: count closed deals per stage by the account's place in the ICP (`inside` 0/1, `segments` as ",s1,s2,");
+#: 'value' rows count them per stage by one attribute (`key`) value (`value`: band labels for numbers);
+#: 'first' rows count deals that are their account's first in any window starting after `prev_on` (the day of
+#: the account's previous closed deal, `stage` 'closed'; or previous won deal, `stage` 'won'; NULL: none), by
+#: the account's missing-column bit mask (`mask`; -1 when the account row is missing), so that distinct
+#: accounts per window are a range sum too.
+icp_drift_facts = Table(
+    "icp_drift_facts",
+    metadata,
+    Column("version", Integer, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("closed_on", Date, nullable=False),
+    Column("stage", String, nullable=False),
+    Column("inside", Integer),
+    Column("segments", String),
+    Column("key", String),
+    Column("value", String),
+    Column("prev_on", Date),
+    Column("mask", Integer),
+    Column("deals", BigInteger, nullable=False),
+)
+
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",

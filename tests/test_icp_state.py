@@ -21,7 +21,7 @@ from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.ingest import ingest_file
 from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
 from icp_mcp.engine.model.windows import resolve_window
-from icp_mcp.engine.questions import adoption, value
+from icp_mcp.engine.questions import adoption, drift, value
 from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
 from icp_mcp.engine.questions.cohorts import resolve_cohort
 from icp_mcp.engine.scoring import one, state
@@ -92,7 +92,7 @@ def test_stored_state_equals_a_fresh_recomputation_for_every_account(engine: Eng
 
 def _answers(engine: Engine) -> dict:
     """Every stored-state reader's answer: cohorts, best customers (pages, top N, segment), adoption by segment,
-    tier and ICP, explained disqualifiers, similar customers."""
+    tier and ICP, drift, explained disqualifiers, similar customers."""
     definition = versions.active_icp(engine)
     seg = definition.segments[0].id
     out: dict = {}
@@ -112,6 +112,9 @@ def _answers(engine: Engine) -> dict:
     for by in ("segment", "tier", "icp"):  # adoption groups read the stored segments and tiers
         out[f"adoption {by}"] = adoption.feature_adoption(engine, feature="sso", by=by, window=window,
                                                           definition=definition).model_dump()
+    for days in ("90d", "365d"):  # drift sums the stored facts
+        recent = resolve_window(days, as_of="2026-11-01", fields=("window", "until"))
+        out[f"drift {days}"] = drift.check_drift(engine, definition, recent=recent).model_dump()
     for aid in sorted(out["icp"][1])[:5] + sorted(out["tier:C,D"][1])[:5]:
         scored = one.score_account(engine, definition, account=aid)
         out[f"similar {aid}"] = scored.similar_best_customers
@@ -124,11 +127,11 @@ def _answers(engine: Engine) -> dict:
 def test_every_reader_gives_the_same_answer_from_stored_state_as_from_a_recomputation(engine: Engine) -> None:
     stored = _answers(engine)
     used = cache.computations()
-    assert not {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts"} & used.keys(), used
+    assert not {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts", "drift_baseline"} & used.keys(), used
     _forget_state(engine)
     recomputed = _answers(engine)
     used = cache.computations()
-    assert {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts"} <= used.keys(), used
+    assert {"cohort_ids", "best_ranking", "best_index", "disqualifier_facts", "drift_baseline"} <= used.keys(), used
     assert stored.keys() == recomputed.keys()
     for key in stored:  # sums may differ in the last bit (SQL sum vs Python sum): 10 significant digits
         assert _rounded(stored[key]) == _rounded(recomputed[key]), key

@@ -194,6 +194,8 @@ class Trigger(_Model):
 
 #: Tier letters, best first (D also holds disqualified accounts).
 TIERS: tuple[str, ...] = ("A", "B", "C", "D")
+#: The tiers inside the ICP.
+IN_ICP_TIERS: tuple[str, ...] = ("A", "B")
 
 
 class Tiers(_Model):

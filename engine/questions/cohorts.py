@@ -31,7 +31,7 @@ from icp_mcp.archive.schema import accounts, opportunities
 from icp_mcp.engine.model.errors import EngineError, NoActiveICP
 from icp_mcp.engine.sql.lookup import in_territories
 from icp_mcp.engine.sql.matching import members_query
-from icp_mcp.engine.model.profile import TIERS, Condition, ICPDefinition
+from icp_mcp.engine.model.profile import IN_ICP_TIERS, TIERS, Condition, ICPDefinition
 from icp_mcp.engine.scoring import state
 from icp_mcp.engine.scoring.batch import account_scores_query
 from icp_mcp.engine.sql.cache import cached
@@ -41,7 +41,6 @@ COHORT_FORMS: tuple[str, ...] = (
     "all", "customers", "best", "best:N", "icp", "tier:A (or tier:A,B)", "segment:<segment id>",
     "a list of account ids",
 )
-IN_ICP_TIERS: tuple[str, ...] = ("A", "B")
 MAX_IDS = 100_000
 #: Stored cohorts up to this size are bound as an id list; bigger ones stay a subquery on the state table.
 SMALL_COHORT = 10_000

@@ -6,7 +6,9 @@ are counted per account in one pass over opportunities, joined once with `accoun
 segment flags come from the stored ICP state when it is current); one GROUPING SETS statement gives deals
 per group (each ICP segment, inside / outside the ICP) and per attribute value, one more the deals per
 distinct account and the missing attribute values, one the technologies. The baseline window's counts are
-kept in the one cache per generation, definition and window. They feed five checks:
+kept in the one cache per generation, definition and window. When the stored ICP state is current, all of
+these are range sums over its drift facts instead (engine/sql/drift_facts.py: per closed day), the same
+numbers without a pass over the deals. They feed five checks:
 
 * **in-ICP share** of wins now vs at derivation (Wilson intervals, one-sided two-proportion test);
 * **PSI** per attribute over the distribution of won deals' account values (DESIGN section 10, floor
@@ -40,28 +42,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, not_, or_, select,
-    tuple_,
+    ColumnElement, Connection, Engine, FromClause, Select, String, and_, case, cast, func, inspect, not_, or_,
+    select, tuple_,
 )
 
-from icp_mcp.archive.schema import account_technologies, accounts, opportunities
+from icp_mcp.archive.schema import account_technologies, accounts, icp_drift_facts, opportunities
 from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.sql.attributes import value_expr
-from icp_mcp.engine.model.catalogue import (
-    CATEGORICAL,
-    NUMERIC,
-    TECHNOLOGY,
-    TRIGGER,
-    is_column,
-    is_numeric,
-)
+from icp_mcp.engine.model.catalogue import TECHNOLOGY, is_column, is_numeric
 from icp_mcp.engine.questions.cohorts import icp_ids, in_icp_selectable, segment_selectable
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.profile import ICPDefinition
 from icp_mcp.engine.model.stats import psi, psi_terms, wilson
 from icp_mcp.engine.model.windows import Window
 from icp_mcp.engine.scoring import state
-from icp_mcp.engine.sql import cache
+from icp_mcp.engine.sql import cache, drift_facts
+from icp_mcp.engine.sql.drift_facts import SINGLE_VALUED, drift_attributes
 from icp_mcp.engine.sql.temp import once
 
 Verdict = Literal["stable", "watch", "refresh", "insufficient_data"]
@@ -82,9 +78,6 @@ MAX_PSI = 8
 MISSING = "(missing)"
 OTHER = "(other)"
 TOP_VALUES = 3
-#: Attributes compared between the windows: the catalogue's single-valued columns and technology.
-DRIFT_ATTRIBUTES: tuple[str, ...] = (*CATEGORICAL, *NUMERIC, TECHNOLOGY)
-SINGLE_VALUED: tuple[str, ...] = (*CATEGORICAL, *NUMERIC)
 
 
 class Share(BaseModel):
@@ -463,12 +456,26 @@ def _both_windows(engine: Engine, definition: ICPDefinition, recent: Window, bas
     """The aggregates of both windows keyed by period: (group, period, stage) → deals, (period, stage,
     attribute, value) → deals, (period, 'won' | 'closed') → design effect, (period, attribute) → null counts.
 
-    The baseline's come from the one cache when they are there (then only the recent window is scanned);
-    otherwise both windows are counted in one pass and the baseline's are kept.
+    Summed from the stored drift facts when the stored ICP state is current (`_from_facts`); else counted
+    from the deals (`_counted`).
     """
-    groups = _group_members(definition, engine)
     now = _Period("recent", recent, None, STAGES)
     then = _Period("baseline", base, recent if _overlaps(base, recent) else None, ("won",))  # losses: no check
+    by_period = _from_facts(engine, definition, [then, now])
+    if by_period is None:
+        by_period = _counted(engine, definition, then, now, attributes)
+    counted = {(g, p, s): n for p, w in by_period.items() for (g, s), n in w.groups.items()}
+    values = {(p, s, a, v): n for p, w in by_period.items() for (s, a, v), n in w.values.items()}
+    deff = {(p, k): d for p, w in by_period.items() for k, d in w.deff.items()}
+    nulls = {(p, a): m for p, w in by_period.items() for a, m in w.nulls.items()}
+    return counted, values, deff, nulls
+
+
+def _counted(engine: Engine, definition: ICPDefinition, then: _Period, now: _Period,
+             attributes: list[str]) -> dict[str, _Counts]:
+    """Both windows counted from the deals: the baseline's from the one cache when there (then only the recent
+    window is scanned); otherwise both in one pass, and the baseline's kept."""
+    groups = _group_members(definition, engine)
     fresh: dict[str, _Counts] = {}
 
     def baseline() -> _Counts:
@@ -476,19 +483,67 @@ def _both_windows(engine: Engine, definition: ICPDefinition, recent: Window, bas
             fresh.update(_period_counts(conn, [then, now], groups, attributes))
         return fresh["baseline"]
 
-    key = ("drift_baseline", state.digest(definition), base.start, base.end,
-           None if then.outside is None else (recent.start, recent.end), tuple(attributes))
+    key = ("drift_baseline", state.digest(definition), then.window.start, then.window.end,
+           None if then.outside is None else (now.window.start, now.window.end), tuple(attributes))
     by_period = {"baseline": cache.cached(engine, key, baseline)}
     if "recent" in fresh:
         by_period["recent"] = fresh["recent"]
     else:
         with engine.connect() as conn:
             by_period["recent"] = _period_counts(conn, [now], groups, attributes)["recent"]
-    counted = {(g, p, s): n for p, w in by_period.items() for (g, s), n in w.groups.items()}
-    values = {(p, s, a, v): n for p, w in by_period.items() for (s, a, v), n in w.values.items()}
-    deff = {(p, k): d for p, w in by_period.items() for k, d in w.deff.items()}
-    nulls = {(p, a): m for p, w in by_period.items() for a, m in w.nulls.items()}
-    return counted, values, deff, nulls
+    return by_period
+
+
+def _facts_present(engine: Engine) -> bool:
+    """Whether the archive has the drift facts table (schema revision 0006; asked once per generation)."""
+    def look() -> bool:
+        with engine.connect() as conn:
+            return inspect(conn).has_table(icp_drift_facts.name)
+    return cache.cached(engine, ("drift_facts_table",), look)
+
+
+def _from_facts(engine: Engine, definition: ICPDefinition, periods: list[_Period]) -> dict[str, _Counts] | None:
+    """Both windows summed from the stored drift facts (engine/sql/drift_facts.py), when the stored ICP state
+    is current for `definition` and the windows are closed and do not overlap; else None (count the deals)."""
+    if any(p.outside is not None or p.window.start is None for p in periods):
+        return None
+    version = state.account_version(engine, definition)
+    if version is None or not _facts_present(engine):
+        return None
+    windows = {p.name: (p.window.start, p.window.end) for p in periods}
+    with engine.connect() as conn:
+        found = drift_facts.read(conn, version, windows)
+    segments = [s.id for s in definition.segments]
+    attrs = set(drift_attributes(definition))
+    out = {}
+    for p in periods:
+        w = found[p.name]
+        groups: dict[tuple[str, str], int] = defaultdict(int)
+        for (stage, inside, members), n in w.groups.items():
+            groups[("icp:inside" if inside else "icp:outside", stage)] += n
+            for seg in segments:
+                if f",{seg}," in (members or ""):
+                    groups[(f"segment:{seg}", stage)] += n
+        values = {(st, a, v): n for (st, a, v), n in w.values.items() if st in p.value_stages and a in attrs}
+        out[p.name] = _Counts(dict(groups), values, *_facts_stats(w, groups))
+    return out
+
+
+def _facts_stats(w: drift_facts.WindowFacts, groups: dict[tuple[str, str], int]
+                 ) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """`_period_stats` from the facts: design effects and the worked accounts' null counts."""
+    accts = sum(n for (cls, _), n in w.firsts.items() if cls == "closed")
+    if not accts:
+        return {}, {}
+    n_won = sum(n for (g, s), n in groups.items() if g in ("icp:inside", "icp:outside") and s == "won")
+    n = n_won + sum(n for (g, s), n in groups.items() if g in ("icp:inside", "icp:outside") and s == "lost")
+    won_accts = sum(n for (cls, _), n in w.firsts.items() if cls == "won")
+    deff = {"closed": max(1.0, n / accts), "won": max(1.0, n_won / won_accts) if won_accts else 1.0}
+    known = {mask: n for (cls, mask), n in w.firsts.items() if cls == "closed" and mask >= 0}
+    worked = sum(known.values())
+    nulls = {a: (sum(n for mask, n in known.items() if mask & (1 << i)), worked)
+             for i, a in enumerate(SINGLE_VALUED)}
+    return deff, nulls
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -551,7 +606,7 @@ def check_drift(
     """Compare closed deals of `recent` with the ICP's derivation window; see the module docstring."""
     base = baseline_window(definition, recent, baseline)
     icp_attrs = set(definition.attributes_used())
-    attrs = list(dict.fromkeys([*DRIFT_ATTRIBUTES, *(a for a in icp_attrs if a != TRIGGER)]))
+    attrs = drift_attributes(definition)
     groups, values, deff, nulls = _both_windows(engine, definition, recent, base, attrs)
     wins = {p: groups.get(("icp:inside", p, "won"), 0) + groups.get(("icp:outside", p, "won"), 0)
             for p in ("baseline", "recent")}
