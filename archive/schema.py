@@ -331,7 +331,7 @@ icp_drift_facts = Table(
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
-    "icp_rule_state",
+    "icp_rule_state", "icp_drift_facts",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")
