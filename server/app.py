@@ -103,6 +103,8 @@ def build_server(
     audit_hook.install(audit.record, audit.flush)  # tools and resources hand their audit entries here
     auth_kwargs = apply_policy(policy, base_url=base_url)
     handle = handle or ArchiveHandle(archive, read_only=read_only)
+    if warm:  # `serve`: first connection, active ICP, stored-state header, read in the background while the
+        warm_up(handle)  # tools register (~0.8 s); not in-process callers: the held connection keeps the file open
     server = MCPServer(
         SERVER_NAME,
         title="icp-mcp — Ideal Customer Profile over your buyer archive",
@@ -120,8 +122,6 @@ def build_server(
         module.register(server, handle)
     prompts.register(server)
     completions.register(server, handle)  # completion/complete for prompt arguments and template variables
-    if warm:  # `serve`: first connection, active ICP, stored-state header, before the first call needs them
-        warm_up(handle)  # (not in-process callers: the held connection keeps the file open in this process)
     server.archive = handle  # type: ignore[attr-defined]  # for the CLI and tests (close, read_only)
     server._icp_verifier = auth_kwargs.get("token_verifier")  # type: ignore[attr-defined]  # for http_app
     return server

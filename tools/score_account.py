@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from icp_mcp.engine.questions.committee import CommitteeContact, buying_committee
+from icp_mcp.engine.questions.committee import BuyingCommittee, CommitteeContact, buying_committee
 from icp_mcp.engine.scoring import one as score_engine
 from icp_mcp.engine.scoring.results import AccountCandidates, AccountScore
 from icp_mcp.engine.sql.versions import active_icp
@@ -20,6 +21,10 @@ from icp_mcp.surface.runner import (
 from icp_mcp.surface.visibility import account_view, visible_accounts
 
 SPEC = ToolSpec(name="score_account", title="Score an account against the ICP")
+
+#: The buying committee's keyed reads (contacts, deals, conversations) run beside the scoring's (attributes,
+#: similar customers): DuckDB answers each from one row group on one core, so two calls' worth overlap.
+_COMMITTEE_READS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="icp-committee")
 
 #: Compact by default: the most informative lines only (the rest are counted, not listed).
 MAX_MISSED = 8
@@ -61,8 +66,19 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
         raise ToolInputError("account", "must not be empty")
     definition = active_icp(run.engine)
     view = account_view(run.principal)  # lookups and similar customers only within the caller's view
-    result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes,
-                                        territories=view.territories, anonymous=not view.names_accounts)
+    committee: list[Future[BuyingCommittee]] = []
+
+    def read_committee(account_id: str) -> None:  # keyed reads of its own, while the account is scored
+        committee.append(_COMMITTEE_READS.submit(buying_committee, run.engine, definition, account_id))
+
+    try:
+        result = score_engine.score_account(run.engine, definition, account=account, attributes=attributes,
+                                            territories=view.territories, anonymous=not view.names_accounts,
+                                            on_found=read_committee)
+    except BaseException:
+        for pending in committee:
+            pending.cancel()
+        raise
     if isinstance(result, AccountCandidates):
         result.candidates = visible_accounts(run.principal, result.candidates)
         return ScoreAccountResult(status="candidates", candidates=result)
@@ -72,7 +88,7 @@ def score_one(run: ToolRun, account: str | None, attributes: dict[str, Any] | No
     names = {seg.id: seg.name for seg in definition.segments if seg.id in result.segments}
     if result.account_id is None:  # a prospect: no contacts known
         return ScoreAccountResult(status="scored", score=result, segment_names=names, missed_not_shown=hidden)
-    found = buying_committee(run.engine, definition, result.account_id)
+    found = committee[0].result() if committee else buying_committee(run.engine, definition, result.account_id)
     return ScoreAccountResult(status="scored", score=result, segment_names=names, committee=found.summary,
                               contacts=found.contacts, missing_roles=found.missing_roles, missed_not_shown=hidden)
 

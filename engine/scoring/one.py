@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -97,10 +98,16 @@ def _rows_from(row, techs: list[str], sigs: list[tuple[datetime, str]], created:
     return rows
 
 
-def account_rows(engine: Engine, account_id: str, attributes: list[str], window: int) -> Rows:
-    """One account's attribute rows from two keyed queries (same values as the SQL relation)."""
+#: The accounts columns an account's attribute rows come from (a lookup may read them with the key).
+ROW_COLUMNS: tuple[str, ...] = (*CATEGORICAL, *NUMERIC, "attributes")
+
+
+def account_rows(engine: Engine, account_id: str, attributes: list[str], window: int,
+                 row: dict | None = None) -> Rows:
+    """One account's attribute rows from two keyed queries (same values as the SQL relation); one when the
+    account's `row` (its ROW_COLUMNS, read by the lookup) is given."""
     a, t, s, o = accounts, account_technologies, signals, opportunities
-    cols = [a.c[c] for c in (*CATEGORICAL, *NUMERIC)] + [a.c.attributes]
+    cols = [a.c[c] for c in ROW_COLUMNS]
     side = union_all(
         select(literal("t").label("k"), cast(t.c.technology, String).label("v"),
                cast(null(), DateTime).label("at")).where(t.c.account_id == account_id),
@@ -110,7 +117,8 @@ def account_rows(engine: Engine, account_id: str, attributes: list[str], window:
             o.c.account_id == account_id),
     )
     with engine.connect() as conn:
-        row = conn.execute(select(*cols).where(a.c.account_id == account_id)).mappings().first()
+        if row is None:
+            row = conn.execute(select(*cols).where(a.c.account_id == account_id)).mappings().first()
         extra = conn.execute(side).all()
     if row is None:
         return defaultdict(list)
@@ -337,26 +345,30 @@ def _has(sorted_indices: np.ndarray, i: int) -> bool:
 
 def score_account(engine: Engine, definition: ICPDefinition, *, account: str | None = None,
                   attributes: dict | None = None, territories: Territories = None,
-                  anonymous: bool = False) -> AccountScore | AccountCandidates:
+                  anonymous: bool = False, on_found: Callable[[str], object] | None = None,
+                  ) -> AccountScore | AccountCandidates:
     """Score one archived account or one prospect (exactly one of `account`, `attributes`).
 
     `territories` is the caller's view: the account is looked up, and similar best customers chosen,
     only among accounts of those territories (None = all); `anonymous` describes similar customers by
-    firmographics instead of naming them."""
+    firmographics instead of naming them. `on_found(account_id)` is called as soon as the account is
+    resolved, so a caller can read what else it needs about it (the buying committee) meanwhile."""
     if (account is None) == (attributes is None):
         raise EngineError("account", "give exactly one of account (id, domain or name) or attributes")
     definition = ensure_tiers(engine, definition)
     info: dict = {}
     if account is not None:
-        found, candidates = find_account(engine, account, territories)
+        found, candidates = find_account(engine, account, territories, columns=ROW_COLUMNS)
         if found is None:
             return AccountCandidates(
                 query=account, candidates=[Candidate(**c) for c in candidates],
                 message=f"{len(candidates)} accounts match {account!r}; ask again with one account_id",
             )
         info = found
+        if on_found is not None:
+            on_found(found["account_id"])
         wanted = sorted(set(SIMILAR_ATTRIBUTES) | set(definition.attributes_used()) | {TRIGGER})
-        rows = account_rows(engine, found["account_id"], wanted, definition.trigger_window_days)
+        rows = account_rows(engine, found["account_id"], wanted, definition.trigger_window_days, row=found)
     else:
         rows = prospect_rows(attributes or {})
     result = evaluate(definition, rows)

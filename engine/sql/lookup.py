@@ -34,13 +34,19 @@ def in_territories(territories: Territories, column: ColumnElement | None = None
 
 
 def _row(r) -> dict:
+    return dict(r._mapping)
+
+
+def _brief(r) -> dict:
     return {"account_id": r.account_id, "name": r.name, "domain": r.domain, "territory": r.territory}
 
 
-def _exact(conn: Connection, q: str, view: ColumnElement[bool], limit: int) -> list:
-    """Accounts matching `q` exactly by id, then domain, then name (the first kind that matches)."""
+def _exact(conn: Connection, q: str, view: ColumnElement[bool], limit: int, columns: Sequence[str] = ()) -> list:
+    """Accounts matching `q` exactly by id, then domain, then name (the first kind that matches), with the
+    extra `columns` of accounts."""
     a = accounts
-    cols = (a.c.account_id, a.c.name, a.c.domain, a.c.territory)
+    cols = (a.c.account_id, a.c.name, a.c.domain, a.c.territory,
+            *[a.c[c] for c in columns if c not in ("account_id", "name", "domain", "territory")])
     domain = normalise_domain(q)
     by_domain = false() if domain is None else func.lower(a.c.domain) == domain
     hits = conn.execute(select(*cols).where(a.c.account_id == q, view)).all()  # the key: no sort, no limit
@@ -53,9 +59,13 @@ def _exact(conn: Connection, q: str, view: ColumnElement[bool], limit: int) -> l
     return []
 
 
-def find_account(engine: Engine, query: str, territories: Territories = None) -> tuple[dict | None, list[dict]]:
+def find_account(engine: Engine, query: str, territories: Territories = None, *,
+                 columns: Sequence[str] = ()) -> tuple[dict | None, list[dict]]:
     """(the account, []) when one visible account matches exactly; (None, candidates) when ambiguous or
     only approximate. Raises NotFound (with the closest visible names) when nothing visible resembles it.
+
+    The account comes as account_id, name, domain, territory and the extra accounts `columns` asked for
+    (read in the same keyed statement: a scorer needs no second read of the row); candidates carry the four.
     """
     q = (query or "").strip()
     if not q:
@@ -69,18 +79,18 @@ def find_account(engine: Engine, query: str, territories: Territories = None) ->
             hidden = bool(_exact(conn, q, true(), 1))
             raise NotFound("account", f"no account matches {q!r} by id, domain or name", [],
                            withheld=_outside(territories) if hidden else None)
-        hits = _exact(conn, q, view, MAX_CANDIDATES + 1)
+        hits = _exact(conn, q, view, MAX_CANDIDATES + 1, columns)
         if len(hits) == 1:
             return _row(hits[0]), []
         if hits:
-            return None, [_row(r) for r in hits[:MAX_CANDIDATES]]
+            return None, [_brief(r) for r in hits[:MAX_CANDIDATES]]
         pattern = "%" + low.replace("%", "").replace("_", "") + "%"
         hits = conn.execute(
             select(*cols).where(or_(func.lower(a.c.name).like(pattern), func.lower(a.c.domain).like(pattern)), view)
             .order_by(func.length(a.c.name), a.c.account_id).limit(MAX_CANDIDATES)
         ).all()
         if hits:
-            return None, [_row(r) for r in hits]
+            return None, [_brief(r) for r in hits]
         tokens = [t for t in re.split(r"[^a-z0-9]+", low) if len(t) >= 3]
         prefixes = {t[:3] for t in tokens} or {low[:3]}
         near = conn.execute(
@@ -91,7 +101,7 @@ def find_account(engine: Engine, query: str, territories: Territories = None) ->
     ranked = sorted(near, key=lambda r: (-difflib.SequenceMatcher(None, low, (r.name or "").lower()).ratio(),
                                          r.account_id))
     raise NotFound("account", f"no account matches {q!r} by id, domain or name",
-                   [_row(r) for r in ranked[:MAX_CANDIDATES]],
+                   [_brief(r) for r in ranked[:MAX_CANDIDATES]],
                    withheld=_outside(territories) if hidden else None)
 
 
