@@ -484,24 +484,41 @@ _builds_lock = threading.Lock()
 
 
 def refresh_state(archive: ArchiveHandle, progress: ProgressFn, wait_s: float = STATE_WAIT_S) -> None:
-    """Before a read tool: when the active ICP's stored state is not current and this process may write,
-    build it in the background through the single writer, and wait up to `wait_s` for it (its progress
-    reaches this call's client); a longer build goes on while this call answers from recomputations."""
-    if archive.read_only:
+    """Before a read tool: when the active ICP's stored state was not built today for the current generation
+    and this process may write, build it in the background through the single writer. When the archive
+    changed (no stored state of this generation) wait up to `wait_s` for it (its progress reaches this call's
+    client; a longer build goes on while this call answers from recomputations); when only the day changed,
+    the earlier day's state answers at once while today's is built."""
+    build = _start_state_build(archive)
+    if build is None:
         return
+    try:
+        usable = state.answers_now(archive.reader)
+    except Exception:
+        logger.warning("could not check the stored ICP state", exc_info=True)
+        return
+    if not usable:
+        build.wait(progress, wait_s)
+
+
+def _start_state_build(archive: ArchiveHandle) -> _StateBuild | None:
+    """The running (or a newly started) background state build when the stored state is stale and this
+    process may write; None when there is nothing to build."""
+    if archive.read_only:
+        return None
     try:
         stale = state.is_stale(archive.reader)
     except Exception:
         logger.warning("could not check the stored ICP state", exc_info=True)
-        return
+        return None
     if not stale:
-        return
+        return None
     with _builds_lock:
         build = _builds.get(id(archive))
         if build is None or not build.thread.is_alive():
             build = _builds[id(archive)] = _StateBuild(archive)
             build.thread.start()
-    build.wait(progress, wait_s)
+    return build
 
 
 def _after_warm_up(archive: ArchiveHandle) -> None:
@@ -516,12 +533,13 @@ def warm_up(archive: ArchiveHandle) -> threading.Thread:
     """At server start, in the background: open the first pooled connection (DuckDB's file and the FTS
     extension, ~0.4 s at 1M accounts) and read the generation, the active ICP and the stored state's
     header. The client's handshake runs meanwhile, so the first call does not pay for the process being
-    new. `ArchiveHandle.close` waits for it. (A stale state is rebuilt by the first read call, as before.)"""
+    new. `ArchiveHandle.close` waits for it. A process that may write starts rebuilding a stale state here
+    (in its own thread: the warm-up does not wait for it)."""
 
     def run() -> None:
         try:
             with cache.pinned():
-                state.is_stale(archive.reader)
+                _start_state_build(archive)  # a stale state (a new day, a change) is rebuilt before it is asked
         except Exception:  # the first call will meet (and report) whatever failed here
             logger.debug("warm-up failed", exc_info=True)
 

@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from mcp import Client
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 
+from icp_mcp.archive.clock import today
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.ingest import ingest_file
 from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
@@ -230,10 +232,12 @@ async def main():
     server = build_server(sys.argv[1], read_only=True)
     async with Client(server) as client:
         out = {}
+        answers = out["_answers"] = {}
         for tool, args in json.loads(sys.argv[2]):
             result = await client.call_tool(tool, args)
             assert not result.is_error, result.content
             out[tool] = cache.computations()
+            answers[tool] = result.structured_content
     archive_of(server).close()
     print(json.dumps(out))
 
@@ -262,10 +266,63 @@ def test_a_fresh_process_answers_its_first_calls_from_the_stored_state(icp_demo_
              ["explain_disqualifier", {"rule_id": _first_rule(icp_demo_copy)}]]
     used = _fresh_process(icp_demo_copy, calls)
     recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers", "disqualifier_facts"}
+    used.pop("_answers")
     for tool, counters in used.items():
         assert not recompute & counters.keys(), (tool, counters)
     assert used["score_account"].get("similar_stored") == 1, "similar customers from the stored state"
     assert used["explain_disqualifier"].get("stored_rule_facts") == 1
+
+
+def _state_built_the_day_before(path: Path) -> date:
+    """Move the stored state's day one back: the archive as a process finds it the morning after the state
+    was built (same generation: nothing was written since)."""
+    engine = open_archive(path)
+    try:
+        with engine.begin() as conn:
+            day = conn.execute(select(icp_state.c.as_of)).scalar_one()
+            day = day.date() if isinstance(day, datetime) else day
+            conn.execute(update(icp_state).values(as_of=day - timedelta(days=1)))
+    finally:
+        engine.dispose()
+        cache.clear()
+    return day - timedelta(days=1)
+
+
+def test_the_morning_after_a_fresh_read_only_process_answers_from_the_earlier_days_state(
+        icp_demo_copy: Path) -> None:
+    """A new day does not make the first calls recompute the archive (at 1M accounts that outlasted a call):
+    the earlier day's state of the same generation answers, and best_customers says which day it ranks."""
+    before = _state_built_the_day_before(icp_demo_copy)
+    calls = [["score_account", {"account": "A0000018"}], ["best_customers", {"limit": 5}],
+             ["customer_voice", {"cohort": "icp", "topic": "pricing"}],
+             ["explain_disqualifier", {"rule_id": _first_rule(icp_demo_copy)}]]
+    used = _fresh_process(icp_demo_copy, calls)
+    answers = used.pop("_answers")
+    recompute = {"cohort_ids", "best_ranking", "best_index", "state_build", "tiers", "disqualifier_facts"}
+    for tool, counters in used.items():
+        assert not recompute & counters.keys(), (tool, counters)
+    assert f"ranking as stored on {before.isoformat()}" in answers["best_customers"]["rule"]
+
+
+async def test_the_morning_after_a_writing_server_answers_at_once_and_rebuilds_the_state_for_today(
+        icp_demo_copy: Path) -> None:
+    _state_built_the_day_before(icp_demo_copy)
+    cache.clear()
+    server = build_server(str(icp_demo_copy), warm=True)  # as `serve`: the warm-up starts the rebuild
+    handle = archive_of(server)
+    try:
+        async with Client(server) as client:
+            first = await client.call_tool("best_customers", {"limit": 5})
+            assert not first.is_error, first.content
+            assert "best_ranking" not in cache.computations(), "the first call did not recompute the ranking"
+            _wait_until_current(handle.engine)
+            assert cache.computations().get("state_build") == 1
+            assert {h.as_of for h in state.headers(handle.engine)} == {today()}
+            again = await client.call_tool("best_customers", {"limit": 5})
+        assert "ranking as stored on" not in again.structured_content["rule"], "not a kept answer of the old state"
+    finally:
+        handle.close()
+        cache.clear()
 
 
 def test_without_stored_state_a_fresh_read_only_process_recomputes(icp_demo_copy: Path) -> None:

@@ -15,6 +15,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, and_, func, select
 
+from icp_mcp.archive.clock import today
 from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state
 from icp_mcp.engine.scoring import state
 from icp_mcp.engine.sql.cache import cached
@@ -152,6 +153,9 @@ def best_customers(
         if in_segment is None:
             version = None
     if version is not None:
+        day = state.built_on(engine, version)
+        if day is not None and day < today():  # an earlier day's state answers while today's is built
+            rule += f"; ranking as stored on {day.isoformat()}"
         stored = _stored_page(engine, version, top_n, found.id if found else None, limit, offset, territories)
         items, n, n_customers, total_rev, cohort_rev, n_in_view, shares = stored
         more = n_in_view > offset + limit

@@ -11,7 +11,10 @@ per customer), `icp_best_profiles` (each best customer's compared values, for si
 
 A stored state is *current* for a definition when its digest matches, its generation is the archive's
 generation and it was built today (trigger windows and value ages count from today). Readers ask
-`account_version` / `customer_version`; None means recompute. `build` writes the state in one transaction
+`account_version` / `customer_version`; None means recompute. A state of the current generation built on an
+earlier day still answers (same data; tiers and ranks as of its day, `built_on` says which) while a process
+that may write rebuilds it for today (`is_stale`): the first question of a new day does not recompute the
+archive (at 1M accounts that took longer than a call may). `build` writes the state in one transaction
 with INSERT … SELECT from the batch queries (`batch.account_scores_query`, `value_sql`), never a Python
 loop; `refresh` builds it when the active version's state is not current. Building does not bump the
 generation (the state is derived from what the generation already names).
@@ -127,27 +130,40 @@ def headers(engine: Engine) -> tuple[Header, ...]:
     return cache.cached(engine, ("state_header",), lambda: _read_headers(engine))
 
 
-def _current(engine: Engine, match: Callable[[Header], bool]) -> int | None:
+def _usable(engine: Engine, match: Callable[[Header], bool], *, today_only: bool = False) -> Header | None:
+    """The stored state of the current generation that `match`es: today's, else (unless `today_only`) the
+    latest built on an earlier day."""
     found = headers(engine)
     if not found:
         return None
     gen, day = cache.generation(engine), today()
-    for h in found:
-        if h.generation == gen and h.as_of == day and match(h):
-            return h.version
+    fits = [h for h in found if h.generation == gen and h.as_of <= day and match(h)]
+    fits.sort(key=lambda h: h.as_of, reverse=True)
+    if fits and (fits[0].as_of == day or not today_only):
+        return fits[0]
     return None
 
 
+def _version(found: Header | None) -> int | None:
+    return None if found is None else found.version
+
+
 def account_version(engine: Engine, definition: ICPDefinition) -> int | None:
-    """The version whose stored account state is current for `definition`, or None (recompute)."""
+    """The version whose stored account state answers for `definition` (today's, or an earlier day's of the
+    same generation while it is rebuilt), or None (recompute)."""
     wanted = digest(definition)
-    return _current(engine, lambda h: h.digest == wanted)
+    return _version(_usable(engine, lambda h: h.digest == wanted))
 
 
 def customer_version(engine: Engine, weights: ValueWeights | None) -> int | None:
-    """The version whose stored customer ranking is current for these value weights, or None."""
+    """The version whose stored customer ranking answers for these value weights, or None (recompute)."""
     wanted = weights_digest(weights)
-    return _current(engine, lambda h: h.weights_digest == wanted)
+    return _version(_usable(engine, lambda h: h.weights_digest == wanted))
+
+
+def built_on(engine: Engine, version: int) -> date | None:
+    """The day the stored state of `version` was built (its tiers and ranks count to that day)."""
+    return next((h.as_of for h in headers(engine) if h.version == version), None)
 
 
 def technology_bits(engine: Engine, version: int) -> tuple[str, ...]:
@@ -339,6 +355,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         ))
     tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
+    cache.drop_answers(engine)  # answers kept from the state this one replaces (same generation) are not kept
     return head
 
 
@@ -356,24 +373,35 @@ def _clear(conn: Connection) -> None:
         conn.execute(delete(table))
 
 
+def answers_now(engine: Engine) -> bool:
+    """True when the active version's stored state answers reads now (today's, or an earlier day's of the
+    current generation while today's is built)."""
+    definition = active_icp(engine, required=False)
+    return definition is not None and account_version(engine, definition) is not None
+
+
 def refresh(engine: Engine, *, progress: Progress | None = None) -> bool:
     """Build the active version's state when it is not current; True when it is current afterwards."""
     definition = active_icp(engine, required=False)
     if definition is None:
         return False
-    if account_version(engine, definition) is not None:
+    if not is_stale(engine):
         return True
     return build(engine, definition, progress=progress) is not None
 
 
 def is_stale(engine: Engine) -> bool:
-    """True when an active version exists and its stored state is not current (a writer should refresh)."""
+    """True when an active version exists and its stored state was not built today for the current
+    generation (a writer should rebuild it)."""
     definition = active_icp(engine, required=False)
-    return definition is not None and account_version(engine, definition) is None
+    if definition is None:
+        return False
+    wanted = digest(definition)
+    return _usable(engine, lambda h: h.digest == wanted, today_only=True) is None
 
 
 __all__ = [
-    "SIMILAR_ATTRIBUTES", "Header", "account_state_query", "account_version", "build", "customer_version",
+    "SIMILAR_ATTRIBUTES", "Header", "answers_now", "account_state_query", "account_version", "build", "built_on", "customer_version",
     "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids",
     "stored_size", "technology_bits", "named_technologies", "weights_digest",
 ]

@@ -192,6 +192,15 @@ def _put(full: tuple, value: Any, store: OrderedDict[tuple, Any] = _store, bound
             store.popitem(last=False)
 
 
+def drop_answers(engine: Engine) -> None:
+    """Forget the kept answers of this archive (e.g. after the stored state they were read from was rebuilt for
+    a new day: same generation, so their keys would otherwise still match)."""
+    url = _url(engine)
+    with _lock:
+        for full in [k for k in _answers if k[0] == url]:
+            del _answers[full]
+
+
 def computations() -> dict[str, int]:
     """How many times each kind of entry was computed in this process (tests assert on it)."""
     with _lock:
