@@ -113,16 +113,17 @@ def per_account(feature: str | None, window: Window, months: Months) -> Select:
     )
 
 
-def aggregates(p, groups: Select | None, *, by_feature: bool = False) -> Select:
-    """Per-group (or overall, `grp` = 'all') sums over the per-account rows `p` (a CTE or table); per
-    (feature, group) when `by_feature` (`p` from `per_account(None, …)`)."""
+def aggregates(p, groups: Select | None) -> Select:
+    """Per-group (or overall, `grp` = 'all') sums over the per-account rows `p` (a CTE)."""
     if groups is None:
-        grp = literal("all", String).label("grp")
-        src = p
-    else:
-        g = groups.subquery("grp_of")
-        grp = g.c.grp
-        src = p.join(g, g.c.account_id == p.c.account_id)
+        return sums(p, literal("all", String).label("grp"), p, [])
+    g = groups.subquery("grp_of")
+    return sums(p, g.c.grp, p.join(g, g.c.account_id == p.c.account_id), [g.c.grp])
+
+
+def sums(p, grp, src, keys: list) -> Select:
+    """The SUMS of the per-account rows `p` read from `src`, labelled `grp`, grouped by `keys` (none: one
+    row)."""
     had = and_(p.c.arr_then.is_not(None), p.c.arr_then > 0)
     churned = and_(had, func.coalesce(p.c.arr_now, 0) <= 0)
 
@@ -132,7 +133,6 @@ def aggregates(p, groups: Select | None, *, by_feature: bool = False) -> Select:
         )
 
     stmt = select(
-        *([p.c.feature] if by_feature else []),
         grp,
         func.count().label("n"),
         func.coalesce(func.sum(p.c.adopter), 0).label("adopters"),
@@ -143,9 +143,6 @@ def aggregates(p, groups: Select | None, *, by_feature: bool = False) -> Select:
         *(split(f, "now", func.coalesce(p.c.arr_now, 0)) for f in (0, 1)),
         *(split(f, "churned", case((churned, 1), else_=0)) for f in (0, 1)),
     ).select_from(src)
-    keys = [p.c.feature] if by_feature else []
-    if groups is not None:
-        keys.append(grp)
     return stmt.group_by(*keys) if keys else stmt
 
 
@@ -154,44 +151,59 @@ def stored_segment_groups(version: int, segment_ids: Sequence[str]) -> Select:
     it (one row per account, segments as ",s1,s2,")."""
     s = icp_account_state.c
     one = select(s.account_id, s.segments).where(s.version == version).subquery("seg_state")
-    parts = [select(one.c.account_id, literal(seg, String).label("grp"))
-             .where(one.c.segments.contains(f",{seg},", autoescape=True)) for seg in segment_ids]
-    parts.append(select(one.c.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp"))
-                 .where(one.c.segments == ","))
-    return union_all(*parts).subquery("groups").select()
+    return _segment_rows(one, [one.c.account_id], segment_ids).subquery("groups").select()
 
 
-def stored_groups(version: int, by: str, segment_ids: Sequence[str]) -> Select:
-    """`account_id, grp` of a stored-state grouping (STORED_BY), the groups the computed path gives."""
+def _segment_rows(rows, columns: list, segment_ids: Sequence[str]) -> Select:
+    """`columns` plus `grp` for each segment a row of `rows` (with a `segments` ",s1,s2," column) is in, and
+    `(no segment)` for a row in none of them (UNION ALL of one filtered select per segment)."""
+    parts = [select(*columns, literal(seg, String).label("grp"))
+             .where(rows.c.segments.contains(f",{seg},", autoescape=True)) for seg in segment_ids]
+    parts.append(select(*columns, literal(OUTSIDE_SEGMENTS, String).label("grp")).where(rows.c.segments == ","))
+    return union_all(*parts)
+
+
+def _state_groups(rows, by: str, segment_ids: Sequence[str]) -> tuple:
+    """(source, grp): the per-(feature, customer) rows `rows` (with the stored tier and segments) as the
+    grouping `by` sees them, and their group column (the groups `stored_segment_groups` and the tiers give)."""
     if by == "segment":
-        return stored_segment_groups(version, segment_ids)
-    s = icp_account_state.c
-    grp = s.tier if by == "tier" else case((s.tier.in_(list(IN_ICP_TIERS)), "inside ICP"), else_="outside ICP")
-    return select(s.account_id, grp.label("grp")).where(s.version == version)
+        sub = _segment_rows(rows, list(rows.c), segment_ids).subquery("by_segment")
+        return sub, sub.c.grp
+    sub = select(rows).where(rows.c.tier.is_not(None)).subquery(f"by_{by}")
+    grp = sub.c.tier if by == "tier" else case(
+        (sub.c.tier.in_(list(IN_ICP_TIERS)), "inside ICP"), else_="outside ICP")
+    return sub, grp.label("grp")
 
 
 def store(conn: Connection, definition: ICPDefinition, version: int, as_of: date) -> None:
     """Fill `icp_adoption_facts` for `version` (the caller cleared the table): every feature's sums for the
     default window ending on `as_of`, overall and per STORED_BY grouping (segment only when the ICP has
-    segments). The per-(feature, customer) rows are computed once (a temporary table on DuckDB)."""
+    segments), as `aggregates` gives them over the groups the stored state gives. The
+    per-(feature, customer) rows are computed once with each customer's stored tier and segments (a temporary
+    table on DuckDB); each grouping then groups them without a join."""
     window = default_window(as_of)
     months = retention_months(conn, window.last_day)
     fixed = [literal(version, Integer).label("version"), literal(window.start, Date).label("window_start"),
              literal(window.end, Date).label("window_end"),
              cast(literal(months[0] if months else None), Date).label("then_month"),
              cast(literal(months[1] if months else None), Date).label("now_month")]
-    names = ["version", "window_start", "window_end", "then_month", "now_month", "by", "is_overall", "feature",
-             "grp", *SUMS]
+    names = ["version", "window_start", "window_end", "then_month", "now_month", "by", "is_overall", "grp", *SUMS,
+             "feature"]
     segment_ids = [seg.id for seg in definition.segments]
-    with temp.once(conn, per_account(None, window, months), "adopt_facts") as per:
+    per = per_account(None, window, months).subquery("per")
+    s = icp_account_state.c
+    placed = select(per, s.tier, s.segments).select_from(
+        per.outerjoin(icp_account_state, and_(s.account_id == per.c.account_id, s.version == version)))
+    with temp.once(conn, placed, "adopt_facts") as rows:
+        overall = sums(rows, literal("all", String).label("grp"), rows, [rows.c.feature]).add_columns(rows.c.feature)
         for by in STORED_BY:
             if by == "segment" and not segment_ids:
                 continue
+            src, grp = _state_groups(rows, by, segment_ids)
+            grouped = sums(src, grp, src, [src.c.feature, grp]).add_columns(src.c.feature)
             tag = literal(by, String).label("by")
-            overall = aggregates(per, None, by_feature=True).subquery("o")
-            grouped = aggregates(per, stored_groups(version, by, segment_ids), by_feature=True).subquery("g")
             sel = union_all(*(select(*fixed, tag, literal(flag, Integer).label("is_overall"), *sub.c)
-                              for flag, sub in ((1, overall), (0, grouped))))
+                              for flag, sub in ((1, overall.subquery("o")), (0, grouped.subquery("g")))))
             conn.execute(insert(icp_adoption_facts).from_select(names, sel))
 
 
@@ -216,5 +228,4 @@ def read(conn: Connection, version: int, feature: str, by: str, window: Window) 
 
 
 __all__ = ["DEFAULT_DAYS", "OUTSIDE_SEGMENTS", "RETENTION_MONTHS", "STORED_BY", "SUMS", "aggregates",
-           "default_window", "per_account", "read", "retention_months", "store", "stored_groups",
-           "stored_segment_groups"]
+           "default_window", "per_account", "read", "retention_months", "store", "stored_segment_groups", "sums"]
