@@ -116,3 +116,32 @@ def test_usage_ingested_after_the_build_is_in_the_next_answer(engine: Engine, tm
     third = _ask(engine, "sso", "segment")
     assert _stored_reads() == 1, "the rebuilt state is read"
     assert third == second
+
+
+async def test_the_small_group_rule_applies_to_stored_answers(icp_demo_copy: Path) -> None:
+    from mcp import Client
+
+    from icp_mcp.server.app import archive_of, build_server
+    from icp_mcp.surface.access import Principal, acting_as
+
+    cache.clear()
+    server = build_server(str(icp_demo_copy), read_only=True)
+    try:
+        sizes = sorted(g["n"] for g in _ask(archive_of(server).engine, "sso", "segment")["groups"])
+        assert _stored_reads() == 1 and len(sizes) >= 2
+        k = sizes[0] + 1  # the smallest group falls under the caller's k
+        pm = Principal(subject="p", roles=["product"], scopes=frozenset({"icp:read", "usage:read"}),
+                       territories=frozenset(), min_group=k)
+        cache.clear()  # the tool's call reads the stored sums itself
+        with acting_as(pm):
+            async with Client(server) as client:
+                res = await client.call_tool("feature_adoption", {"feature": "sso", "by": "segment"})
+        assert not res.is_error
+        data = res.structured_content
+        assert _stored_reads() == 1, "answered from the stored state"
+        hidden = [g for g in data["groups"] if g["suppressed"]]
+        assert data["suppressed_groups"] == len(hidden) == sum(n < k for n in sizes) >= 1
+        assert all(g["rate"] is None and g["adopters"] is None for g in hidden)
+    finally:
+        archive_of(server).close()
+        cache.clear()
