@@ -328,10 +328,40 @@ icp_drift_facts = Table(
     Column("deals", BigInteger, nullable=False),
 )
 
+#: feature_adoption's per-group sums for the default window ending on the state's day (schema revision 0008):
+#: one row per (feature, grouping `by`, group) plus the overall row (`is_overall` 1, `grp` 'all') of each
+#: (feature, by), with the window [window_start, window_end) and the retention months they were computed for;
+#: the columns are the sums `engine/sql/adoption_sql.aggregates` gives.
+icp_adoption_facts = Table(
+    "icp_adoption_facts",
+    metadata,
+    Column("version", Integer, nullable=False),
+    Column("feature", String, nullable=False),
+    Column("by", String, nullable=False),
+    Column("grp", String, nullable=False),
+    Column("is_overall", Integer, nullable=False),
+    Column("window_start", Date, nullable=False),
+    Column("window_end", Date, nullable=False),
+    Column("then_month", Date),
+    Column("now_month", Date),
+    Column("n", BigInteger, nullable=False),
+    Column("adopters", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("users", Float),
+    Column("had_0", BigInteger, nullable=False),
+    Column("had_1", BigInteger, nullable=False),
+    Column("then_0", Float, nullable=False),
+    Column("then_1", Float, nullable=False),
+    Column("now_0", Float, nullable=False),
+    Column("now_1", Float, nullable=False),
+    Column("churned_0", BigInteger, nullable=False),
+    Column("churned_1", BigInteger, nullable=False),
+)
+
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
-    "icp_rule_state", "icp_drift_facts",
+    "icp_rule_state", "icp_drift_facts", "icp_adoption_facts",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

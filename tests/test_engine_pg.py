@@ -19,7 +19,7 @@ from icp_mcp.engine.questions.drift import check_drift
 from icp_mcp.engine.questions.voice import customer_voice
 from icp_mcp.engine.scoring.one import score_account
 from icp_mcp.engine.scoring import state
-from icp_mcp.engine.sql import rule_facts
+from icp_mcp.engine.sql import cache, rule_facts
 from icp_mcp.engine.scoring.batch import score_all
 from icp_mcp.engine.questions.value import best_customers
 from icp_mcp.engine.sql.versions import activate, get_version, save_version
@@ -27,7 +27,7 @@ from icp_mcp.engine.sql.versions import activate, get_version, save_version
 pytestmark = pytest.mark.postgres
 
 
-def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
+def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path, monkeypatch):
     pg = open_archive(pg_url)
     create_schema(pg)
     build_synthetic(pg, n_accounts=400, seed=4)
@@ -88,7 +88,19 @@ def test_derive_and_score_agree_between_postgres_and_duckdb(pg_url, tmp_path):
             stored = rule_facts.read(conn, state.account_version(e, d), rule.id)
         assert stored is not None and len(stored.exceptions) == e_pg.n_exceptions
     window = resolve_window("365d", None, date(2025, 12, 31))
+    computed: dict[str, dict] = {}
     for by in ("segment", "tier"):
         a_pg, a_duck = (feature_adoption(e, feature="sso", by=by, window=window, definition=d)
                         for e, d in ((pg, d_pg), (duck, d_duck)))
         assert a_pg.overall.n > 0 and a_pg.model_dump() == a_duck.model_dump(), by
+        computed[by] = a_pg.model_dump()
+    # adoption's stored sums (the default window ending on the state's day, here pinned) give the same answers
+    monkeypatch.setattr(state, "today", lambda: window.as_of)
+    for e in (pg, duck):
+        assert state.build(e, force=True) is not None
+    cache.clear()
+    for by in ("segment", "tier"):
+        s_pg, s_duck = (feature_adoption(e, feature="sso", by=by, window=window, definition=d).model_dump()
+                        for e, d in ((pg, d_pg), (duck, d_duck)))
+        assert s_pg == s_duck == computed[by], by
+    assert cache.computations().get("adoption_stored") == 4

@@ -19,7 +19,7 @@ from icp_mcp.surface.arguments import AsOf, Cursor, Limit, since as since_arg
 from icp_mcp.surface.runner import ToolRun, ToolSpec, decode_cursor, page_cursor, register_tool, retype, run_tool
 
 SPEC = ToolSpec(name="feature_adoption", title="Feature adoption by segment", pure=True)
-DEFAULT_SINCE = "365d"
+DEFAULT_SINCE = f"{adoption.DEFAULT_DAYS}d"  # the window the stored ICP state keeps adoption for
 Since = since_arg(DEFAULT_SINCE)
 
 

@@ -21,19 +21,18 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Float,
     Select,
     String,
-    and_,
     case,
     cast,
     func,
     literal,
     select,
+    inspect,
     union_all,
 )
 
-from icp_mcp.archive.schema import accounts, arr_snapshots, feature_usage, icp_account_state, opportunities
+from icp_mcp.archive.schema import accounts, feature_usage, icp_adoption_facts
 from icp_mcp.engine.sql.attributes import band_case
 from icp_mcp.engine.model.catalogue import CATEGORICAL
 from icp_mcp.engine.questions.cohorts import (
@@ -45,13 +44,13 @@ from icp_mcp.engine.model.numbers import count, pct
 from icp_mcp.engine.model.stats import two_proportion_z, wilson
 from icp_mcp.engine.model.windows import Window
 from icp_mcp.engine.scoring import state
-from icp_mcp.engine.sql.cache import cached
+from icp_mcp.engine.sql import adoption_sql
+from icp_mcp.engine.sql.adoption_sql import DEFAULT_DAYS, OUTSIDE_SEGMENTS
+from icp_mcp.engine.sql.cache import cached, count as count_computation
 
 BY_ICP: tuple[str, ...] = ("segment", "tier", "icp")
 BY_OPTIONS: tuple[str, ...] = (*BY_ICP, "size_band", *CATEGORICAL)
 DEFAULT_K = 5
-OUTSIDE_SEGMENTS = "(no segment)"
-RETENTION_MONTHS = 12
 
 
 class RetentionStat(BaseModel):
@@ -198,125 +197,52 @@ def group_selectable(engine: Engine, by: str, definition: ICPDefinition | None) 
 
 def _stored_segments(engine: Engine, definition: ICPDefinition) -> Select | None:
     """`account_id, grp` per segment membership and `(no segment)`, read from the stored ICP state in one
-    scan of it when the state is current (it holds one row per account, segments as ",s1,s2,"); else None."""
+    scan of it when the state is current; else None."""
     version = state.account_version(engine, definition)
     if version is None:
         return None
-    s = icp_account_state.c
-    one = select(s.account_id, s.segments).where(s.version == version).subquery("seg_state")
-    parts = [select(one.c.account_id, literal(seg.id, String).label("grp"))
-             .where(one.c.segments.contains(f",{seg.id},", autoescape=True)) for seg in definition.segments]
-    parts.append(select(one.c.account_id, literal(OUTSIDE_SEGMENTS, String).label("grp"))
-                 .where(one.c.segments == ","))
-    return union_all(*parts).subquery("groups").select()
-
-
-def _retention_months(conn: Connection, as_of: date) -> tuple[date, date] | None:
-    month = arr_snapshots.c.month
-    latest = conn.execute(select(func.max(month)).where(month <= as_of)).scalar()
-    if latest is None:
-        return None
-    total = latest.year * 12 + latest.month - 1 - RETENTION_MONTHS
-    return date(total // 12, total % 12 + 1, min(latest.day, 28)), latest
-
-
-def _per_account(feature: str, window: Window, months: tuple[date, date] | None) -> Select:
-    """One row per customer: adopter flag, events, peak users, ARR then and now."""
-    u = feature_usage.c
-    usage = (
-        select(u.account_id, func.sum(u.events).label("events"), func.max(u.active_users).label("users"))
-        .where(u.feature == feature, window.contains(u.day))
-        .group_by(u.account_id)
-        .having(func.sum(u.events) > 0)
-        .subquery("usage")
-    )
-    won = select(opportunities.c.account_id).where(
-        opportunities.c.stage == "won", opportunities.c.closed_at < window.end
-    )
-    if window.start is not None:  # customers gone before the window could not adopt in it
-        s = arr_snapshots.c
-        gone = (
-            select(s.account_id)
-            .group_by(s.account_id)
-            .having(func.coalesce(func.max(case((s.arr > 0, s.month))), literal(date.min)) < window.start)
-        )
-        won = won.where(opportunities.c.account_id.not_in(gone))
-    customers = won.distinct().subquery("customers")
-    cols = [
-        customers.c.account_id,
-        case((usage.c.account_id.is_not(None), 1), else_=0).label("adopter"),
-        usage.c.events,
-        usage.c.users,
-    ]
-    joined = customers.outerjoin(usage, usage.c.account_id == customers.c.account_id)
-    if months is None:
-        none = cast(literal(None), Float)
-        return select(*cols, none.label("arr_then"), none.label("arr_now")).select_from(joined)
-    then_m, now_m = months
-    s = arr_snapshots.c
-    arr = (
-        select(
-            s.account_id,
-            func.sum(case((s.month == then_m, s.arr), else_=0)).label("arr_then"),
-            func.sum(case((s.month == now_m, s.arr), else_=0)).label("arr_now"),
-        )
-        .where(s.month.in_([then_m, now_m]))
-        .group_by(s.account_id)
-        .subquery("arr")
-    )
-    return select(*cols, arr.c.arr_then, arr.c.arr_now).select_from(
-        joined.outerjoin(arr, arr.c.account_id == customers.c.account_id)
-    )
-
-
-def _aggregates(p, groups: Select | None) -> Select:
-    """Per-group (or overall, `grp` = 'all') sums over the per-account rows `p` (a CTE)."""
-    if groups is None:
-        grp = literal("all", String).label("grp")
-        src = p
-    else:
-        g = groups.subquery("grp_of")
-        grp = g.c.grp
-        src = p.join(g, g.c.account_id == p.c.account_id)
-    had = and_(p.c.arr_then.is_not(None), p.c.arr_then > 0)
-    churned = and_(had, func.coalesce(p.c.arr_now, 0) <= 0)
-
-    def split(flag: int, what: str, expr) -> object:
-        return func.coalesce(func.sum(case((and_(p.c.adopter == flag, had), expr), else_=0)), 0).label(
-            f"{what}_{flag}"
-        )
-
-    stmt = select(
-        grp,
-        func.count().label("n"),
-        func.coalesce(func.sum(p.c.adopter), 0).label("adopters"),
-        func.coalesce(func.sum(p.c.events), 0).label("events"),
-        func.avg(p.c.users).label("users"),
-        *(split(f, "had", 1) for f in (0, 1)),
-        *(split(f, "then", p.c.arr_then) for f in (0, 1)),
-        *(split(f, "now", func.coalesce(p.c.arr_now, 0)) for f in (0, 1)),
-        *(split(f, "churned", case((churned, 1), else_=0)) for f in (0, 1)),
-    ).select_from(src)
-    return stmt.group_by(grp) if groups is not None else stmt
+    return adoption_sql.stored_segment_groups(version, [seg.id for seg in definition.segments])
 
 
 def _adoption_rows(engine: Engine, feature: str, by: str, window: Window, definition: ICPDefinition | None
                    ) -> tuple[tuple[date, date] | None, list[dict]]:
     """The retention months and the per-group sums (overall first flagged `is_overall`), computed once per
     archive generation for these arguments (engine cache): a pure function of the data, the feature, the
-    grouping, the window and, for the ICP groupings, the definition."""
+    grouping, the window and, for the ICP groupings, the definition. The default window by an ICP grouping
+    is read from the stored ICP state when it is current (`adoption_sql.store` computed the same sums)."""
 
     def compute() -> tuple[tuple[date, date] | None, list[dict]]:
+        stored = _stored_rows(engine, feature, by, window, definition)
+        if stored is not None:
+            return stored
         grouping = group_selectable(engine, by, definition)
         with engine.connect() as conn:
-            months = _retention_months(conn, window.last_day)
-            per = _per_account(feature, window, months).cte("adopt_per_account")
-            overall_q = _aggregates(per, None).add_columns(literal(1).label("is_overall"))
-            groups_q = _aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
+            months = adoption_sql.retention_months(conn, window.last_day)
+            per = adoption_sql.per_account(feature, window, months).cte("adopt_per_account")
+            overall_q = adoption_sql.aggregates(per, None).add_columns(literal(1).label("is_overall"))
+            groups_q = adoption_sql.aggregates(per, grouping).add_columns(literal(0).label("is_overall"))
             return months, [dict(r) for r in conn.execute(union_all(overall_q, groups_q)).mappings()]
 
     icp = definition.model_dump_json() if by in BY_ICP and definition is not None else None
     return cached(engine, ("adoption_rows", feature, by, window.start, window.end, icp), compute)
+
+
+def _stored_rows(engine: Engine, feature: str, by: str, window: Window, definition: ICPDefinition | None
+                 ) -> tuple[tuple[date, date] | None, list[dict]] | None:
+    """The stored sums of `feature` by an ICP grouping for the stored (default) window, when the state is
+    current for `definition` and holds them; else None (compute)."""
+    if by not in adoption_sql.STORED_BY or definition is None or window.start is None:
+        return None
+    version = state.account_version(engine, definition)
+    if version is None:
+        return None
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(icp_adoption_facts.name):  # an archive before revision 0008
+            return None
+        found = adoption_sql.read(conn, version, feature, by, window)
+    if found is not None:
+        count_computation("adoption_stored")
+    return found
 
 
 def _retention(row, flag: int) -> RetentionStat:

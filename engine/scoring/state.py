@@ -7,7 +7,8 @@ generation, day), `icp_account_state` (points, disqualified, fit_score, tier, wi
 segments per account), `icp_customer_state` (value components, value_score, rank and the best-cohort flag
 per customer), `icp_best_profiles` (each best customer's compared values, for similar-customer search),
 `icp_rule_state` (each disqualifier's exceptions and recent deals, for explain_disqualifier),
-`icp_drift_facts` (closed deals per day by ICP group, attribute value and first deal, for check_drift).
+`icp_drift_facts` (closed deals per day by ICP group, attribute value and first deal, for check_drift),
+`icp_adoption_facts` (each feature's adoption sums per ICP group for the default window, for feature_adoption).
 
 A stored state is *current* for a definition when its digest matches, its generation is the archive's
 generation and it was built today (trigger windows and value ages count from today). Readers ask
@@ -56,6 +57,7 @@ from icp_mcp.archive.schema import (
     SIMILAR_COLUMNS,
     accounts,
     icp_account_state,
+    icp_adoption_facts,
     icp_best_profiles,
     icp_customer_state,
     icp_drift_facts,
@@ -66,7 +68,7 @@ from icp_mcp.archive.schema import (
 from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_multi_valued
 from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
 from icp_mcp.engine.scoring.batch import account_scores_query
-from icp_mcp.engine.sql import cache, drift_facts, rule_facts
+from icp_mcp.engine.sql import adoption_sql, cache, drift_facts, rule_facts
 from icp_mcp.engine.sql.attributes import attribute_relation, value_expr
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
@@ -76,7 +78,8 @@ from icp_mcp.engine.sql.versions import active_icp
 Progress = Callable[[float, float | None, str], None]
 #: Attributes similar-customer search compares (bands for numbers).
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
-_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_rule_state, icp_drift_facts)
+_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_rule_state, icp_drift_facts,
+           icp_adoption_facts)
 _LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
 
 
@@ -345,6 +348,8 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             rule_facts.store(conn, rule, definition.trigger_window_days, version, gen)
         tick(4.5, 5, "ICP state: closed deals per day for drift checks")
         drift_facts.store(conn, definition, version)
+        tick(4.75, 5, "ICP state: feature adoption for the default window")
+        adoption_sql.store(conn, definition, version, head.as_of)
         n_accounts = conn.execute(select(func.count()).select_from(icp_account_state)).scalar_one()
         n_customers = conn.execute(select(func.count()).select_from(icp_customer_state)).scalar_one()
         conn.execute(insert(icp_state).values(
