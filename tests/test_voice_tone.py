@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import column, create_engine, select, table, text
 
-from icp_mcp.engine.questions.tone import CLASSES, score_expression, tone_expression, tone_of, tone_score
+from icp_mcp.archive.tone import CLASSES, score_expression, tone_expression, tone_of, tone_score
 
 TEXTS = [
     ("We love it, the onboarding was smooth.", "positive"),

@@ -7,6 +7,12 @@ On DuckDB the set is a temporary table, and a question's BM25 matches are found 
 over the index (archive/fts.py `bm25_matches`), then joined, instead of scoring each candidate.
 Tone is scored in SQL only for the counts; the page's quotes get the same rule in Python (`tone_of`).
 
+DuckDB fast path (archive/fts.py search tables, built with the index; not for `persona`, which reads
+contacts): the set comes from `voice_postings` (a question: its terms' postings in the window, filtered
+and BM25-ranked there) or `voice_snippets` (a topic: the window's snippets in time order), both carrying
+the filter columns and the stored tone score, so no snippet text is read except the page's quotes.
+Same formula, same answers.
+
 Ranking (all terms in [0, 1], computed in SQL):
   score = 0.55 · relevance + 0.25 · recency + 0.20 · account value,
   then divided by (1 + 0.5 · (k − 1)) for the k-th quote of the same account, so one chatty account does
@@ -40,7 +46,15 @@ from sqlalchemy import (
     tuple_,
 )
 
-from icp_mcp.archive.fts import bm25_matches, bm25_score, has_fts_index
+from icp_mcp.archive.fts import (
+    bm25_matches,
+    bm25_score,
+    bm25_search,
+    has_fts_index,
+    has_search_tables,
+    search_postings,
+    search_snippets,
+)
 from icp_mcp.archive.schema import (
     CHANNELS,
     CONTACT_ROLES,
@@ -54,7 +68,7 @@ from icp_mcp.archive.schema import (
 from icp_mcp.archive.topics import load_taxonomy
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.engine.model.numbers import count
-from icp_mcp.engine.questions.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
+from icp_mcp.archive.tone import TONES, score_expression, sql_constant, tone_of, tone_of_score
 from icp_mcp.engine.model.windows import Window
 from icp_mcp.engine.sql.lookup import account_profiles
 from icp_mcp.engine.sql import cache
@@ -260,6 +274,11 @@ def customer_voice(
     question = _clean(question)
     if question is None and topic is None:
         raise EngineError("topic", "give a topic or a question", known_topics())
+    if persona is None and _has_search(conn):
+        return _answer(conn, _searched(conn, cohort, window, topic, question, channel, include_vendor),
+                       ranked=question is not None, window=window, cohort=cohort, cohort_label=cohort_label,
+                       topic=topic, question=question, value=value, include_vendor=include_vendor,
+                       limit=limit, offset=offset)
     conds, needs_contacts = _filtered(cohort, window, topic, channel, persona, include_vendor)
     s = conversation_snippets.c
     use_fts = question is not None and (conn.dialect.name != "duckdb" or _has_index(conn))
@@ -287,9 +306,22 @@ def customer_voice(
     if only_matches:  # BM25 once (as a column), not a second time in WHERE: a materialized CTE
         scored = filtered.cte("voice_scored").prefix_with("MATERIALIZED")
         filtered = select(*scored.c).where(scored.c.bm25.is_not(None))
-    with _once(conn, filtered, expensive=bm25 is not None) as base:
-        page = _page(conn, base, window, value, limit, offset, bm25 is not None)
+    return _answer(conn, filtered, ranked=bm25 is not None, window=window, cohort=cohort,
+                   cohort_label=cohort_label, topic=topic, question=question, value=value,
+                   include_vendor=include_vendor, limit=limit, offset=offset)
+
+
+def _answer(
+    conn: Connection, filtered: Select, *, ranked: bool, window: Window, cohort: Select | None,
+    cohort_label: str, topic: str | None, question: str | None, value: Select | None, include_vendor: bool,
+    limit: int, offset: int,
+) -> VoiceResult:
+    """The page, the counts and the result from the filtered snippets (either path)."""
+    with _once(conn, filtered, expensive=ranked) as base:
+        page = _page(conn, base, window, value, limit, offset, ranked)
         counts = _counts(conn, _toned(base).subquery("voice_toned"))
+    if page and "full_text" not in page[0]:  # the search tables carry no text: the page's, by id
+        _add_text(conn, page)
     total = counts["total"]
     cards = account_profiles(conn, [r["account_id"] for r in page] + [a for a, _ in counts["by_account"]])
     quotes = _quotes(conn, page, cards)
@@ -313,6 +345,59 @@ def customer_voice(
     )
 
 
+def _has_search(conn: Connection) -> bool:
+    """Whether the DuckDB archive has the search tables built with its index (once per generation)."""
+    if conn.dialect.name != "duckdb":
+        return False
+    return cache.cached(conn.engine, ("voice_search",), lambda: has_search_tables(conn))
+
+
+def _searched(
+    conn: Connection, cohort: Select | None, window: Window, topic: str | None, question: str | None,
+    channel: str | None, include_vendor: bool,
+) -> Select:
+    """The filtered snippets from the search tables: `snippet_id, account_id, occurred_at, topics,
+    tone_score, bm25` (the columns `_page` and `_counts` read)."""
+
+    def conds(t) -> list[ColumnElement[bool]]:
+        out = [window.contains(t.c.occurred_at, timestamps=True)]
+        if cohort is not None:
+            out.append(t.c.account_id.in_(cohort))
+        if channel:
+            out.append(t.c.channel == channel)
+        if not include_vendor:
+            out.append(or_(t.c.speaker.is_(None), t.c.speaker != "vendor"))
+        return out
+
+    def cols(t, bm25: ColumnElement) -> list[ColumnElement]:
+        return [t.c.snippet_id, t.c.account_id, t.c.occurred_at, t.c.topics, t.c.tone_score, bm25.label("bm25")]
+
+    if question is not None and topic is None:  # only the matches, filtered among the postings
+        m = bm25_search(conn, question, conds(search_postings)).subquery("voice_matches")
+        return select(*cols(m, m.c.score))
+    f = search_snippets
+    where = conds(f) + ([f.c.topics.like(f"%,{topic},%")] if topic else [])
+    if question is None:
+        return select(*cols(f, literal(None, Float))).where(*where)
+    in_window = [window.contains(search_postings.c.occurred_at, timestamps=True)]
+    m = bm25_search(conn, question, in_window).subquery("voice_matches")
+    return select(*cols(f, m.c.score)).select_from(f.outerjoin(m, m.c.snippet_id == f.c.snippet_id)).where(*where)
+
+
+def _add_text(conn: Connection, page: list[dict]) -> None:
+    """Add each page row's conversation id, speaker and text (cut and full), read by snippet id."""
+    s = conversation_snippets.c
+    rows = conn.execute(select(
+        s.snippet_id, s.conversation_id, s.speaker,
+        func.substr(s.text, 1, TEXT_CAP).label("text"),
+        (func.length(s.text) > TEXT_CAP).label("truncated"),
+        s.text.label("full_text"),
+    ).where(s.snippet_id.in_([r["snippet_id"] for r in page]))).mappings().all()
+    found = {int(r["snippet_id"]): r for r in rows}
+    for r in page:
+        r.update(found[int(r["snippet_id"])])
+
+
 def _has_index(conn: Connection) -> bool:
     """Whether the DuckDB archive has its full-text index (asked once per archive generation: ingest
     rebuilds the index and bumps the generation)."""
@@ -328,8 +413,11 @@ def _once(conn: Connection, filtered: Select, *, expensive: bool):
 
 
 def _toned(filtered) -> Select:
-    """The filtered snippets with their tone, scored after the filters (three regex passes a row)."""
+    """The filtered snippets with their tone, scored after the filters (three regex passes a row), or from
+    the stored score (search tables)."""
     f = filtered.c
+    if "tone_score" in f:
+        return select(*[c for c in f if c.name != "tone_score"], tone_of_score(f.tone_score).label("tone"))
     keep = [c for c in filtered.c if c.name != "full_text"]
     scored = select(*keep, score_expression(f.full_text).label("tone_score")).subquery("voice_scored")
     rest = [c for c in scored.c if c.name != "tone_score"]
