@@ -211,7 +211,7 @@ _SUBSCORE = (
 def bm25_search(conn: Connection, query: str, where: list[ColumnElement[bool]]) -> Select:
     """DuckDB: the snippets matching `query` among the postings meeting `where` (conditions over
     `search_postings` columns), with their filter columns and their BM25 `score`, as `bm25_matches` scores
-    them (per-term parts summed in term order).
+    them (the per-term parts added in term order, so equal snippets get bit-equal scores).
 
     Reads only the query's terms' postings (a range of the term-sorted table) and, within them, the window's.
     """
@@ -225,6 +225,12 @@ def bm25_search(conn: Connection, query: str, where: list[ColumnElement[bool]]) 
         .where(p.c.termid >= min(ids), p.c.termid <= max(ids), p.c.termid.in_(ids), *where)
         .subquery("voice_hits")
     )
-    keep = [hits.c.snippet_id, *(hits.c[name] for name, _ in _FILTER_COLUMNS)]
-    score = literal_column(f"sum({_SUBSCORE} ORDER BY voice_hits.termid)", Float)
-    return select(*keep, score.label("score")).group_by(*keep)
+    same = [func.any_value(hits.c[name]).label(name) for name, _ in _FILTER_COLUMNS]  # one value a snippet
+    parts = [  # each term's part (one posting a snippet and term), added in term order: the same sum every time
+        func.coalesce(func.sum(case((hits.c.termid == t, literal_column(_SUBSCORE, Float)))), literal_column("0.0"))
+        for t in ids
+    ]
+    score = parts[0]
+    for part in parts[1:]:
+        score = score + part
+    return select(hits.c.snippet_id, *same, score.label("score")).group_by(hits.c.snippet_id)

@@ -74,7 +74,7 @@ def main(
         cohort = resolve_cohort(engine, "icp", definition=definition, closed_before=window.as_of + timedelta(days=1))
         with engine.connect() as conn:
             r = voice.customer_voice(conn, window=window, cohort=cohort.ids, cohort_label=cohort.label,
-                                     question=question, value=voice.value_selectable(), limit=10)
+                                     question=question, value=voice.value_selectable(engine), limit=10)
         return f"{question!r}: {r.total} snippets, {r.accounts} accounts"
 
     calls = {"drift": drift_call, "voice": voice_call}

@@ -53,7 +53,7 @@ def _answer(engine: Engine, topic, question, cohort_spec, since, extra, *, fast:
         cohort = resolve_cohort(engine, cohort_spec)
         with engine.connect() as conn:
             found = voice.customer_voice(conn, window=window, cohort=cohort.ids, cohort_label=cohort.label,
-                                         topic=topic, question=question, value=voice.value_selectable(), **extra)
+                                         topic=topic, question=question, value=voice.value_selectable(engine), **extra)
     finally:
         event.remove(engine, "before_cursor_execute", record)
         monkeypatch.undo()

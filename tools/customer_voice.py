@@ -59,7 +59,7 @@ def answer(run: ToolRun, args: dict, cursor: str | None, detail: bool = False) -
         found = voice.customer_voice(
             conn, window=window, cohort=cohort.ids, cohort_label=cohort.label, topic=args["topic"],
             question=args["question"], channel=args["channel"], persona=args["persona"],
-            value=voice.value_selectable(), limit=limit, offset=offset,
+            value=voice.value_selectable(run.engine), limit=limit, offset=offset,
         )
         quoted = [q.account_id for q in found.quotes if q.account_id]
         hide = ([], [], []) if view.names_accounts else (
