@@ -3,8 +3,8 @@ see archive/fts.py): derived from the snippets and the full-text index, built he
 (about 90 s at 7.6M snippets) and rebuilt with the index from then on. Without them voice answers the same,
 slower. PostgreSQL: nothing to do.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from icp_mcp.archive.fts import build_search_tables, has_fts_index
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
