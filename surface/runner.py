@@ -539,6 +539,7 @@ def warm_up(archive: ArchiveHandle) -> threading.Thread:
     def run() -> None:
         try:
             with cache.pinned():
+                state.is_stale(archive.reader)  # the connection, generation, active ICP and state header
                 _start_state_build(archive)  # a stale state (a new day, a change) is rebuilt before it is asked
         except Exception:  # the first call will meet (and report) whatever failed here
             logger.debug("warm-up failed", exc_info=True)
