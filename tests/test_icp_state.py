@@ -325,6 +325,24 @@ async def test_the_morning_after_a_writing_server_answers_at_once_and_rebuilds_t
         cache.clear()
 
 
+@pytest.mark.parametrize("read_only", [True, False])
+def test_the_start_up_warm_up_reads_what_every_first_call_needs(icp_demo_copy: Path, read_only: bool) -> None:
+    """`serve` (build_server(warm=True)) reads the generation, the active ICP and the state header in the
+    background before the first call, read-only or not; the first call then reads none of them again."""
+    cache.clear()
+    server = build_server(str(icp_demo_copy), read_only=read_only, warm=True)
+    handle = archive_of(server)
+    try:
+        assert handle.warming is not None
+        handle.warming.join(60)
+        done = cache.computations()
+        assert done.get("active_icp") == 1 and done.get("state_header") == 1, done
+        assert done.get("generation_reads", 0) >= 1, done
+    finally:
+        handle.close()
+        cache.clear()
+
+
 def test_without_stored_state_a_fresh_read_only_process_recomputes(icp_demo_copy: Path) -> None:
     """The counters can fail: with the state gone the same calls recompute the cohort and the index."""
     engine = open_archive(icp_demo_copy)
