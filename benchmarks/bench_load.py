@@ -213,9 +213,12 @@ def main(
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
     exe = Path(sys.executable).parent / "icp-mcp"
+    server_log = OUT / "bench_load_server.log"  # a file, not a pipe: an undrained pipe blocks the server's logging
+    OUT.mkdir(parents=True, exist_ok=True)
+    log_file = server_log.open("w")
     proc = subprocess.Popen([str(exe), "serve", "--archive", str(path), "--transport", "http", "--host",
                              "127.0.0.1", "--port", str(port), *policy_args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=log_file, text=True)
     try:
         wait_ready(url, proc)
         rss_before = rss_mb(proc.pid)
@@ -233,6 +236,10 @@ def main(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
+        warnings = [line for line in server_log.read_text().splitlines() if "WARNING" in line or "ERROR" in line]
+        if warnings:
+            console.print(f"server log ({server_log}): {len(warnings)} warnings/errors; first: {warnings[0].strip()[:200]}")
     report(results, wall, clients, path, rss_before, rss_after, "no policy" if no_policy else "policy, revops token")
     console.print(f"server CPU: {cpu:.1f} s for {len(results)} calls = {1000 * cpu / max(1, len(results)):.1f} ms per call "
                   f"({cpu / wall:.2f} cores busy; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")

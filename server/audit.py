@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from sqlalchemy import Engine, desc, event, false, insert, select, text
 
 from icp_mcp.archive.clock import utc_now
@@ -125,16 +126,34 @@ def _duckdb_insert(engine: Engine, entries: list[dict[str, Any]]) -> None:
     """Insert on the archive's own audit connection: one prepared INSERT, committed on return (DuckDB
     autocommit), without a pool checkout, a SQLAlchemy compile and an explicit transaction per call (a third
     of the cost). Called under `_lock`: one DuckDB connection is not used by two threads at once."""
-    conn = _audit_conn.get(engine)
-    if conn is None:
-        with engine.connect() as pooled:  # a second connection to the same database, outside the pool
-            native = pooled.connection.driver_connection
-            conn = _audit_conn[engine] = getattr(native, "_ConnectionWrapper__c", native).cursor()
-        event.listen(engine, "engine_disposed", _close_audit_conn)  # else it would keep the file open
     columns = [c for c in _COLUMNS if c != "reason" or "reason" in entries[0]]
     sql = (f"INSERT INTO audit_log ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
     rows = [[json.dumps(e[c]) if c == "arguments" and e[c] is not None else e[c] for c in columns] for e in entries]
+    try:
+        _execute(_audit_connection(engine), sql, rows)
+    except duckdb.ConnectionException:  # closed under us (the engine was disposed and reopened): once more
+        _audit_conn.pop(engine, None)
+        _audit_owner.pop(engine, None)
+        _execute(_audit_connection(engine), sql, rows)
+
+
+def _audit_connection(engine: Engine) -> Any:
+    """The archive's own audit connection: a pooled DuckDB connection detached from the pool for good (the
+    pool closes overflow connections when it has enough idle ones, which closed a cursor taken from one)."""
+    conn = _audit_conn.get(engine)
+    if conn is None:
+        pooled = engine.raw_connection()
+        native = pooled.driver_connection
+        pooled.detach()  # ours now: the pool neither reuses nor closes it
+        conn = _audit_conn[engine] = getattr(native, "_ConnectionWrapper__c", native)
+        _audit_owner[engine] = pooled  # kept alive with it; closing it closes the connection
+        if not event.contains(engine, "engine_disposed", _close_audit_conn):
+            event.listen(engine, "engine_disposed", _close_audit_conn)  # else it would keep the file open
+    return conn
+
+
+def _execute(conn: Any, sql: str, rows: list[list[Any]]) -> None:
     if len(rows) == 1:
         conn.execute(sql, rows[0])
     else:
@@ -150,8 +169,11 @@ def _duckdb_insert(engine: Engine, entries: list[dict[str, Any]]) -> None:
 def _close_audit_conn(engine: Engine) -> None:
     with _lock:
         conn = _audit_conn.pop(engine, None)
+        owner = _audit_owner.pop(engine, None)
     if conn is not None:
         conn.close()
+    if owner is not None:
+        owner.close()
 
 
 def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +187,7 @@ def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
 _reason_column: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 #: Per DuckDB engine: the connection audit rows are written on (a cursor of the archive's database).
 _audit_conn: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+_audit_owner: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()  # the detached pool proxy
 #: Per engine: does audit_log accept writes? (learned from the first entry; weak so engines can go away)
 _writable: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 

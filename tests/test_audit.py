@@ -27,6 +27,21 @@ def count(path: Path) -> int:
         engine.dispose()
 
 
+def test_the_audit_connection_outlives_the_pool_closing_its_connections(archive_path: Path) -> None:
+    """Under load the pool closes overflow connections it does not need; the audit's own connection is
+    detached from the pool, so entries keep reaching audit_log (bench_load found them all in the log)."""
+    engine = open_archive(archive_path)
+    try:
+        assert audit.record(engine, subject="ana", tool="score_account", arguments={}, outcome="ok",
+                            rows=1, duration_ms=1.0)
+        engine.pool.dispose()  # what the pool does to overflow connections checked back in
+        assert audit.record(engine, subject="bob", tool="score_account", arguments={}, outcome="ok",
+                            rows=1, duration_ms=1.0)
+        assert [r["subject"] for r in audit.tail(engine, n=10)] == ["ana", "bob"]
+    finally:
+        engine.dispose()
+
+
 def test_record_writes_a_redacted_row(archive_path: Path, tmp_path: Path) -> None:
     engine = open_archive(archive_path)
     jsonl = tmp_path / "audit.jsonl"
