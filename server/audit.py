@@ -133,8 +133,7 @@ def _duckdb_insert(engine: Engine, entries: list[dict[str, Any]]) -> None:
     try:
         _execute(_audit_connection(engine), sql, rows)
     except duckdb.ConnectionException:  # closed under us (the engine was disposed and reopened): once more
-        _audit_conn.pop(engine, None)
-        _audit_owner.pop(engine, None)
+        _drop_audit_conn(engine)
         _execute(_audit_connection(engine), sql, rows)
 
 
@@ -168,12 +167,20 @@ def _execute(conn: Any, sql: str, rows: list[list[Any]]) -> None:
 
 def _close_audit_conn(engine: Engine) -> None:
     with _lock:
-        conn = _audit_conn.pop(engine, None)
-        owner = _audit_owner.pop(engine, None)
-    if conn is not None:
-        conn.close()
+        _drop_audit_conn(engine)
+
+
+def _drop_audit_conn(engine: Engine) -> None:
+    """Forget the audit connection and close it through its detached pool proxy, which rolls back first:
+    closing the DuckDB connection before the proxy made that rollback fail on a closed connection (and the
+    pool logged a traceback at every read-only exit)."""
+    _audit_conn.pop(engine, None)
+    owner = _audit_owner.pop(engine, None)
     if owner is not None:
-        owner.close()
+        try:
+            owner.close()  # detached: this closes the DuckDB connection itself
+        except Exception:  # already closed under us: nothing left to release
+            pass
 
 
 def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
