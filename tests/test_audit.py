@@ -121,6 +121,47 @@ def test_batched_entries_arrive_in_order(archive_path: Path) -> None:
     assert [r["tool"] for r in rows] == [f"t{i}" for i in range(300)]
 
 
+def test_calls_arriving_during_a_commit_share_the_next_one(archive_path: Path, monkeypatch) -> None:
+    """Group commit: while one entry's commit runs, entries of 7 other calls wait and are stored together in
+    the next commit; each call returns only after its own entry is stored (read back in full)."""
+    import threading
+
+    engine = open_archive(archive_path)
+    batches: list[list[str]] = []
+    release = threading.Event()
+    real = audit._insert_now
+
+    def held_first(engine_, entries):
+        batches.append([e["tool"] for e in entries])
+        if len(batches) == 1:
+            release.wait(30)  # the first commit is "slow" until the others are queued behind it
+        return real(engine_, entries)
+
+    monkeypatch.setattr(audit, "_insert_now", held_first)
+    try:
+        first = threading.Thread(target=audit.record, args=(engine,),
+                                 kwargs=dict(subject="g", tool="t0", arguments={}, outcome="ok"))
+        first.start()
+        while not batches:
+            threading.Event().wait(0.01)
+        others = [threading.Thread(target=audit.record, args=(engine,),
+                                   kwargs=dict(subject="g", tool=f"t{i}", arguments={}, outcome="ok"))
+                  for i in range(1, 8)]
+        for t in others:
+            t.start()
+        group = audit._groups[engine]
+        while len(group.pending) < 7:
+            threading.Event().wait(0.01)
+        release.set()
+        for t in [first, *others]:
+            t.join(30)
+        assert batches[0] == ["t0"] and sorted(batches[1]) == [f"t{i}" for i in range(1, 8)] and len(batches) == 2
+        assert sorted(r["tool"] for r in audit.tail(engine, n=100, subject="g")) == [f"t{i}" for i in range(8)]
+    finally:
+        release.set()
+        engine.dispose()
+
+
 def _refusals_keep_their_reason(target: str) -> None:
     """An archive made before audit_log had the reason column (schema revision 0003) is migrated by the
     first writer that opens it, and refusals then keep their reason in that column."""
