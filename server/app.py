@@ -100,7 +100,7 @@ def build_server(
     given, e.g. http://127.0.0.1:8765) check bearer tokens; stdio and in-memory callers act as the
     policy's local entry.
     """
-    audit_hook.install(audit.record, audit.flush)  # tools and resources hand their audit entries here
+    audit_hook.install(audit.record, audit.flush, audit.prepare)  # tools and resources hand their audit entries here
     auth_kwargs = apply_policy(policy, base_url=base_url)
     handle = handle or ArchiveHandle(archive, read_only=read_only)
     if warm:  # `serve`: first connection, active ICP, stored-state header, read in the background while the

@@ -84,6 +84,7 @@ class ArchiveHandle:
         self._writing: str | None = None  # what the write in progress is (for "queued behind …" lines)
         self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
         self.warming: threading.Thread | None = None  # the server's start-up warm-up (`runner.warm_up`)
+        self.warmed = threading.Event()  # set once the warm-up has read what every call needs
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
         self.memory_limit: str | None = None  # set by `bound_memory` (the `serve` process)

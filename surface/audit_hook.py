@@ -18,13 +18,25 @@ logger = logging.getLogger("icp_mcp.audit")
 Recorder = Callable[..., Any]
 _recorder: Recorder | None = None
 _flush: Callable[[], None] | None = None
+_prepare: Callable[[Engine], None] | None = None
 
 
-def install(recorder: Recorder, flush: Callable[[], None]) -> None:
+def install(recorder: Recorder, flush: Callable[[], None], prepare: Callable[[Engine], None] | None = None) -> None:
     """Set the process's audit recorder (`recorder(engine, subject=, tool=, arguments=, outcome=, rows=,
-    duration_ms=, reason=)`) and the function that waits until queued entries are stored."""
-    global _recorder, _flush
-    _recorder, _flush = recorder, flush
+    duration_ms=, reason=)`), the function that waits until queued entries are stored, and the one that
+    readies the recorder for an archive before its first entry (the server's warm-up calls it)."""
+    global _recorder, _flush, _prepare
+    _recorder, _flush, _prepare = recorder, flush, prepare
+
+
+def prepare(engine: Engine) -> None:
+    """Ready the recorder for `engine` before the first entry (at server start); never raises."""
+    if _prepare is None:
+        return
+    try:
+        _prepare(engine)
+    except Exception:
+        logger.debug("audit prepare failed", exc_info=True)
 
 
 def error_outcome(kind: str | BaseException) -> str:

@@ -328,7 +328,11 @@ async def test_the_morning_after_a_writing_server_answers_at_once_and_rebuilds_t
 @pytest.mark.parametrize("read_only", [True, False])
 def test_the_start_up_warm_up_reads_what_every_first_call_needs(icp_demo_copy: Path, read_only: bool) -> None:
     """`serve` (build_server(warm=True)) reads the generation, the active ICP and the state header in the
-    background before the first call, read-only or not; the first call then reads none of them again."""
+    background before the first call, read-only or not; the first call then reads none of them again. It
+    readies the audit (a read-only archive is known as such before any call), then primes the score path
+    from the stored state without recomputing anything."""
+    from icp_mcp.server import audit
+
     cache.clear()
     server = build_server(str(icp_demo_copy), read_only=read_only, warm=True)
     handle = archive_of(server)
@@ -338,6 +342,10 @@ def test_the_start_up_warm_up_reads_what_every_first_call_needs(icp_demo_copy: P
         done = cache.computations()
         assert done.get("active_icp") == 1 and done.get("state_header") == 1, done
         assert done.get("generation_reads", 0) >= 1, done
+        assert done.get("primed") == 1 and done.get("similar_stored") == 1, done
+        assert not {"cohort_ids", "best_ranking", "best_index", "tiers"} & done.keys(), done
+        assert handle.engine in audit._audit_conn
+        assert audit._writable.get(handle.engine, True) is (not read_only)
     finally:
         handle.close()
         cache.clear()
