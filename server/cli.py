@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from icp_mcp.archive.errors import ArchiveError
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     name="icp-mcp",
     help="Your Ideal Customer Profile as a live query over your own buyer archive, served over MCP.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = LazyConsole(stderr=True)
 
 
 @app.callback()

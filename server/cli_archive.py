@@ -7,18 +7,18 @@ import json
 from typing import TYPE_CHECKING
 
 import typer
+
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.archive.names import INGESTIBLE_TABLES, MAPPINGS
 from icp_mcp.surface.settings import ARCHIVE_HELP
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:  # the commands import what they use, so `icp-mcp --help` stays fast
     from icp_mcp.archive.ingest import IngestReport
     from sqlalchemy import Engine
 
-console = Console(stderr=True)
-out = Console()
+console = LazyConsole(stderr=True)
+out = LazyConsole()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -27,6 +27,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _print_report(report: IngestReport) -> None:
+    from rich.table import Table
     table = Table(title=f"{report.table} ← {report.source}", show_header=True)
     for name in ("read", "loaded", "updated", "unchanged", "rejected"):
         table.add_column(name, justify="right")
@@ -95,6 +96,7 @@ def rejects(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
     """List rows that ingest refused, with their file, line, reason and raw content."""
+    from rich.table import Table
     from icp_mcp.archive.schema import ingest_rejects
     from sqlalchemy import select
     from sqlalchemy.exc import DBAPIError

@@ -7,15 +7,15 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from icp_mcp.server.cli_console import LazyConsole
 
 from icp_mcp.surface.roles import ROLES
 
-console = Console(stderr=True)
-token_app = typer.Typer(help="Mint, list and revoke bearer tokens (only their SHA-256 is stored).",
+console = LazyConsole(stderr=True)
+token_app = typer.Typer(rich_markup_mode=None, help="Mint, list and revoke bearer tokens (only their SHA-256 is stored).",
                         no_args_is_help=True)
-audit_app = typer.Typer(help="Read the audit trail of tool calls.", no_args_is_help=True)
+audit_app = typer.Typer(rich_markup_mode=None, help="Read the audit trail of tool calls.", no_args_is_help=True)
 
 POLICY_HELP = "The policy YAML file (created by `token create` when missing)."
 
@@ -73,6 +73,8 @@ def token_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """List the principals of the policy (never the tokens themselves)."""
+    from rich.console import Console
+    from rich.table import Table
     from icp_mcp.server.policy import PolicyError, load_policy
 
     try:
@@ -131,6 +133,8 @@ def audit_tail(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Show the last N audit entries, oldest first."""
+    from rich.console import Console
+    from rich.table import Table
     from icp_mcp.archive.db import ArchiveError
     from icp_mcp.archive.opening import open_checked
     from icp_mcp.server import control

@@ -6,13 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from icp_mcp.archive.errors import ArchiveError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-console = Console()
-demo_app = typer.Typer(help="Build a demo archive with planted ICP truths, or summarise one.", no_args_is_help=True)
+from icp_mcp.server.cli_console import LazyConsole
+from icp_mcp.archive.errors import ArchiveError
+
+console = LazyConsole()
+demo_app = typer.Typer(rich_markup_mode=None, help="Build a demo archive with planted ICP truths, or summarise one.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +28,8 @@ def build(
     as_of: str | None = typer.Option(None, "--as-of", help="Last day with data, YYYY-MM-DD (default: today, UTC)."),
 ) -> None:
     """Generate a demo archive and its truth manifest `<out>.truth.json`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from icp_mcp.archive.demo import SIZES, build_demo
     from icp_mcp.archive.demo.manifest import manifest_path
 
@@ -59,6 +60,7 @@ def build(
 @demo_app.command("summary")
 def summary(archive: Path = typer.Option(..., "--archive", help="A demo DuckDB file.")) -> None:
     """Row counts, win rate, ARR, date ranges and the planted truths of a demo archive."""
+    from rich.table import Table
     from icp_mcp.archive.demo.manifest import manifest_path, read_manifest
     from icp_mcp.archive.demo.summary import summarize
 
@@ -100,6 +102,7 @@ def _rate(observed: dict) -> str:
 
 
 def _print_truths(m) -> None:
+    from rich.table import Table
     console.print(f"[bold]Planted truths[/bold] (seed {m.seed}, size {m.size}, as of {m.as_of}, "
                   f"drift {'on' if m.drift_enabled else 'off'})")
     truths = Table(show_lines=False)

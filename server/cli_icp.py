@@ -8,17 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+from icp_mcp.server.cli_console import LazyConsole
 
 from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.engine.model.errors import EngineError
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
-icp = typer.Typer(help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+icp = typer.Typer(rich_markup_mode=None, help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
+out = LazyConsole(soft_wrap=True)
+err = LazyConsole(stderr=True, soft_wrap=True)
 
 
 @contextmanager
@@ -56,7 +55,8 @@ def _archive(target: str, *, read_only: bool = False) -> Iterator:
 
 
 def _progress() -> tuple[Progress, Callable[[float, float | None, str], None]]:
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err.real, transient=True)
     task = bar.add_task("deriving", total=None)
 
     def report(done: float, total: float | None, message: str) -> None:
@@ -118,6 +118,7 @@ def show(
 @icp.command("list")
 def list_(archive: str = typer.Option(..., "--archive", help=ARCHIVE_HELP)) -> None:
     """List the stored ICP versions, newest first."""
+    from rich.table import Table
     from icp_mcp.engine.sql.versions import list_versions
 
     with _errors(), _archive(archive, read_only=True) as engine:
@@ -219,6 +220,7 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Time-split backtest: AUC, tier table, top-tier lift and Brier score."""
+    from rich.table import Table
     from icp_mcp.engine.derivation.backtest import backtest as run
     from icp_mcp.server.write_ops import parse_date
 

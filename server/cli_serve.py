@@ -9,9 +9,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from icp_mcp.archive.errors import ArchiveError
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.surface.settings import (
     ARCHIVE_HELP, DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, MAX_TURNS, MCP_PATH,
 )
@@ -19,7 +19,7 @@ from icp_mcp.surface.settings import (
 if TYPE_CHECKING:  # imported where used: `icp-mcp --help` needs neither the engine nor the MCP SDK
     from icp_mcp.surface.archive_access import ArchiveHandle
 
-err = Console(stderr=True)
+err = LazyConsole(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -216,6 +216,7 @@ def call(
     policy: str | None = typer.Option(None, "--policy", help="act as this policy's local caller"),
 ) -> None:
     """Call one MCP tool and print its structured result (non-zero exit on a tool error)."""
+    from rich.console import Console
     import anyio
 
     try:

@@ -12,16 +12,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from icp_mcp.archive.db import ArchiveError
 from icp_mcp.archive.opening import ArchiveLocked, open_checked
 from icp_mcp.server import control
 from icp_mcp.server.write_ops import OPS, OpError, run_op
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: How long a write command waits for another process to release the archive (seconds).
 WAIT_SECONDS = float(os.environ.get("ICP_MCP_WRITE_WAIT", "3600"))
@@ -60,7 +61,8 @@ def said_state(console: Console, result: dict[str, Any]) -> None:
 
 def run_write(archive: str, op: str, args: dict[str, Any], err: Console, *, show_progress: bool = True) -> dict[str, Any]:
     """Carry out write command `op` and return its result; print one line and exit on failure."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True,
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=getattr(err, "real", err), transient=True,
                    disable=not show_progress)
     task = bar.add_task(OPS.get(op, op), total=None)
 
