@@ -214,16 +214,15 @@ def _duckdb_insert(engine: Engine, entries: list[dict[str, Any]]) -> None:
 def _audit_connection(engine: Engine) -> Any:
     """The archive's own audit connection: a pooled DuckDB connection detached from the pool for good (the
     pool closes overflow connections when it has enough idle ones, which closed a cursor taken from one)."""
-    conn = _audit_conn.get(engine)
-    if conn is None:
+    held = _audit_conn.get(engine)
+    if held is None:
         pooled = engine.raw_connection()
         native = pooled.driver_connection
-        pooled.detach()  # ours now: the pool neither reuses nor closes it
-        conn = _audit_conn[engine] = getattr(native, "_ConnectionWrapper__c", native)
-        _audit_owner[engine] = pooled  # kept alive with it; closing it closes the connection
+        pooled.detach()  # ours now: the pool neither reuses nor closes it; closing it closes the connection
+        held = _audit_conn[engine] = (getattr(native, "_ConnectionWrapper__c", native), pooled)
         if not event.contains(engine, "engine_disposed", _close_audit_conn):
             event.listen(engine, "engine_disposed", _close_audit_conn)  # else it would keep the file open
-    return conn
+    return held[0]
 
 
 def _close_audit_conn(engine: Engine) -> None:
@@ -235,11 +234,10 @@ def _drop_audit_conn(engine: Engine) -> None:
     """Forget the audit connection and close it through its detached pool proxy, which rolls back first:
     closing the DuckDB connection before the proxy made that rollback fail on a closed connection (and the
     pool logged a traceback at every read-only exit)."""
-    _audit_conn.pop(engine, None)
-    owner = _audit_owner.pop(engine, None)
-    if owner is not None:
+    held = _audit_conn.pop(engine, None)
+    if held is not None:
         try:
-            owner.close()  # detached: this closes the DuckDB connection itself
+            held[1].close()  # the detached proxy: this closes the DuckDB connection itself
         except Exception:  # already closed under us: nothing left to release
             pass
 
@@ -253,9 +251,8 @@ def _fold_reason(entry: dict[str, Any]) -> dict[str, Any]:
 
 #: Per engine: does audit_log have the `reason` column (schema revision 0004)?
 _reason_column: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-#: Per DuckDB engine: the connection audit rows are written on (a cursor of the archive's database).
-_audit_conn: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
-_audit_owner: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()  # the detached pool proxy
+#: Per DuckDB engine: the DuckDB connection audit rows are written on, and the detached pool proxy that owns it.
+_audit_conn: weakref.WeakKeyDictionary[Engine, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 #: Per engine: the group commit entries wait in.
 _groups: weakref.WeakKeyDictionary[Engine, _Group] = weakref.WeakKeyDictionary()
 #: Per engine: does audit_log accept writes? (learned from the first entry; weak so engines can go away)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.archive.names import INGESTIBLE_TABLES, MAPPINGS
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.surface.settings import ARCHIVE_HELP
 
 if TYPE_CHECKING:  # the commands import what they use, so `icp-mcp --help` stays fast

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from icp_mcp.server.cli_console import LazyConsole
-
 from icp_mcp.surface.roles import ROLES
 
 console = LazyConsole(stderr=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.archive.errors import ArchiveError
+from icp_mcp.server.cli_console import LazyConsole
 
 console = LazyConsole()
 demo_app = typer.Typer(rich_markup_mode=None, help="Build a demo archive with planted ICP truths, or summarise one.", no_args_is_help=True)

@@ -6,14 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from icp_mcp.server.cli_console import LazyConsole
-
 from icp_mcp.archive.errors import ArchiveError
 from icp_mcp.engine.model.errors import EngineError
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.surface.settings import ARCHIVE_HELP
+
+if TYPE_CHECKING:  # rich is imported by the commands that draw
+    from rich.progress import Progress
 
 icp = typer.Typer(rich_markup_mode=None, help="Derive, inspect, version and test the ICP.", no_args_is_help=True)
 out = LazyConsole(soft_wrap=True)

@@ -12,17 +12,15 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from icp_mcp.archive.db import ArchiveError
 from icp_mcp.archive.opening import ArchiveLocked, open_checked
 from icp_mcp.server import control
+from icp_mcp.server.cli_console import LazyConsole
 from icp_mcp.server.write_ops import OPS, OpError, run_op
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 #: How long a write command waits for another process to release the archive (seconds).
 WAIT_SECONDS = float(os.environ.get("ICP_MCP_WRITE_WAIT", "3600"))
@@ -39,7 +37,7 @@ def who(by: str | None = None) -> str:
         return "cli"
 
 
-def fail(err: Console, message: str, code: int = 2, candidates: list[str] | None = None,
+def fail(err: LazyConsole, message: str, code: int = 2, candidates: list[str] | None = None,
          label: str = "error") -> typer.Exit:
     """Print one red line (and candidates) and return the exit to raise."""
     err.print(f"[red]{label}:[/red] {message}", highlight=False, soft_wrap=True)
@@ -52,17 +50,17 @@ def _client_label() -> str:
     return f"icp-mcp {' '.join(sys.argv[1:3])} (PID {os.getpid()})"
 
 
-def said_state(console: Console, result: dict[str, Any]) -> None:
+def said_state(console: LazyConsole, result: dict[str, Any]) -> None:
     """Say that a write stored the active ICP's state (`result["state"]`, from write_ops._store_state)."""
     state = result.get("state") or {}
     if state.get("version") is not None:
         console.print(f"ICP state of version {state['version']} stored (generation {state['generation']})")
 
 
-def run_write(archive: str, op: str, args: dict[str, Any], err: Console, *, show_progress: bool = True) -> dict[str, Any]:
+def run_write(archive: str, op: str, args: dict[str, Any], err: LazyConsole, *, show_progress: bool = True) -> dict[str, Any]:
     """Carry out write command `op` and return its result; print one line and exit on failure."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=getattr(err, "real", err), transient=True,
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err.real, transient=True,
                    disable=not show_progress)
     task = bar.add_task(OPS.get(op, op), total=None)
 

@@ -524,8 +524,7 @@ def _start_state_build(archive: ArchiveHandle) -> _StateBuild | None:
 def _after_warm_up(archive: ArchiveHandle) -> None:
     """A call right after start waits for the warm-up (`warm_up`) to finish what every call reads, instead of
     opening a second connection and reading the same things again (not for its priming of the score path)."""
-    warming = archive.warming
-    if warming is not None and warming.is_alive():
+    if archive.warming is not None:  # set once that part is done: then this returns at once
         archive.warmed.wait(STATE_WAIT_S)
 
 
@@ -533,8 +532,8 @@ def warm_up(archive: ArchiveHandle) -> threading.Thread:
     """At server start, in the background: open the first pooled connection (DuckDB's file and the FTS
     extension, ~0.4 s at 1M accounts) and read the generation, the active ICP and the stored state's
     header, and ready the audit recorder. The client's handshake runs meanwhile, so the first call does not
-    pay for the process being new. `ArchiveHandle.close` waits for it. A process that may write starts rebuilding a stale state here
-    (in its own thread: the warm-up does not wait for it). Then, while no call waits for it, it primes the
+    pay for the process being new. `ArchiveHandle.close` waits for it. A process that may write starts
+    rebuilding a stale state here (in its own thread: the warm-up does not wait for it). Then, while no call waits for it, it primes the
     score path (`_prime_scoring`)."""
 
     def run() -> None:
