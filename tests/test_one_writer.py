@@ -175,9 +175,20 @@ def test_concurrent_ingests_queue_behind_each_other(icp_demo_copy: Path, tmp_pat
     assert counts >= 300_000
 
 
-def _sigkill_when(proc: subprocess.Popen, seconds: float) -> None:
-    time.sleep(seconds)
-    assert proc.poll() is None, "the ingest finished before the kill; use a bigger file"
+def _sigkill_after_reading(proc: subprocess.Popen, name: str, deadline_s: float = 120) -> None:
+    """SIGKILL `proc` once it has read the file `name` (opened it and closed it again): the rows are being
+    written into the archive, seconds before the ingest commits. A kill timed as a share of an earlier run's
+    duration landed after the commit when the machine was busy (the state rebuild that follows the ingest
+    is part of that duration)."""
+    deadline = time.monotonic() + deadline_s
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        reading = any(path.endswith("/" + name) for path in _open_files(proc.pid))
+        if seen and not reading:
+            break
+        seen = seen or reading
+        time.sleep(0.02)
+    assert seen and proc.poll() is None, "the ingest finished before the kill; use a bigger file"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
@@ -185,18 +196,16 @@ def _sigkill_when(proc: subprocess.Popen, seconds: float) -> None:
 def test_sigkill_during_a_500k_row_ingest_leaves_the_archive_as_it_was(icp_demo_copy: Path, tmp_path: Path) -> None:
     archive = icp_demo_copy
     big = accounts_csv(tmp_path / "big.csv", 500_000, prefix="BIG")
-    timing = archive.with_name("timing.duckdb")
-    timing.write_bytes(archive.read_bytes())
-    started = time.monotonic()
-    full = cli("ingest", "accounts", str(big), "--archive", str(timing))
-    took = time.monotonic() - started
+    reference = archive.with_name("reference.duckdb")  # the same ingest left to finish, for the final rows
+    reference.write_bytes(archive.read_bytes())
+    full = cli("ingest", "accounts", str(big), "--archive", str(reference))
     assert full.returncode == 0 and "500,000" in full.stdout, full.stderr
-    expected = digest(timing)
+    expected = digest(reference)
 
     before = digest(archive)
     proc = subprocess.Popen([*ICP_MCP, "ingest", "accounts", str(big), "--archive", str(archive)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    _sigkill_when(proc, took * 0.6)
+    _sigkill_after_reading(proc, "big.csv")
     assert digest(archive) == before
 
     again = cli("ingest", "accounts", str(big), "--archive", str(archive))
