@@ -224,6 +224,8 @@ icp_state = Table(
     Column("seconds", Float),
     # the technologies behind icp_best_profiles.tech_bits, bit i = the i-th name (",a,b,"; the ICP's own)
     Column("technology_bits", String),
+    # what icp_similar_candidates groups best customers by (",industry,technology,"); NULL: no candidates stored
+    Column("similar_key", String),
 )
 
 #: Each account's score under the stored version (segments as ",s1,s2," like snippet topics).
@@ -274,17 +276,32 @@ icp_customer_state = Table(
 #: numbers, technologies as ",a,b,"), so that one scan without grouping finds the closest ones.
 SIMILAR_COLUMNS: tuple[str, ...] = ("industry", "country", "region", "funding_stage", "business_model", "territory",
                                     "employees", "annual_revenue", "founded_year")
-icp_best_profiles = Table(
-    "icp_best_profiles",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("account_id", String, primary_key=True),
-    Column("name", String),
-    *[Column(name, String) for name in SIMILAR_COLUMNS],
-    Column("technologies", String, nullable=False),
-    Column("tech_bits", BigInteger),  # the ICP's technologies it uses, as bits (icp_state.technology_bits)
-    Column("headcount", Float),  # the employee count, for a firmographic profile that names nobody
-)
+
+
+def _profile_columns() -> list[Column]:
+    """A best profile's columns (icp_best_profiles and icp_similar_candidates hold the same rows)."""
+    return [
+        Column("version", Integer, primary_key=True, autoincrement=False),
+        Column("account_id", String, primary_key=True),
+        Column("name", String),
+        *[Column(name, String) for name in SIMILAR_COLUMNS],
+        Column("technologies", String, nullable=False),
+        Column("tech_bits", BigInteger),  # the ICP's technologies it uses, as bits (icp_state.technology_bits)
+        Column("headcount", Float),  # the employee count, for a firmographic profile that names nobody
+    ]
+
+
+icp_best_profiles = Table("icp_best_profiles", metadata, *_profile_columns())
+
+#: How many best customers of each group icp_similar_candidates keeps: enough for the 3 closest when one of
+#: them is the scored account itself.
+SIMILAR_DEPTH = 4
+#: The best profiles similar-customer search can answer with: of each group of best customers alike in every
+#: value the search compares for the stored ICP (icp_state.similar_key) and in territory, the SIMILAR_DEPTH
+#: with the lowest account ids. The k < SIMILAR_DEPTH closest best customers are always among them (a group's
+#: members share the facts and the territory, so a member ranks below every lower id of its group but one
+#: excluded), and a search scans a few thousand rows instead of every best customer.
+icp_similar_candidates = Table("icp_similar_candidates", metadata, *_profile_columns())
 
 #: What explain_disqualifier says of each disqualifier of the stored version: one row per rule with the recent
 #: window (`since`) and its closed deals (all, won; hitting the rule, won hitting it), `account_id` NULL; and one
@@ -361,7 +378,7 @@ icp_adoption_facts = Table(
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
-    "icp_rule_state", "icp_drift_facts", "icp_adoption_facts",
+    "icp_rule_state", "icp_drift_facts", "icp_adoption_facts", "icp_similar_candidates",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

@@ -34,6 +34,7 @@ TABLES: dict[str, str] = {
     "icp_account_state": "stored ICP state: each account's points, fit, tier, win probability, segments",
     "icp_customer_state": "stored ICP state: each customer's value components, value score and rank",
     "icp_best_profiles": "stored ICP state: each best customer's compared values (similar-customer search)",
+    "icp_similar_candidates": "stored ICP state: the few best customers of each group alike in the compared values",
     "icp_rule_state": "stored ICP state: each disqualifier's exceptions and recent deal counts (explain_disqualifier)",
 }
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from icp_mcp.archive.clock import today
 from icp_mcp.archive.db import open_archive
 from icp_mcp.archive.ingest import ingest_file
-from icp_mcp.archive.schema import accounts, icp_account_state, icp_customer_state, icp_state
+from icp_mcp.archive.schema import (
+    accounts, icp_account_state, icp_best_profiles, icp_customer_state, icp_similar_candidates, icp_state,
+)
 from icp_mcp.engine.model.windows import resolve_window
 from icp_mcp.engine.questions import adoption, drift, value
 from icp_mcp.engine.questions.disqualifiers import explain_disqualifier
@@ -269,7 +271,7 @@ def test_a_fresh_process_answers_its_first_calls_from_the_stored_state(icp_demo_
     used.pop("_answers")
     for tool, counters in used.items():
         assert not recompute & counters.keys(), (tool, counters)
-    assert used["score_account"].get("similar_stored") == 1, "similar customers from the stored state"
+    assert used["score_account"].get("similar_candidates") == 1, "similar customers from the stored candidates"
     assert used["explain_disqualifier"].get("stored_rule_facts") == 1
 
 
@@ -342,7 +344,7 @@ def test_the_start_up_warm_up_reads_what_every_first_call_needs(icp_demo_copy: P
         done = cache.computations()
         assert done.get("active_icp") == 1 and done.get("state_header") == 1, done
         assert done.get("generation_reads", 0) >= 1, done
-        assert done.get("primed") == 1 and done.get("similar_stored") == 1, done
+        assert done.get("primed") == 1 and done.get("similar_candidates") == 1, done
         assert not {"cohort_ids", "best_ranking", "best_index", "tiers"} & done.keys(), done
         assert handle.engine in audit._audit_conn
         assert audit._writable.get(handle.engine, True) is (not read_only)
@@ -402,6 +404,52 @@ def test_the_cli_stores_the_state_when_it_activates(icp_demo_copy: Path, tmp_pat
         assert state.account_version(engine, versions.active_icp(engine)) == 2
     finally:
         engine.dispose()
+
+
+def test_similar_candidates_find_what_a_scan_of_every_best_profile_finds(engine: Engine) -> None:
+    """The stored candidates (a few best profiles per group alike in the compared values and territory) give
+    the same 3 closest best customers as a scan of every best profile: for best customers themselves (their
+    own row excluded), for other accounts, in every caller's view, named or described."""
+    definition = versions.active_icp(engine)
+    version = state.customer_version(engine, definition.value_weights)
+    assert version is not None and state.candidates_answer(engine, version, definition)
+    with engine.connect() as conn:
+        n_candidates = conn.execute(select(func.count()).select_from(icp_similar_candidates)).scalar_one()
+        n_profiles = conn.execute(select(func.count()).select_from(icp_best_profiles)).scalar_one()
+        best = sorted(conn.execute(select(icp_best_profiles.c.account_id)).scalars())
+        everyone = sorted(conn.execute(select(accounts.c.account_id)).scalars())
+    assert 0 < n_candidates < n_profiles, (n_candidates, n_profiles)
+    wanted = sorted(set(state.SIMILAR_ATTRIBUTES) | set(definition.attributes_used()) | {"trigger"})
+    views = [(None, False), (["EMEA"], False), (["NA", "APAC"], False), (["EMEA"], True), ([], False)]
+    compared = found = 0
+    for aid in best[::4] + everyone[::25]:
+        rows = one.account_rows(engine, aid, wanted, definition.trigger_window_days)
+        mine = one._shared_facts(definition, rows)
+        for territories, anonymous in views:
+            args = (engine, version, mine, aid, 3, territories, anonymous)
+            few = one._similar_stored(*args, table=icp_similar_candidates)
+            assert few == one._similar_stored(*args, table=icp_best_profiles), (aid, territories, anonymous)
+            compared, found = compared + 1, found + len(few)
+    assert compared > 500 and found > 1000, (compared, found)
+
+
+def test_similar_candidates_answer_only_for_a_definition_they_were_grouped_for(engine: Engine) -> None:
+    """A definition comparing an attribute the candidates were not grouped by (or naming a technology
+    outside the stored bits) is answered by the scan of every best profile."""
+    definition = versions.active_icp(engine)
+    version = state.customer_version(engine, definition.value_weights)
+    stored_key = state.similar_key(definition)
+    other = next(a for a in ("business_model", "founded_year", "funding_stage") if a not in stored_key)
+    wider = definition.model_copy(update={"criteria": [*definition.criteria, definition.criteria[0].model_copy(
+        update={"attribute": other, "value": None, "values": ["x"], "range": None})]})
+    assert other in state.similar_key(wider) and not state.candidates_answer(engine, version, wider)
+    tech = next(c for c in definition.criteria if c.attribute == "technology")
+    more = definition.model_copy(update={"criteria": [*definition.criteria, tech.model_copy(
+        update={"value": None, "values": ["NotAStoredTool"], "range": None})]})
+    assert not state.candidates_answer(engine, version, more)
+    cache.clear()
+    one.similar_best(engine, wider, {"industry": [("Software", None)], other: [("x", None)]}, None)
+    assert cache.computations().get("similar_stored") == 1
 
 
 def test_the_best_profiles_table_holds_every_compared_single_valued_attribute() -> None:

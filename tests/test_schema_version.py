@@ -120,6 +120,15 @@ def test_an_archive_of_revision_0005_gets_the_reshaped_state_and_rebuilds_it(tmp
     assert headers == 0
 
 
+def test_an_archive_of_revision_0009_gets_similar_candidates_and_keeps_its_state(tmp_path: Path) -> None:
+    """0010 adds the similar candidates and the header's similar_key (NULL: none stored) and keeps the stored
+    state, which answers as before (its best profiles are scanned) until the next build fills the candidates."""
+    columns, headers = _migrated_from(str(tmp_path / "r9.duckdb"), "0009", "DROP TABLE icp_similar_candidates",
+                                      "ALTER TABLE icp_state DROP COLUMN similar_key")
+    assert {("icp_state", "similar_key"), ("icp_similar_candidates", "tech_bits")} <= columns
+    assert headers == 1
+
+
 def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path: Path) -> None:
     """The migration runs in one transaction: when it fails, neither the stamp nor anything else remains."""
     target = str(tmp_path / "old.duckdb")

@@ -10,11 +10,14 @@ from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Engine, String, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    BigInteger, ColumnElement, DateTime, Engine, String, Table, case, cast, func, literal, null, or_, select, union_all,
+)
 
 from icp_mcp.archive.clock import utc_now
 from icp_mcp.archive.schema import (
-    SIMILAR_COLUMNS, account_technologies, accounts, icp_best_profiles, opportunities, signals,
+    SIMILAR_COLUMNS, SIMILAR_DEPTH, account_technologies, accounts, icp_best_profiles, icp_similar_candidates,
+    opportunities, signals,
 )
 from icp_mcp.engine.sql.attributes import attribute_relation
 from icp_mcp.engine.sql import cache
@@ -204,18 +207,10 @@ Found = tuple[str, int, list[str], Who]
 SAME_FACT: dict[str, str] = {"country": "geography", "region": "geography", "territory": "geography"}
 
 
-def similarity_attributes(definition: ICPDefinition) -> list[str]:
-    """The ICP's own attributes (criteria and segments), those the similarity index holds; all when none."""
-    used = {c.attribute for c in definition.criteria} | {c.attribute for s in definition.segments
-                                                         for c in s.conditions}
-    own = [a for a in SIMILAR_ATTRIBUTES if a in used]
-    return own or list(SIMILAR_ATTRIBUTES)
-
-
 def _shared_facts(definition: ICPDefinition, rows: Rows) -> list[tuple[str, str]]:
     """The scored rows' (attribute, value) pairs that similar-customer search compares, sorted: the ICP's own
     attributes, and for a list attribute (technology) only the values the ICP names (Snowflake, not Slack)."""
-    wanted = similarity_attributes(definition)
+    wanted = state.similarity_attributes(definition)
     named = {(c.attribute, v) for c in [*definition.criteria, *(x for s in definition.segments for x in s.conditions)]
              for v in (c.accepted() or [])}
     return sorted({(attr, v) for attr in wanted for v, _ in rows.get(attr, []) if v is not None
@@ -234,12 +229,12 @@ def _told(mine: list[tuple[str, str]], held: set[tuple[str, str]]) -> list[str]:
 
 
 def _similar_stored(engine: Engine, version: int, mine: list[tuple[str, str]], exclude: str | None, k: int,
-                    territories: Territories, anonymous: bool) -> list[Found]:
+                    territories: Territories, anonymous: bool, *, table: Table = icp_best_profiles) -> list[Found]:
     """(account_id, facts shared, shared values, who) of the k stored best customers sharing the most facts: one
-    scan of `icp_best_profiles` (a row per best customer) with a top-k sort, no grouping and no per-process
-    index, so a fresh process answers as fast as a warm one. Ties go to the lower account id, as in the
-    in-memory index."""
-    p = icp_best_profiles.c
+    scan of `table` (a row per best customer, or the few per group of `icp_similar_candidates`) with a top-k
+    sort, no grouping and no per-process index, so a fresh process answers as fast as a warm one. Ties go to
+    the lower account id, as in the in-memory index."""
+    p = table.c
     bit = {name: i for i, name in enumerate(state.technology_bits(engine, version))}
 
     def test(attr: str, value: str) -> ColumnElement[bool]:
@@ -315,7 +310,8 @@ def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude:
                  k: int = 3, *, territories: Territories = None, anonymous: bool = False) -> list[SimilarCustomer]:
     """The k best customers sharing the most of the ICP's attribute values (band for numbers) with the
     scored rows, each fact once (country, region and territory are one): from the stored ICP state when it
-    is current (one scan of a row per best customer), else from a cached in-memory index of the recomputed cohort.
+    is current (one scan of its similar candidates, else of a row per best customer), else from a cached
+    in-memory index of the recomputed cohort.
 
     `territories` keeps only best customers the caller may see (None = all); `anonymous` describes them
     by firmographics (`profile`) instead of naming them, for callers who may name no account."""
@@ -324,8 +320,10 @@ def similar_best(engine: Engine, definition: ICPDefinition, rows: Rows, exclude:
         return []
     version = state.customer_version(engine, definition.value_weights)
     if version is not None:
-        cache.count("similar_stored")
-        found = _similar_stored(engine, version, mine, exclude, k, territories, anonymous)
+        few = k < SIMILAR_DEPTH and state.candidates_answer(engine, version, definition)
+        cache.count("similar_candidates" if few else "similar_stored")
+        found = _similar_stored(engine, version, mine, exclude, k, territories, anonymous,
+                                table=icp_similar_candidates if few else icp_best_profiles)
     else:
         found = _similar_indexed(engine, definition, mine, exclude, k, territories, anonymous)
     out = []

@@ -6,6 +6,7 @@ Tables (archive/schema.py): `icp_state` (one header row: version, definition dig
 generation, day), `icp_account_state` (points, disqualified, fit_score, tier, win_probability, disqualifier,
 segments per account), `icp_customer_state` (value components, value_score, rank and the best-cohort flag
 per customer), `icp_best_profiles` (each best customer's compared values, for similar-customer search),
+`icp_similar_candidates` (the few best profiles of each group alike in what the search compares, `similar_key`),
 `icp_rule_state` (each disqualifier's exceptions and recent deals, for explain_disqualifier),
 `icp_drift_facts` (closed deals per day by ICP group, attribute value and first deal, for check_drift),
 `icp_adoption_facts` (each feature's adoption sums per ICP group for the default window, for feature_adoption).
@@ -55,6 +56,7 @@ from icp_mcp.archive import generation as archive_generation
 from icp_mcp.archive.clock import today, utc_now  # today: the day a stored state is valid for
 from icp_mcp.archive.schema import (
     SIMILAR_COLUMNS,
+    SIMILAR_DEPTH,
     accounts,
     icp_account_state,
     icp_adoption_facts,
@@ -62,6 +64,7 @@ from icp_mcp.archive.schema import (
     icp_customer_state,
     icp_drift_facts,
     icp_rule_state,
+    icp_similar_candidates,
     icp_state,
     icp_versions,
 )
@@ -78,8 +81,8 @@ from icp_mcp.engine.sql.versions import active_icp
 Progress = Callable[[float, float | None, str], None]
 #: Attributes similar-customer search compares (bands for numbers).
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
-_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_rule_state, icp_drift_facts,
-           icp_adoption_facts)
+_TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_similar_candidates,
+           icp_rule_state, icp_drift_facts, icp_adoption_facts)
 _LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
 
 
@@ -93,6 +96,7 @@ class Header:
     generation: int
     as_of: date
     technology_bits: tuple[str, ...] = ()  # icp_best_profiles.tech_bits: bit i is the i-th technology
+    similar_key: tuple[str, ...] = ()  # the columns icp_similar_candidates groups by; () = none stored
 
 
 def digest(definition: ICPDefinition) -> str:
@@ -113,15 +117,21 @@ def _read_headers(engine: Engine) -> tuple[Header, ...]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(c.version, c.digest, c.weights_digest, c.generation, c.as_of,
-                                       c.technology_bits)).all()
+                                       c.technology_bits, c.similar_key)).all()
     except SQLAlchemyError:  # an archive made before the state tables existed
         return ()
-    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a), _names(t)) for v, d, w, g, a, t in rows)
+    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a), _names(t), _names(k))
+                 for v, d, w, g, a, t, k in rows)
 
 
 def _names(packed: str | None) -> tuple[str, ...]:
     """',a,b,' → ('a', 'b')."""
     return tuple(x for x in (packed or "").split(",") if x)
+
+
+def _packed(names: tuple[str, ...]) -> str:
+    """('a', 'b') → ',a,b,'."""
+    return "," + "".join(f"{name}," for name in names)
 
 
 def _as_date(value: object) -> date:
@@ -178,12 +188,45 @@ def technology_bits(engine: Engine, version: int) -> tuple[str, ...]:
 MAX_TECHNOLOGY_BITS = 62
 
 
+def _all_named(definition: ICPDefinition) -> tuple[str, ...]:
+    conditions = [*definition.criteria, *(c for seg in definition.segments for c in seg.conditions)]
+    return tuple(sorted({v for c in conditions if c.attribute == TECHNOLOGY for v in c.accepted()
+                         if v and "," not in v}))
+
+
 def named_technologies(definition: ICPDefinition) -> tuple[str, ...]:
     """The technologies the ICP names (criteria and segment conditions), sorted: the ones similar-customer
     search compares, so the ones a best profile keeps as bits (the first MAX_TECHNOLOGY_BITS)."""
-    conditions = [*definition.criteria, *(c for seg in definition.segments for c in seg.conditions)]
-    named = {v for c in conditions if c.attribute == TECHNOLOGY for v in c.accepted() if v and "," not in v}
-    return tuple(sorted(named))[:MAX_TECHNOLOGY_BITS]
+    return _all_named(definition)[:MAX_TECHNOLOGY_BITS]
+
+
+def similarity_attributes(definition: ICPDefinition) -> list[str]:
+    """The ICP's own attributes (criteria and segments) that similar-customer search compares; all when none."""
+    used = {c.attribute for c in definition.criteria} | {c.attribute for s in definition.segments
+                                                         for c in s.conditions}
+    own = [a for a in SIMILAR_ATTRIBUTES if a in used]
+    return own or list(SIMILAR_ATTRIBUTES)
+
+
+def similar_key(definition: ICPDefinition) -> tuple[str, ...]:
+    """The best-profile columns whose values decide what similar-customer search finds for `definition`: the
+    compared attributes' columns (technology as the ICP's bits, or as the whole list when it names more than
+    the bits hold) and the territory (a caller's view keeps territories). Best customers alike in all of
+    them share the same facts with any scored account, and are seen by the same callers."""
+    columns = [("tech_bits" if len(_all_named(definition)) <= MAX_TECHNOLOGY_BITS else "technologies")
+               if a == TECHNOLOGY else a for a in similarity_attributes(definition)]
+    return tuple(columns + ([] if "territory" in columns else ["territory"]))
+
+
+def candidates_answer(engine: Engine, version: int, definition: ICPDefinition) -> bool:
+    """True when the stored similar candidates of `version` answer similar-customer search for `definition`:
+    they were grouped by every column that decides its facts, and its technologies are among the bits."""
+    head = next((h for h in headers(engine) if h.version == version), None)
+    if head is None or not head.similar_key:
+        return False
+    wanted = similar_key(definition)
+    return set(wanted) <= set(head.similar_key) and (
+        "tech_bits" not in wanted or set(named_technologies(definition)) <= set(head.technology_bits))
 
 
 def stored_account_ids(version: int, *, tiers: list[str] | None = None, segment: str | None = None) -> Select:
@@ -298,6 +341,16 @@ def best_profiles_query(version: int, bits: tuple[str, ...] = ()) -> Select:
             .where(c.version == version, c.in_best == 1))
 
 
+def similar_candidates_query(version: int, key: tuple[str, ...]) -> Select:
+    """The stored best profiles of `version` that similar-customer search can answer with, in the profiles'
+    columns: of each group alike in the `key` columns, the SIMILAR_DEPTH with the lowest account ids."""
+    p = icp_best_profiles.c
+    ranked = (select(*p, func.row_number().over(partition_by=[p[name] for name in key], order_by=p.account_id)
+                     .label("nth"))
+              .where(p.version == version).subquery("ranked"))
+    return select(*[ranked.c[c.name] for c in icp_best_profiles.columns]).where(ranked.c.nth <= SIMILAR_DEPTH)
+
+
 # ------------------------------------------------------------------------------------------ writing
 
 
@@ -323,12 +376,12 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         gen = stamp[1] if stamp else archive_generation.bump(conn)  # an archive made before generations
         version = int(active or 0)
         head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today(),
-                      named_technologies(definition))
+                      named_technologies(definition), similar_key(definition))
         present = conn.execute(select(icp_state).where(icp_state.c.version == version)).mappings().first()
         if not force and present is not None and (
                 present["digest"], present["weights_digest"], int(present["generation"]),
-                _as_date(present["as_of"]), _names(present["technology_bits"])) == (
-                head.digest, head.weights_digest, head.generation, head.as_of, head.technology_bits):
+                _as_date(present["as_of"]), _names(present["technology_bits"]), _names(present["similar_key"])) == (
+                head.digest, head.weights_digest, head.generation, head.as_of, head.technology_bits, head.similar_key):
             cache.put(engine, ("state_header",), (head,))
             return head
         tick(0, 5, "ICP state: clearing the old state")
@@ -343,6 +396,8 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         tick(3, 5, "ICP state: indexing the best customers")
         sel = best_profiles_query(version, head.technology_bits)
         conn.execute(insert(icp_best_profiles).from_select(list(sel.selected_columns.keys()), sel))
+        sel = similar_candidates_query(version, head.similar_key)
+        conn.execute(insert(icp_similar_candidates).from_select(list(sel.selected_columns.keys()), sel))
         tick(4, 5, "ICP state: the disqualifiers' exceptions and recent deals")
         for rule in definition.disqualifiers:
             rule_facts.store(conn, rule, definition.trigger_window_days, version, gen)
@@ -356,7 +411,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             version=version, digest=head.digest, weights_digest=head.weights_digest, generation=gen,
             as_of=head.as_of, built_at=utc_now(), accounts=int(n_accounts), customers=int(n_customers),
             seconds=round(time.perf_counter() - started, 3),
-            technology_bits="," + "".join(f"{name}," for name in head.technology_bits),
+            technology_bits=_packed(head.technology_bits), similar_key=_packed(head.similar_key),
         ))
     tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
@@ -402,11 +457,12 @@ def is_stale(engine: Engine) -> bool:
     if definition is None:
         return False
     wanted = digest(definition)
-    return _usable(engine, lambda h: h.digest == wanted, today_only=True) is None
+    return _usable(engine, lambda h: h.digest == wanted and bool(h.similar_key), today_only=True) is None
 
 
 __all__ = [
     "SIMILAR_ATTRIBUTES", "Header", "answers_now", "account_state_query", "account_version", "build", "built_on", "customer_version",
     "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids",
-    "stored_size", "technology_bits", "named_technologies", "weights_digest",
+    "stored_size", "technology_bits", "named_technologies", "weights_digest", "similarity_attributes",
+    "similar_key", "candidates_answer", "similar_candidates_query",
 ]
