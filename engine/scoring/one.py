@@ -248,14 +248,16 @@ def _similar_stored(engine: Engine, version: int, mine: list[tuple[str, str]], e
     for attr, value in mine:
         facts[SAME_FACT.get(attr, f"{attr}={value}")].append(test(attr, value))
     shared = sum((case((or_(*tests), 1), else_=0) for tests in facts.values()), literal(0))
-    where = [p.version == version]
+    where = [p.version == version, shared > 0]
     if exclude is not None:
         where.append(p.account_id != exclude)
     if territories is not None and not anonymous:  # anonymous profiles name nobody: every best customer
         where.append(p.territory.in_(sorted(territories)))
-    ranked = select(p.account_id, shared.label("shared"), *[p[c] for c in SIMILAR_COLUMNS], p.technologies,
-                    p.name, p.headcount).where(*where).subquery("ranked")
-    top = select(ranked).where(ranked.c.shared > 0).order_by(ranked.c.shared.desc(), ranked.c.account_id).limit(k)
+    # only what the answer shows: the compared columns (to tell which values are shared) and who it is
+    compared = sorted({a for a, _ in mine if a != TECHNOLOGY} | {"industry", "funding_stage"})
+    techs = [p.technologies] if any(a == TECHNOLOGY for a, _ in mine) else []
+    top = (select(p.account_id, shared.label("shared"), *[p[c] for c in compared], *techs, p.name, p.headcount)
+           .where(*where).order_by(shared.desc(), p.account_id).limit(k))
     with engine.connect() as conn:
         rows = conn.execute(top).mappings().all()
     out = []
