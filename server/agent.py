@@ -16,7 +16,7 @@ from typing import Any
 from mcp import Client
 from mcp.server import MCPServer
 
-from icp_mcp.surface.settings import DEFAULT_MODEL, MAX_TURNS
+from icp_mcp.surface.settings import DEFAULT_MODEL, MAX_TURNS, MissingAPIKey, require_api_key
 
 SYSTEM_PROMPT = """\
 You answer Ideal Customer Profile questions using only the icp-mcp tools provided, which query the
@@ -28,10 +28,6 @@ the right candidate and call again. Never invent numbers.
 Server instructions:
 {instructions}
 """
-
-
-class MissingAPIKey(RuntimeError):
-    """ANTHROPIC_API_KEY is not set."""
 
 
 class AgentFailure(RuntimeError):
@@ -91,14 +87,6 @@ class Answer:
             args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
             lines.append(f"- {call.name}({args})")
         return "\n".join(lines)
-
-
-def require_api_key() -> str:
-    """The API key from the environment, or `MissingAPIKey` with a one-line explanation."""
-    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not key:
-        raise MissingAPIKey("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use `icp-mcp ask`")
-    return key
 
 
 async def ask(server: MCPServer | Any, question: str, *, model: str = DEFAULT_MODEL, max_tokens: int = 2048,

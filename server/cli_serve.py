@@ -46,7 +46,6 @@ def serve(
     settings = ServeSettings(archive=archive, transport=transport, host=host, port=port, policy=policy,  # type: ignore[arg-type]
                              read_only=read_only)
     from icp_mcp.server import control
-    from icp_mcp.server.app import build_server
 
     holder = control.find_holder(archive)
     if holder is not None:  # a second window: serve through the holder, or say who holds the archive
@@ -55,10 +54,19 @@ def serve(
                       "(its permissions and audit apply)", highlight=False, soft_wrap=True)
             raise typer.Exit(control.pipe_stdio(holder))
         raise _fail(f"{archive} is already served by {holder}; use that server's endpoint, or stop it first")
+    from icp_mcp.surface.archive_access import ArchiveHandle
+
+    try:  # the archive first: an unusable one is said in ~1 s, before the MCP SDK's import (~1.5 s)
+        opened = ArchiveHandle(archive, read_only=read_only)
+    except (ArchiveError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    from icp_mcp.server.app import build_server
+
     try:
-        server = build_server(archive, policy=policy, read_only=read_only, warm=True,
+        server = build_server(archive, policy=policy, read_only=read_only, warm=True, handle=opened,
                               base_url=f"http://{host}:{port}" if transport == "http" else None)
     except (ArchiveError, ValueError, OSError) as exc:
+        opened.close()
         raise _fail(str(exc)) from exc
     if policy is not None:
         from icp_mcp.server.policy import load_policy, startup_warnings
@@ -163,12 +171,18 @@ def mcp_target(archive: str, policy: str | None) -> tuple[Any, Any]:
     """What an in-process MCP client talks to: the server holding the archive (its control channel) or a
     server built here; and the handle to close afterwards (None for the channel)."""
     from icp_mcp.server import control
-    from icp_mcp.server.app import build_server
 
     holder = control.find_holder(archive)
     if holder is not None:
         return control.channel_transport(holder), None
-    server = build_server(archive, policy=policy, handle=open_handle(archive))
+    handle = open_handle(archive)  # an unusable archive is said before the MCP SDK's import (~1.5 s)
+    from icp_mcp.server.app import build_server
+
+    try:
+        server = build_server(archive, policy=policy, handle=handle)
+    except BaseException:
+        handle.close()
+        raise
     return server, archive_of(server)
 
 
@@ -181,9 +195,9 @@ def archive_of(server: Any) -> ArchiveHandle:
 async def call_tool(archive: str, tool: str, pairs: list[str], *, policy: str | None = None,
                     interactive: bool = False) -> tuple[bool, Any]:
     """Call one tool through an MCP client (in-memory, or the holder's channel); (is_error, result or message)."""
+    target, handle = mcp_target(archive, policy)  # the archive opened before the MCP SDK is imported
     from mcp import Client
 
-    target, handle = mcp_target(archive, policy)
     usage: ValueError | None = None
     try:
         async with Client(target, elicitation_callback=_terminal_confirm if interactive else None) as client:
@@ -242,7 +256,7 @@ def ask_command(
     """Ask Claude a question; it answers with the server's tools and cites them (needs ANTHROPIC_API_KEY)."""
     import anyio
 
-    from icp_mcp.server.agent import AgentFailure, MissingAPIKey, ask, require_api_key
+    from icp_mcp.surface.settings import MissingAPIKey, require_api_key
 
     try:
         require_api_key()
@@ -252,6 +266,7 @@ def ask_command(
         target, handle = mcp_target(archive, policy)
     except (ArchiveError, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    from icp_mcp.server.agent import AgentFailure, ask
     try:
         answer = anyio.run(lambda: ask(target, question, model=model, max_turns=max_turns))
     except AgentFailure as exc:  # rejected key, unreachable API, rate limit, overloaded: the cause in one line

@@ -5,6 +5,7 @@ The caps follow DESIGN section 10 so that every tool, resource and test agrees o
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 #: Lists return this many items unless the caller asks for more.
@@ -35,3 +36,16 @@ MAX_TURNS = 8
 ARCHIVE_HELP = "A DuckDB file path, or any SQLAlchemy URL (postgresql+psycopg://...)."
 
 Transport = Literal["stdio", "http"]
+
+
+class MissingAPIKey(RuntimeError):
+    """ANTHROPIC_API_KEY is not set."""
+
+
+def require_api_key() -> str:
+    """The API key from the environment (`icp-mcp ask`), or `MissingAPIKey` with a one-line explanation;
+    here, not in the agent, so the CLI says so before importing the MCP SDK and the archive."""
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not key:
+        raise MissingAPIKey("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use `icp-mcp ask`")
+    return key
