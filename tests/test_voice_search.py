@@ -84,6 +84,31 @@ def test_fast_path_answers_as_the_general_path(engine: Engine, case, monkeypatch
         assert fast.total > 0 and fast.quotes  # the cases ask something the demo holds
 
 
+@pytest.mark.parametrize("case", [CASES[0], CASES[5], CASES[6]], ids=["question", "best20", "topic"])
+def test_the_value_lookup_binds_few_accounts_or_reads_the_base(engine: Engine, case, monkeypatch) -> None:
+    """The ARR lookup of a temporary base binds its accounts as a list when they are few, else reads them
+    from the base: both give the same answer."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = _answer(engine, *case, fast=True, monkeypatch=monkeypatch)
+        bound = [s for s in seen if "arr_snapshots" in s]
+        seen.clear()
+        monkeypatch.setattr(voice, "MAX_BOUND_ACCOUNTS", 1)
+        read = _answer(engine, *case, fast=True, monkeypatch=monkeypatch)
+        subquery = [s for s in seen if "arr_snapshots" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    inner = "arr_snapshots.account_id IN (SELECT DISTINCT voice_base"
+    assert bound and inner not in bound[-1] and "arr_snapshots.account_id IN ($" in bound[-1], "few: a list"
+    assert subquery and inner in subquery[-1], "many accounts: read from the base"
+    assert read.model_dump() == listed.model_dump() and listed.total > 0
+
+
 def test_a_conversation_ingest_is_found_by_the_next_question(demo_archive: Path, tmp_path: Path) -> None:
     path = tmp_path / "demo.duckdb"
     shutil.copy(demo_archive, path)

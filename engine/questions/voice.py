@@ -35,6 +35,7 @@ from sqlalchemy import (
     Float,
     FromClause,
     Select,
+    Table,
     and_,
     case,
     cast,
@@ -437,6 +438,21 @@ def _toned(filtered) -> Select:
     return select(*rest, tone_of_score(scored.c.tone_score).label("tone"))
 
 
+#: A temporary base with at most this many accounts binds them as a list in the value lookup.
+MAX_BOUND_ACCOUNTS = 1000
+
+
+def _answer_accounts(conn: Connection, base) -> Select | list[str]:
+    """The answer's accounts for the value lookup: read from a temporary base and bound as a list when they
+    are few (a best:20 answer at L: the ARR lookup 90 → 20 ms, instead of a semi-join over the month's 258k
+    ARR rows), else a subquery of the base (a CTE is not computed twice)."""
+    inner = select(base.c.account_id).distinct()
+    if not isinstance(base, Table):
+        return inner
+    ids = [r[0] for r in conn.execute(inner.limit(MAX_BOUND_ACCOUNTS + 1))]
+    return ids if len(ids) <= MAX_BOUND_ACCOUNTS else inner
+
+
 def _page(
     conn: Connection, base, window: Window, value: Select | None, limit: int, offset: int, ranked: bool
 ) -> list[dict]:
@@ -452,7 +468,7 @@ def _page(
     src = base
     value_term: ColumnElement[float] = literal(0.5, Float)
     if value is not None:
-        only = value.where(value.selected_columns[0].in_(select(b.account_id)))  # the answer's accounts
+        only = value.where(value.selected_columns[0].in_(_answer_accounts(conn, base)))  # the answer's accounts
         v = only.subquery("acct_value")
         key_col, vcol = list(v.c)[:2]
         src = base.outerjoin(v, key_col == b.account_id)
