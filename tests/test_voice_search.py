@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,12 @@ def _answer(engine: Engine, topic, question, cohort_spec, since, extra, *, fast:
 
 
 @pytest.fixture(scope="module")
-def engine(demo_archive: Path) -> Engine:
-    return open_archive(demo_archive, read_only=True)
+def engine(demo_archive: Path) -> Iterator[Engine]:
+    """The shared demo archive, released after the module: an instance left open in this worker would refuse
+    a later test's plain `duckdb.connect` of the same file ("a different configuration")."""
+    engine = open_archive(demo_archive, read_only=True)
+    yield engine
+    engine.dispose()
 
 
 def test_the_demo_archive_has_the_search_tables(engine: Engine) -> None:
