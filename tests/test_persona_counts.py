@@ -11,9 +11,17 @@ from icp_mcp.engine.derivation import persona_counts
 from icp_mcp.engine.sql.labels import closed_deals_where
 
 
-@pytest.mark.parametrize("closed_before", [None, date(2026, 3, 1)])
-def test_masks_count_what_the_grouping_sets_count(demo_archive, closed_before):
+@pytest.fixture
+def engine(demo_archive):
+    """The shared demo archive, released after each test (an instance left open in the worker would refuse
+    a later plain `duckdb.connect` of the same file)."""
     engine = open_archive(demo_archive, read_only=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("closed_before", [None, date(2026, 3, 1)])
+def test_masks_count_what_the_grouping_sets_count(engine, closed_before):
     where = closed_deals_where(closed_before)
     with engine.connect() as conn:
         masked = persona_counts.deal_counts(conn, where)
@@ -24,8 +32,7 @@ def test_masks_count_what_the_grouping_sets_count(demo_archive, closed_before):
     assert masked[0] and masked[1]
 
 
-def test_too_many_titles_fall_back_to_the_portable_counts(demo_archive, monkeypatch):
-    engine = open_archive(demo_archive, read_only=True)
+def test_too_many_titles_fall_back_to_the_portable_counts(engine, monkeypatch):
     where = closed_deals_where(None)
     with engine.connect() as conn:
         masked = persona_counts.deal_counts(conn, where)
@@ -34,8 +41,7 @@ def test_too_many_titles_fall_back_to_the_portable_counts(demo_archive, monkeypa
         assert persona_counts.deal_counts(conn, where) == masked
 
 
-def test_titles_spread_over_several_mask_words(demo_archive, monkeypatch):
-    engine = open_archive(demo_archive, read_only=True)
+def test_titles_spread_over_several_mask_words(engine, monkeypatch):
     where = closed_deals_where(None)
     with engine.connect() as conn:
         one_word = persona_counts.deal_counts(conn, where)
