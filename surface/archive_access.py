@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -85,6 +86,8 @@ class ArchiveHandle:
         self._checked_out: dict[int, list[Any]] = {}  # thread id -> DBAPI connections in use (for interrupt)
         self.warming: threading.Thread | None = None  # the server's start-up warm-up (`runner.warm_up`)
         self.warmed = threading.Event()  # set once the warm-up has read what every call needs
+        self._background: list[threading.Thread] = []  # writers in the background (state builds): `close` stops them
+        self.closing = False  # set by `close`: a background writer stopped by it says so quietly
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "checkin", self._on_checkin)
         self.memory_limit: str | None = None  # set by `bound_memory` (the `serve` process)
@@ -162,9 +165,26 @@ class ArchiveHandle:
             self._writing = None
             self._write_lock.release()
 
+    def stop_on_close(self, thread: threading.Thread) -> None:
+        """`close` stops `thread` (a background writer such as a state build) before it releases the file."""
+        self._background = [t for t in self._background if t.is_alive()] + [thread]
+
+    def _stop_background(self, patience_s: float = 30.0) -> None:
+        """Interrupt the background writers' queries until they end (their transactions roll back): a process
+        that exits while DuckDB works in a thread the interpreter is tearing down aborts ("terminate called
+        without an active exception", exit 134, after `icp-mcp call` had printed its answer)."""
+        deadline = time.monotonic() + patience_s
+        for thread in self._background:
+            while thread.is_alive() and time.monotonic() < deadline:
+                self.interrupt(thread.ident)  # the statement running now; the next one is told on the next turn
+                thread.join(0.05)
+
     def close(self) -> None:
-        """Release the file (DuckDB keeps its lock while any connection is open)."""
+        """Release the file (DuckDB keeps its lock while any connection is open); a background state build
+        still running is stopped first (the next writer builds it again)."""
+        self.closing = True
         if self.warming is not None:  # a warm-up still reading would reopen the pool after dispose
             self.warming.join()
+        self._stop_background()
         audit_hook.flush()  # queued audit entries first: a write after dispose would reopen the file
         self.engine.dispose()

@@ -467,7 +467,10 @@ class _StateBuild:
         try:
             archive.write(lambda engine: state.build(engine, progress=self._progress))
         except Exception:  # never fail a read over the stored state: the readers recompute instead
-            logger.warning("could not store the ICP state; answering from recomputations", exc_info=True)
+            if archive.closing:  # stopped by `ArchiveHandle.close` (a process ending): nothing was stored
+                logger.debug("state build stopped by close", exc_info=True)
+            else:
+                logger.warning("could not store the ICP state; answering from recomputations", exc_info=True)
 
     def wait(self, progress: ProgressFn, seconds: float) -> None:
         with self.lock:
@@ -516,8 +519,11 @@ def _start_state_build(archive: ArchiveHandle) -> _StateBuild | None:
     with _builds_lock:
         build = _builds.get(id(archive))
         if build is None or not build.thread.is_alive():
+            if archive.closing:
+                return None
             build = _builds[id(archive)] = _StateBuild(archive)
             build.thread.start()
+            archive.stop_on_close(build.thread)
     return build
 
 

@@ -327,6 +327,75 @@ async def test_the_morning_after_a_writing_server_answers_at_once_and_rebuilds_t
         cache.clear()
 
 
+_LONG_WRITE = """
+import sys, threading, time
+from sqlalchemy import text
+from icp_mcp.archive.db import create_schema, open_archive
+from icp_mcp.surface.archive_access import ArchiveHandle
+engine = open_archive(sys.argv[1], create=True)
+create_schema(engine)
+engine.dispose()
+handle = ArchiveHandle(sys.argv[1])
+started = threading.Event()
+
+def long_write(engine):
+    with engine.connect() as conn:
+        started.set()
+        return conn.execute(text("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")).scalar()
+
+def run():
+    try:
+        handle.write(long_write)
+    except Exception as exc:
+        print("stopped", type(exc).__name__, flush=True)
+
+thread = threading.Thread(target=run, daemon=True)
+thread.start()
+handle.stop_on_close(thread)  # as a background state build registers itself
+started.wait(30)
+time.sleep(0.3)
+handle.close()
+print("closed", thread.is_alive(), flush=True)
+"""
+
+
+def test_closing_the_archive_stops_a_background_writer_so_the_process_exits_cleanly(tmp_path: Path) -> None:
+    """A process that ends (`icp-mcp call` on a stale state) while a background state build runs: `close`
+    interrupts it and waits for its rollback. Before, the interpreter exited with DuckDB still working in the
+    thread and the process aborted (exit 134) after printing its answer."""
+    done = subprocess.run([sys.executable, "-c", _LONG_WRITE, str(tmp_path / "a.duckdb")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "terminate called" not in done.stderr
+    assert done.stdout.split() == ["stopped", "DatabaseError", "closed", "False"], done.stdout
+
+
+async def test_a_state_without_similar_candidates_answers_and_a_writer_rebuilds_it(icp_demo_copy: Path) -> None:
+    """An archive migrated to revision 0010 keeps its state without candidates: it answers at once (similar
+    customers from every best profile) while a writing server rebuilds it with them; closing never leaves
+    the build running."""
+    engine = open_archive(icp_demo_copy)
+    with engine.begin() as conn:
+        conn.execute(update(icp_state).values(similar_key=None))
+        conn.execute(delete(icp_similar_candidates))
+    engine.dispose()
+    cache.clear()
+    server = build_server(str(icp_demo_copy), warm=True)
+    handle = archive_of(server)
+    try:
+        async with Client(server) as client:
+            first = await client.call_tool("score_account", {"account": "A0000018"})
+            assert not first.is_error, first.content
+            _wait_until_current(handle.engine)
+        assert all(h.similar_key for h in state.headers(handle.engine))
+        with handle.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(icp_similar_candidates)).scalar_one() > 0
+    finally:
+        handle.close()
+        cache.clear()
+    assert not any(t.is_alive() for t in handle._background)
+
+
 @pytest.mark.parametrize("read_only", [True, False])
 def test_the_start_up_warm_up_reads_what_every_first_call_needs(icp_demo_copy: Path, read_only: bool) -> None:
     """`serve` (build_server(warm=True)) reads the generation, the active ICP and the state header in the
