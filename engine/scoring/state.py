@@ -36,6 +36,7 @@ from sqlalchemy import (
     Engine,
     Float,
     Integer,
+    RowMapping,
     Select,
     String,
     and_,
@@ -112,16 +113,19 @@ def weights_digest(weights: ValueWeights | None) -> str:
 # ------------------------------------------------------------------------------------------ reading
 
 
+def _header_of(row: RowMapping) -> Header:
+    """A stored `icp_state` row (a mapping) as its Header."""
+    return Header(int(row["version"]), str(row["digest"]), str(row["weights_digest"]), int(row["generation"]),
+                  _as_date(row["as_of"]), _names(row["technology_bits"]), _names(row["similar_key"]))
+
+
 def _read_headers(engine: Engine) -> tuple[Header, ...]:
-    c = icp_state.c
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(c.version, c.digest, c.weights_digest, c.generation, c.as_of,
-                                       c.technology_bits, c.similar_key)).all()
+            rows = conn.execute(select(icp_state)).mappings().all()
     except SQLAlchemyError:  # an archive made before the state tables existed
         return ()
-    return tuple(Header(int(v), str(d), str(w), int(g), _as_date(a), _names(t), _names(k))
-                 for v, d, w, g, a, t, k in rows)
+    return tuple(_header_of(row) for row in rows)
 
 
 def _names(packed: str | None) -> tuple[str, ...]:
@@ -174,14 +178,20 @@ def customer_version(engine: Engine, weights: ValueWeights | None) -> int | None
     return _version(_usable(engine, lambda h: h.weights_digest == wanted))
 
 
+def _header_for(engine: Engine, version: int) -> Header | None:
+    return next((h for h in headers(engine) if h.version == version), None)
+
+
 def built_on(engine: Engine, version: int) -> date | None:
     """The day the stored state of `version` was built (its tiers and ranks count to that day)."""
-    return next((h.as_of for h in headers(engine) if h.version == version), None)
+    head = _header_for(engine, version)
+    return None if head is None else head.as_of
 
 
 def technology_bits(engine: Engine, version: int) -> tuple[str, ...]:
     """The technologies behind a stored version's `tech_bits` (bit i = the i-th name)."""
-    return next((h.technology_bits for h in headers(engine) if h.version == version), ())
+    head = _header_for(engine, version)
+    return () if head is None else head.technology_bits
 
 
 #: Technologies a best profile's bits can hold (a BIGINT, sign bit unused); further ones compare as text.
@@ -221,7 +231,7 @@ def similar_key(definition: ICPDefinition) -> tuple[str, ...]:
 def candidates_answer(engine: Engine, version: int, definition: ICPDefinition) -> bool:
     """True when the stored similar candidates of `version` answer similar-customer search for `definition`:
     they were grouped by every column that decides its facts, and its technologies are among the bits."""
-    head = next((h for h in headers(engine) if h.version == version), None)
+    head = _header_for(engine, version)
     if head is None or not head.similar_key:
         return False
     wanted = similar_key(definition)
@@ -378,10 +388,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today(),
                       named_technologies(definition), similar_key(definition))
         present = conn.execute(select(icp_state).where(icp_state.c.version == version)).mappings().first()
-        if not force and present is not None and (
-                present["digest"], present["weights_digest"], int(present["generation"]),
-                _as_date(present["as_of"]), _names(present["technology_bits"]), _names(present["similar_key"])) == (
-                head.digest, head.weights_digest, head.generation, head.as_of, head.technology_bits, head.similar_key):
+        if not force and present is not None and _header_of(present) == head:
             cache.put(engine, ("state_header",), (head,))
             return head
         tick(0, 5, "ICP state: clearing the old state")
