@@ -23,9 +23,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    present = set(sa.inspect(op.get_bind()).get_table_names())
-    if "icp_state" in present:
-        columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("icp_state")}
+    inspector = sa.inspect(op.get_bind())  # one inspector: the tables, then icp_state's columns
+    if "icp_state" in inspector.get_table_names():
+        columns = {c["name"] for c in inspector.get_columns("icp_state")}
         if "similar_key" not in columns:
             op.add_column("icp_state", sa.Column("similar_key", sa.String))
     create_tables("icp_similar_candidates")
