@@ -56,17 +56,10 @@ def serve(
         raise _fail(f"{archive} is already served by {holder}; use that server's endpoint, or stop it first")
     from icp_mcp.surface.archive_access import ArchiveHandle
 
-    try:  # the archive first: an unusable one is said in ~1 s, before the MCP SDK's import (~1.5 s)
-        opened = ArchiveHandle(archive, read_only=read_only)
-    except (ArchiveError, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from exc
-    from icp_mcp.server.app import build_server
-
     try:
-        server = build_server(archive, policy=policy, read_only=read_only, warm=True, handle=opened,
+        server = _server_over(ArchiveHandle(archive, read_only=read_only), policy=policy, warm=True,
                               base_url=f"http://{host}:{port}" if transport == "http" else None)
     except (ArchiveError, ValueError, OSError) as exc:
-        opened.close()
         raise _fail(str(exc)) from exc
     if policy is not None:
         from icp_mcp.server.policy import load_policy, startup_warnings
@@ -175,15 +168,21 @@ def mcp_target(archive: str, policy: str | None) -> tuple[Any, Any]:
     holder = control.find_holder(archive)
     if holder is not None:
         return control.channel_transport(holder), None
-    handle = open_handle(archive)  # an unusable archive is said before the MCP SDK's import (~1.5 s)
+    server = _server_over(open_handle(archive), policy=policy)
+    return server, archive_of(server)
+
+
+def _server_over(handle: ArchiveHandle, **options: Any) -> Any:
+    """`build_server` over an archive this process has opened (`handle`), closed again when the server cannot
+    be built. The archive is opened first, so an unusable one is said in ~1 s, before the MCP SDK's import
+    (~1.5 s)."""
     from icp_mcp.server.app import build_server
 
     try:
-        server = build_server(archive, policy=policy, handle=handle)
+        return build_server(handle.target, handle=handle, **options)
     except BaseException:
         handle.close()
         raise
-    return server, archive_of(server)
 
 
 def archive_of(server: Any) -> ArchiveHandle:
