@@ -226,6 +226,8 @@ icp_state = Table(
     Column("technology_bits", String),
     # what icp_similar_candidates groups best customers by (",industry,technology,"); NULL: no candidates stored
     Column("similar_key", String),
+    # 1 when icp_persona_facts holds this state's persona counts (NULL: built before revision 0011)
+    Column("persona_facts", Integer),
 )
 
 #: Each account's score under the stored version (segments as ",s1,s2," like snippet topics).
@@ -375,10 +377,27 @@ icp_adoption_facts = Table(
     Column("churned_1", BigInteger, nullable=False),
 )
 
+#: What a derivation counts for its personas, per day, kept with the stored state (schema revision 0011;
+#: engine/sql/persona_sql.py): 'role' and 'title' rows count distinct closed deals per buying role or raw
+#: contact title by closed day (`on_day`) and outcome (`won` 0/1); 'role_topics' and 'title_topics' rows count
+#: snippets with topics per role or raw title by day and topics string (",a,b,"). Version-independent: a
+#: derivation reads them while the state's generation is the archive's.
+icp_persona_facts = Table(
+    "icp_persona_facts",
+    metadata,
+    Column("version", Integer, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("key", String, nullable=False),
+    Column("on_day", Date, nullable=False),
+    Column("won", Integer),
+    Column("topics", String),
+    Column("n", BigInteger, nullable=False),
+)
+
 #: Derived tables an archive opened for writing gets when it lacks them (archives made before they existed).
 STATE_TABLES: tuple[str, ...] = (
     "archive_generation", "icp_state", "icp_account_state", "icp_customer_state", "icp_best_profiles",
-    "icp_rule_state", "icp_drift_facts", "icp_adoption_facts", "icp_similar_candidates",
+    "icp_rule_state", "icp_drift_facts", "icp_adoption_facts", "icp_similar_candidates", "icp_persona_facts",
 )
 
 OPPORTUNITY_STAGES: tuple[str, ...] = ("open", "won", "lost")

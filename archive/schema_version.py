@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-HEAD = "0010"
+HEAD = "0011"
 #: Every revision this release knows, oldest first.
-KNOWN: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+KNOWN: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -129,6 +129,15 @@ def test_an_archive_of_revision_0009_gets_similar_candidates_and_keeps_its_state
     assert headers == 1
 
 
+def test_an_archive_of_revision_0010_gets_persona_facts_and_keeps_its_state(tmp_path: Path) -> None:
+    """0011 adds the persona counts per day and the header's persona_facts (NULL: none stored) and keeps the
+    stored state; derivations count from the deals until the next build fills the facts."""
+    columns, headers = _migrated_from(str(tmp_path / "r10.duckdb"), "0010", "DROP TABLE icp_persona_facts",
+                                      "ALTER TABLE icp_state DROP COLUMN persona_facts")
+    assert {("icp_state", "persona_facts"), ("icp_persona_facts", "on_day")} <= columns
+    assert headers == 1
+
+
 def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path: Path) -> None:
     """The migration runs in one transaction: when it fails, neither the stamp nor anything else remains."""
     target = str(tmp_path / "old.duckdb")

@@ -1,73 +1,54 @@
 """Personas: buying roles and normalized titles on won vs lost deals, their lift and the topics they raise.
 
-SQL counts distinct closed deals per role and per raw title (`persona_counts`), and snippets
-per contact and topic string (one pass over the snippets, folded by title and by role); Python normalises
-titles ("VP of Engineering" → "VP · Engineering") and folds the counts.
+SQL counts distinct closed deals per role and per raw title, and snippets per role and per raw title and
+topics string (`sql.persona_sql`): from the per-day counts kept with the stored state when its generation is
+current (a range sum), else from the deals and snippets; Python normalises titles ("VP of Engineering" →
+"VP · Engineering") and folds the counts.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
-from icp_mcp.archive.schema import (
-    contacts,
-    conversation_snippets,
-    conversations,
-    opportunities,
-    opportunity_contacts,
-)
-from icp_mcp.engine.derivation.persona_counts import deal_counts
-from icp_mcp.engine.model.stats import evidence
-from icp_mcp.engine.sql.labels import closed_deals_where
-from icp_mcp.engine.sql.temp import once
+from icp_mcp.archive.schema import opportunities
 from icp_mcp.engine.model.profile import ICPDefinition, Persona, TopicCount
+from icp_mcp.engine.model.stats import evidence
 from icp_mcp.engine.model.titles import normalize_title
+from icp_mcp.engine.scoring.state import persona_facts_version
+from icp_mcp.engine.sql import cache, persona_sql
+from icp_mcp.engine.sql.labels import closed_deals_where
 
 MIN_DEALS = 10
 MAX_PERSONAS = 12
 MAX_TOPICS = 5
-TOPIC_SPAN = timedelta(days=365)
+
 
 def _topics(raw_counts: dict[str, Counter]) -> dict[str, list[TopicCount]]:
-    return {k: [TopicCount(topic=t, n=n) for t, n in c.most_common(MAX_TOPICS)] for k, c in raw_counts.items()}
+    """The MAX_TOPICS topics raised most per key (ties by name: the same on every path and engine)."""
+    return {k: [TopicCount(topic=t, n=n) for t, n in sorted(c.items(), key=lambda x: (-x[1], x[0]))[:MAX_TOPICS]]
+            for k, c in raw_counts.items()}
 
 
 def derive_personas(engine: Engine, *, closed_before: date | None = None) -> list[Persona]:
-    """Roles and normalized titles on closed deals (before the cut), with lift and their topics."""
-    o, oc, c = opportunities, opportunity_contacts, contacts
-    where = closed_deals_where(closed_before)
+    """Roles and normalized titles on closed deals (before the cut), with lift and their topics (from the
+    year of snippets before the cut: recent enough to be what personas raise now)."""
+    o = opportunities
     won = case((o.c.stage == "won", o.c.opportunity_id))
-    cv, sn = conversations, conversation_snippets
+    stored = persona_facts_version(engine)
     with engine.connect() as conn:
-        total = conn.execute(select(func.count(), func.count(won)).where(where)).one()
-        by_role, by_title = deal_counts(conn, where)
-        # Topics come from the year of snippets before the cut: recent enough to be what personas raise now,
-        # and a bounded scan on large archives.
-        end = closed_before or conn.execute(select(func.max(sn.c.occurred_at))).scalar()
-        snip_where = sn.c.topics != ","
-        if end is not None:
-            start = (end if isinstance(end, datetime) else datetime.combine(end, datetime.min.time())) - TOPIC_SPAN
-            snip_where = snip_where & (sn.c.occurred_at >= start)
-        if closed_before is not None:
-            snip_where = snip_where & (sn.c.occurred_at < closed_before)
-        # One pass over the snippets: (contact, topics string, snippets), then folded by title and by role.
-        per_contact = (select(cv.c.contact_id, sn.c.topics, func.count().label("n"))
-                       .select_from(sn.join(cv, cv.c.conversation_id == sn.c.conversation_id))
-                       .where(snip_where).group_by(cv.c.contact_id, sn.c.topics))
-        with once(conn, per_contact, "persona_topics") as pc:
-            roles_of = (select(oc.c.contact_id, oc.c.role).where(oc.c.contact_id.in_(select(pc.c.contact_id)))
-                        .distinct().subquery("roles_of"))
-
-            def topics_by(key_col, joined):
-                """(persona key, topics string, snippets) for snippets of conversations with a persona contact."""
-                return conn.execute(select(key_col, pc.c.topics, func.sum(pc.c.n))
-                                    .select_from(pc.join(*joined)).group_by(key_col, pc.c.topics)).all()
-
-            title_topics = topics_by(c.c.title, (c, c.c.contact_id == pc.c.contact_id))
-            role_topics = topics_by(roles_of.c.role, (roles_of, roles_of.c.contact_id == pc.c.contact_id))
+        total = conn.execute(select(func.count(), func.count(won)).where(closed_deals_where(closed_before))).one()
+        window = persona_sql.topic_window(conn, closed_before)
+        if stored is not None:
+            cache.count("persona_facts")
+            by_role, by_title = persona_sql.read_deal_counts(conn, stored, closed_before)
+            role_topics, title_topics = persona_sql.read_topic_counts(conn, stored, window)
+        else:
+            cache.count("persona_counted")
+            by_role, by_title = persona_sql.deal_counts(conn, closed_before)
+            role_topics, title_topics = persona_sql.topic_counts(conn, window)
     n_all, wins_all = int(total[0]), int(total[1])
     base = wins_all / n_all if n_all else 0.0
     t_counts: dict[str, Counter] = defaultdict(Counter)

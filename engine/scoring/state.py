@@ -9,7 +9,8 @@ per customer), `icp_best_profiles` (each best customer's compared values, for si
 `icp_similar_candidates` (the few best profiles of each group alike in what the search compares, `similar_key`),
 `icp_rule_state` (each disqualifier's exceptions and recent deals, for explain_disqualifier),
 `icp_drift_facts` (closed deals per day by ICP group, attribute value and first deal, for check_drift),
-`icp_adoption_facts` (each feature's adoption sums per ICP group for the default window, for feature_adoption).
+`icp_adoption_facts` (each feature's adoption sums per ICP group for the default window, for feature_adoption),
+`icp_persona_facts` (closed deals and snippets per role and title by day, for derivations' personas).
 
 A stored state is *current* for a definition when its digest matches, its generation is the archive's
 generation and it was built today (trigger windows and value ages count from today). Readers ask
@@ -64,6 +65,7 @@ from icp_mcp.archive.schema import (
     icp_best_profiles,
     icp_customer_state,
     icp_drift_facts,
+    icp_persona_facts,
     icp_rule_state,
     icp_similar_candidates,
     icp_state,
@@ -72,7 +74,7 @@ from icp_mcp.archive.schema import (
 from icp_mcp.engine.model.catalogue import CATEGORICAL, NUMERIC, TECHNOLOGY, is_multi_valued
 from icp_mcp.engine.model.profile import ICPDefinition, ValueWeights
 from icp_mcp.engine.scoring.batch import account_scores_query
-from icp_mcp.engine.sql import adoption_sql, cache, drift_facts, rule_facts
+from icp_mcp.engine.sql import adoption_sql, cache, drift_facts, persona_sql, rule_facts
 from icp_mcp.engine.sql.attributes import attribute_relation, value_expr
 from icp_mcp.engine.sql.matching import members_query
 from icp_mcp.engine.sql.points import condition_test, flagged_accounts
@@ -83,7 +85,7 @@ Progress = Callable[[float, float | None, str], None]
 #: Attributes similar-customer search compares (bands for numbers).
 SIMILAR_ATTRIBUTES = list(CATEGORICAL) + list(NUMERIC) + [TECHNOLOGY]
 _TABLES = (icp_state, icp_account_state, icp_customer_state, icp_best_profiles, icp_similar_candidates,
-           icp_rule_state, icp_drift_facts, icp_adoption_facts)
+           icp_rule_state, icp_drift_facts, icp_adoption_facts, icp_persona_facts)
 _LOCK_ID = 7_311_202  # PostgreSQL advisory lock: one state build at a time per archive
 
 
@@ -98,6 +100,7 @@ class Header:
     as_of: date
     technology_bits: tuple[str, ...] = ()  # icp_best_profiles.tech_bits: bit i is the i-th technology
     similar_key: tuple[str, ...] = ()  # the columns icp_similar_candidates groups by; () = none stored
+    persona_facts: bool = False  # icp_persona_facts holds this state's persona counts
 
 
 def digest(definition: ICPDefinition) -> str:
@@ -116,7 +119,8 @@ def weights_digest(weights: ValueWeights | None) -> str:
 def _header_of(row: RowMapping) -> Header:
     """A stored `icp_state` row (a mapping) as its Header."""
     return Header(int(row["version"]), str(row["digest"]), str(row["weights_digest"]), int(row["generation"]),
-                  _as_date(row["as_of"]), _names(row["technology_bits"]), _names(row["similar_key"]))
+                  _as_date(row["as_of"]), _names(row["technology_bits"]), _names(row["similar_key"]),
+                  bool(row.get("persona_facts")))
 
 
 def _read_headers(engine: Engine) -> tuple[Header, ...]:
@@ -176,6 +180,12 @@ def customer_version(engine: Engine, weights: ValueWeights | None) -> int | None
     """The version whose stored customer ranking answers for these value weights, or None (recompute)."""
     wanted = weights_digest(weights)
     return _version(_usable(engine, lambda h: h.weights_digest == wanted))
+
+
+def persona_facts_version(engine: Engine) -> int | None:
+    """The version whose stored persona counts are current (any version's state of the current generation
+    holds the same counts: they do not depend on the definition or the day); None: count from the deals."""
+    return _version(_usable(engine, lambda h: h.persona_facts))
 
 
 def _header_for(engine: Engine, version: int) -> Header | None:
@@ -386,7 +396,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         gen = stamp[1] if stamp else archive_generation.bump(conn)  # an archive made before generations
         version = int(active or 0)
         head = Header(version, digest(definition), weights_digest(definition.value_weights), gen, today(),
-                      named_technologies(definition), similar_key(definition))
+                      named_technologies(definition), similar_key(definition), True)
         present = conn.execute(select(icp_state).where(icp_state.c.version == version)).mappings().first()
         if not force and present is not None and _header_of(present) == head:
             cache.put(engine, ("state_header",), (head,))
@@ -412,6 +422,8 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
         drift_facts.store(conn, definition, version)
         tick(4.75, 5, "ICP state: feature adoption for the default window")
         adoption_sql.store(conn, definition, version, head.as_of)
+        tick(4.9, 5, "ICP state: persona counts per day for derivations")
+        persona_sql.store(conn, version)
         n_accounts = conn.execute(select(func.count()).select_from(icp_account_state)).scalar_one()
         n_customers = conn.execute(select(func.count()).select_from(icp_customer_state)).scalar_one()
         conn.execute(insert(icp_state).values(
@@ -419,6 +431,7 @@ def build(engine: Engine, definition: ICPDefinition | None = None, *, progress: 
             as_of=head.as_of, built_at=utc_now(), accounts=int(n_accounts), customers=int(n_customers),
             seconds=round(time.perf_counter() - started, 3),
             technology_bits=_packed(head.technology_bits), similar_key=_packed(head.similar_key),
+            persona_facts=1,
         ))
     tick(5, 5, "ICP state stored")
     cache.put(engine, ("state_header",), (head,))
@@ -464,12 +477,13 @@ def is_stale(engine: Engine) -> bool:
     if definition is None:
         return False
     wanted = digest(definition)
-    return _usable(engine, lambda h: h.digest == wanted and bool(h.similar_key), today_only=True) is None
+    return _usable(engine, lambda h: h.digest == wanted and bool(h.similar_key) and h.persona_facts,
+                   today_only=True) is None
 
 
 __all__ = [
     "SIMILAR_ATTRIBUTES", "Header", "answers_now", "account_state_query", "account_version", "build", "built_on", "customer_version",
     "digest", "headers", "is_stale", "refresh", "stored_account_ids", "stored_best_ids",
     "stored_size", "technology_bits", "named_technologies", "weights_digest", "similarity_attributes",
-    "similar_key", "candidates_answer", "similar_candidates_query",
+    "similar_key", "candidates_answer", "similar_candidates_query", "persona_facts_version",
 ]
