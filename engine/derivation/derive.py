@@ -14,11 +14,12 @@ Many values are tested at once, so the keep decision uses a Bonferroni-adjusted 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 import dataclasses
 from datetime import date
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine, FromClause, Select, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from icp_mcp.archive.clock import utc_now
@@ -56,7 +57,7 @@ from icp_mcp.engine.derivation.personas import derive_personas
 from icp_mcp.engine.scoring.tiers import tiers_and_calibration
 from icp_mcp.engine.sql.points import points_parts_query
 from icp_mcp.engine.sql.versions import active_icp
-from icp_mcp.engine.sql.triggers import trigger_counts
+from icp_mcp.engine.sql.triggers import closed_deal_kinds, trigger_counts
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -209,84 +210,91 @@ def derive_icp(
     if problem:
         raise InsufficientData(problem, won=won_deals, lost=lost_deals)
     step(0.5, STEPS, "labelling the worked population and best customers")
-    attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
-    # The labelled worked accounts are read by every count below: computed once (a DuckDB temporary table).
-    with engine.connect() as conn, once(conn, labels_query(closed_before, weights, best_top_n, positives),
-                                        "derive_labels") as labelled:
-        labels = select(labelled)
-        t, all_counts = _aggregate(conn, labels, attrs, closed_before, window)
-        everyone = Totals(*t, *_closed_span(conn, closed_before))
-        step(1, STEPS, f"aggregated {len(all_counts)} attribute values over {everyone.n} worked accounts")
+    # The closed deals' signal kinds (a range join of deals and signals) are read by the trigger criteria and
+    # by the calibration, and the labelled worked accounts by every count: each computed once (DuckDB
+    # temporary tables on one connection; CTEs elsewhere).
+    with engine.connect() as conn, once(conn, closed_deal_kinds(window, closed_before),
+                                        "derive_deal_kinds") as deal_kinds:
+        attrs = [a for a in catalogue_attributes(engine) if a != "trigger"]
+        with ExitStack() as temps:
+            labelled = temps.enter_context(once(conn, labels_query(closed_before, weights, best_top_n, positives),
+                                                "derive_labels"))
+            labels = select(labelled)
+            t, all_counts = _aggregate(conn, labels, attrs, closed_before, window)
+            everyone = Totals(*t, *_closed_span(conn, closed_before))
+            step(1, STEPS, f"aggregated {len(all_counts)} attribute values over {everyone.n} worked accounts")
 
-        tested = [c for c in all_counts if c.n >= MIN_N]
-        z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
+            tested = [c for c in all_counts if c.n >= MIN_N]
+            z_keep = stats.z_for(1 - FAMILY_ALPHA / max(len(tested), 1))
 
-        step(2, STEPS, "testing values against the base rate")
-        disqualifiers = _disqualifiers(all_counts, everyone, z_keep)
+            step(2, STEPS, "testing values against the base rate")
+            disqualifiers = _disqualifiers(all_counts, everyone, z_keep)
 
-        # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
-        # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
-        exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
-        totals, counts = everyone, all_counts
-        if exclude is not None:
-            dq_labels = labels.where(labelled.c.account_id.in_(exclude))
-            gone = _aggregate(conn, dq_labels, attrs, closed_before, window)
-            totals, counts = _without(everyone, all_counts, *gone)
-            labels = labels.where(labelled.c.account_id.not_in(exclude))
-        base = totals.best / totals.n if totals.n else 0.0
-        criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
-                          *_trigger_criteria(engine, closed_before, window, z_keep)])
-        unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base,
-                                   totals)
-        step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
+            # Criteria and segments are computed on the accounts no disqualifier removes: once Pre-seed is a
+            # disqualifier, "Series A" must not earn points merely for not being Pre-seed.
+            exclude = _disqualified_ids(disqualifiers, closed_before) if disqualifiers else None
+            totals, counts = everyone, all_counts
+            if exclude is not None:
+                # each labelled account flagged once (the rules' match is read by the counts and the segments)
+                flagged = temps.enter_context(once(conn, _flagged(labelled, exclude), "derive_flagged"))
+                same = [flagged.c[c.name] for c in labelled.columns]
+                gone = _aggregate(conn, select(*same).where(flagged.c.dq == 1), attrs, closed_before, window)
+                totals, counts = _without(everyone, all_counts, *gone)
+                labels = select(*same).where(flagged.c.dq == 0)
+            base = totals.best / totals.n if totals.n else 0.0
+            criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
+                              *_trigger_criteria(conn, closed_before, window, z_keep, deal_kinds)])
+            unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base,
+                                       totals)
+            step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
 
-        segments = search_segments(conn, counts, base, totals.best, totals.n, z_keep, labels=labels,
-                                   evidence=evidence)
-    step(4, STEPS, f"{len(segments)} candidate segments")
+            segments = search_segments(conn, counts, base, totals.best, totals.n, z_keep, labels=labels,
+                                       evidence=evidence)
+        step(4, STEPS, f"{len(segments)} candidate segments")
 
-    if previous is not None:
-        taken = {c.id for c in criteria}
-        for c in previous.criteria:
-            if c.source == "manual":
-                cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
-                taken.add(cid)
-                criteria.append(c.model_copy(update={"id": cid}))
-        rule_ids = {d.id for d in disqualifiers}
-        disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
+        if previous is not None:
+            taken = {c.id for c in criteria}
+            for c in previous.criteria:
+                if c.source == "manual":
+                    cid = c.id if c.id not in taken else f"m{len(taken) + 1}"
+                    taken.add(cid)
+                    criteria.append(c.model_copy(update={"id": cid}))
+            rule_ids = {d.id for d in disqualifiers}
+            disqualifiers += [d for d in previous.disqualifiers if d.source == "manual" and d.id not in rule_ids]
 
-    personas = derive_personas(engine, closed_before=closed_before)
-    step(5, STEPS, f"{len(personas)} personas")
+        personas = derive_personas(engine, closed_before=closed_before)
+        step(5, STEPS, f"{len(personas)} personas")
 
-    triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
-                for c in criteria if c.attribute == "trigger" and c.value]
-    definition = ICPDefinition(
-        name=name or (previous.name if previous else "Derived ICP"),
-        description=previous.description if previous else None,
-        closed_from=everyone.closed_from, closed_to=everyone.closed_to,
-        base_rate=round(everyone.best / everyone.n, 4), population=everyone.n, positives=everyone.best,
-        best_rule=positives_rule(positives, best_top_n),
-        segments=[], criteria=criteria, disqualifiers=disqualifiers, personas=personas,
-        triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
-        method={
-            "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
-            "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
-            "closed_before": closed_before.isoformat() if closed_before else "",
-            "win_rate": round(everyone.won / everyone.n, 4), "positives": positives,
-            "criteria_population": totals.n, "criteria_base_rate": round(base, 4), "min_points": MIN_POINTS,
-            "max_shown": MAX_SHOWN, "binning": "optimal (max IV, min bin 5%, consecutive bins differ p<0.05)",
-            "min_won_deals": MIN_WON_DEALS, "min_lost_deals": MIN_LOST_DEALS,
-        },
-    )
-    step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
-    # Every account's points scored once (a DuckDB temporary table, a CTE elsewhere), with each candidate
-    # segment's membership: read by the bonuses, then with the kept bonuses by the tiers and calibration.
-    scoring = points_parts_query(definition, as_of=utc_now(), members=[s.conditions for s in segments])
-    with engine.connect() as conn, once(conn, scoring, "derive_points") as points:
-        definition, kept = segment_bonuses(conn, definition, segments, points, positives=totals.best,
-                                           negatives=totals.n - totals.best)
-        definition = segment_shares(engine, definition, closed_before=closed_before)
-        definition = tiers_and_calibration(conn, definition, with_bonuses(points, definition.segments, kept),
-                                           closed_before=closed_before)
+        triggers = [Trigger(kind=c.value or "", window_days=window, points=c.points, evidence=c.evidence)
+                    for c in criteria if c.attribute == "trigger" and c.value]
+        definition = ICPDefinition(
+            name=name or (previous.name if previous else "Derived ICP"),
+            description=previous.description if previous else None,
+            closed_from=everyone.closed_from, closed_to=everyone.closed_to,
+            base_rate=round(everyone.best / everyone.n, 4), population=everyone.n, positives=everyone.best,
+            best_rule=positives_rule(positives, best_top_n),
+            segments=[], criteria=criteria, disqualifiers=disqualifiers, personas=personas,
+            triggers=triggers, trigger_window_days=window, value_weights=weights, unsupported=unsupported,
+            method={
+                "min_n": MIN_N, "values_tested": len(tested), "keep_z": round(z_keep, 3),
+                "familywise_alpha": FAMILY_ALPHA, "shrinkage_k": stats.SHRINK_K,
+                "closed_before": closed_before.isoformat() if closed_before else "",
+                "win_rate": round(everyone.won / everyone.n, 4), "positives": positives,
+                "criteria_population": totals.n, "criteria_base_rate": round(base, 4), "min_points": MIN_POINTS,
+                "max_shown": MAX_SHOWN, "binning": "optimal (max IV, min bin 5%, consecutive bins differ p<0.05)",
+                "min_won_deals": MIN_WON_DEALS, "min_lost_deals": MIN_LOST_DEALS,
+            },
+        )
+        step(6, STEPS, "segment bonuses, tier cut-offs and calibration")
+        # Every account's points scored once (a DuckDB temporary table, a CTE elsewhere), with each candidate
+        # segment's membership: read by the bonuses, then with the kept bonuses by the tiers and calibration.
+        scoring = points_parts_query(definition, as_of=utc_now(), members=[s.conditions for s in segments])
+        with once(conn, scoring, "derive_points") as points:
+            definition, kept = segment_bonuses(conn, definition, segments, points, positives=totals.best,
+                                               negatives=totals.n - totals.best)
+            definition = segment_shares(engine, definition, closed_before=closed_before)
+            definition = tiers_and_calibration(conn, definition, with_bonuses(points, definition.segments, kept),
+                                               closed_before=closed_before, deal_kinds=deal_kinds)
     step(STEPS, STEPS, "done")
     return definition
 
@@ -335,6 +343,14 @@ def _disqualified_ids(disqualifiers: list[Disqualifier], closed_before: date | N
     """account_id of every account some disqualifier hits."""
     m = matches_query([(d.id, d, 0) for d in disqualifiers], closed_before=closed_before).subquery("dq_hits")
     return select(m.c.account_id).distinct()
+
+
+def _flagged(labelled: FromClause, exclude: Select) -> Select:
+    """The labelled accounts with dq = 1 when some disqualifier hits them (`exclude`), else 0."""
+    hit = exclude.subquery("hit")
+    dq = case((hit.c.account_id.is_not(None), 1), else_=0).label("dq")
+    return (select(*labelled.columns, dq)
+            .select_from(labelled.outerjoin(hit, hit.c.account_id == labelled.c.account_id)))
 
 
 def _merged(items: list[ValueCounts]) -> ValueCounts:
@@ -420,11 +436,12 @@ def _rank(scored: list[tuple[float, Criterion]]) -> list[Criterion]:
     return criteria
 
 
-def _trigger_criteria(engine: Engine, closed_before: date | None, window: int, z_keep: float
-                      ) -> list[tuple[float, Criterion]]:
-    """Signal kinds whose deals (signal within the window before creation) win clearly more or less often."""
+def _trigger_criteria(conn: Connection, closed_before: date | None, window: int, z_keep: float,
+                      deal_kinds: FromClause) -> list[tuple[float, Criterion]]:
+    """Signal kinds whose deals (signal within the window before creation) win clearly more or less often
+    (`deal_kinds`: `triggers.closed_deal_kinds` for the cut and window)."""
 
-    n, wins, rows = trigger_counts(engine, closed_before, window)
+    n, wins, rows = trigger_counts(conn, closed_before, window, deal_kinds=deal_kinds)
     if not n or not wins or wins == n:
         return []
     base = wins / n

@@ -57,15 +57,17 @@ def ensure_tiers(engine: Engine | None, definition: ICPDefinition) -> ICPDefinit
 
 
 def tiers_and_calibration(conn: Connection, definition: ICPDefinition, points: FromClause, *,
-                          closed_before: date | None = None) -> ICPDefinition:
+                          closed_before: date | None = None, deal_kinds: FromClause | None = None
+                          ) -> ICPDefinition:
     """Tier cut-offs (on every account) and Platt calibration (on won/lost deals before the cut), from the
     accounts' `points` scored once by the caller (account_id, points without trigger lines, triggers as of
     now, disqualified; `points.points_parts_query`): the histogram adds the trigger lines, the deal groups
-    each deal's own triggers."""
+    each deal's own triggers (`deal_kinds`: the closed deals' signal kinds, when the caller holds them)."""
     p = points
     total = cast(p.c.points + p.c.triggers, Float)
     rows = conn.execute(select(total, p.c.disqualified, func.count()).group_by(total, p.c.disqualified)).all()
-    groups = conn.execute(deal_groups_query(definition, closed_before=closed_before, points=p)).all()
+    groups = conn.execute(deal_groups_query(definition, closed_before=closed_before, points=p,
+                                            deal_kinds=deal_kinds)).all()
     tiers = cut_offs([(float(a), int(b), int(c)) for a, b, c in rows])
     # one order on every engine (the fit sums over the groups)
     fit = sorted((float(x), int(n), int(w)) for x, d, n, w in groups if not d)

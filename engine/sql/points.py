@@ -144,13 +144,15 @@ def fit_case(definition: ICPDefinition, points_col):
 
 
 def deal_groups_query(definition: ICPDefinition, *, closed_before: date | None = None,
-                      created_from: date | None = None, points: FromClause | None = None) -> Select:
+                      created_from: date | None = None, points: FromClause | None = None,
+                      deal_kinds: FromClause | None = None) -> Select:
     """(points, disqualified, deals, wins) over closed deals (before the cut, or created on/after a date);
     each deal gets its account's points plus the triggers that preceded that deal. `points`: the accounts'
-    (account_id, points without trigger lines, disqualified) when already computed (`points_parts_query`)."""
+    (account_id, points without trigger lines, disqualified) when already computed (`points_parts_query`);
+    `deal_kinds`: the closed deals' signal kinds (`triggers.closed_deal_kinds`) when already computed."""
 
     p = points if points is not None else points_query(definition, include_triggers=False).subquery("p")
-    t = deal_trigger_points_query(definition).subquery("t")
+    t = deal_trigger_points_query(definition, deal_kinds).subquery("t")
     o = opportunities
     where = closed_deals_where(closed_before)
     if created_from is not None:

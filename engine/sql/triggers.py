@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Engine, Select, and_, case, func, literal, select
+from sqlalchemy import Connection, FromClause, Select, and_, case, func, literal, select
 
 from icp_mcp.archive.schema import opportunities, signals
 from icp_mcp.engine.sql.labels import closed_deals_where
@@ -31,26 +31,34 @@ def _deal_kinds(window_days: int, kinds: list[str] | None = None, deals=None) ->
     return (stmt.where(deals) if deals is not None else stmt).distinct()
 
 
-def trigger_counts(engine: Engine, closed_before: date | None, window_days: int
-                   ) -> tuple[int, int, list[tuple[str, int, int]]]:
-    """(closed deals, wins, [(kind, deals with it, wins with it)]) over closed deals before the cut."""
+def closed_deal_kinds(window_days: int, closed_before: date | None) -> Select:
+    """DISTINCT (opportunity_id, kind, won) of the closed deals before the cut, every signal kind: what a
+    derivation's trigger counts and its calibration both read (computed once, `temp.once`)."""
+    return _deal_kinds(window_days, deals=closed_deals_where(closed_before))
+
+
+def trigger_counts(conn: Connection, closed_before: date | None, window_days: int, *,
+                   deal_kinds: FromClause | None = None) -> tuple[int, int, list[tuple[str, int, int]]]:
+    """(closed deals, wins, [(kind, deals with it, wins with it)]) over closed deals before the cut;
+    `deal_kinds`: `closed_deal_kinds` for the same cut and window, when the caller holds it."""
     o = opportunities
     where = closed_deals_where(closed_before)
-    dk = _deal_kinds(window_days, deals=where).subquery("dk")
+    dk = deal_kinds if deal_kinds is not None else closed_deal_kinds(window_days, closed_before).subquery("dk")
     won = case((o.c.stage == "won", 1), else_=0)
-    with engine.connect() as conn:
-        n, w = conn.execute(select(func.count(), func.coalesce(func.sum(won), 0)).where(where)).one()
-        rows = conn.execute(select(dk.c.kind, func.count(), func.sum(dk.c.won)).group_by(dk.c.kind)).all()
+    n, w = conn.execute(select(func.count(), func.coalesce(func.sum(won), 0)).where(where)).one()
+    rows = conn.execute(select(dk.c.kind, func.count(), func.sum(dk.c.won)).group_by(dk.c.kind)).all()
     return int(n), int(w), [(k, int(c), int(x or 0)) for k, c, x in rows]
 
 
-def deal_trigger_points_query(definition: ICPDefinition) -> Select:
-    """(opportunity_id, points) summed over the trigger criteria met by each deal."""
+def deal_trigger_points_query(definition: ICPDefinition, deal_kinds: FromClause | None = None) -> Select:
+    """(opportunity_id, points) summed over the trigger criteria met by each deal; `deal_kinds`: the
+    (opportunity_id, kind) rows to read (`closed_deal_kinds` for the definition's window) when the caller
+    holds them and needs only those deals."""
     keyed = [(c.id, c, c.points) for c in definition.criteria if c.attribute == "trigger"]
     if not keyed:
         return select(literal("").label("opportunity_id"), literal(0.0).label("points")).where(literal(False))
     kinds = sorted({v.lower() for _, c, _ in keyed for v in c.accepted()})
-    dk = _deal_kinds(definition.trigger_window_days, kinds).subquery("dk")
+    dk = deal_kinds if deal_kinds is not None else _deal_kinds(definition.trigger_window_days, kinds).subquery("dk")
     conds = condition_table(keyed)
     met = (select(dk.c.opportunity_id, conds.c.key, conds.c.points)
            .select_from(dk.join(conds, func.lower(dk.c.kind) == conds.c.value)).distinct().subquery("met"))
