@@ -117,9 +117,17 @@ def sample_archive(archive: Path, n: int, seed: int) -> tuple[list[str], list[st
     return random.Random(seed).sample(ids, min(n, len(ids))), rules
 
 
-def workload(account_ids: list[str], rules: list[str], calls: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
+def workload(account_ids: list[str], rules: list[str], calls: int, seed: int, only: str = ""
+             ) -> list[tuple[str, dict[str, Any]]]:
     """A fixed mix: 45% score_account, 20% best_customers, 20% customer_voice, 10% explain_disqualifier,
-    5% check_drift."""
+    5% check_drift; only the calls of the tools named in `only` (comma-separated) when given, as many."""
+    if only:
+        wanted = set(only.split(","))
+        mixed = workload(account_ids, rules, calls * 50, seed)
+        plan = [c for c in mixed if c[0] in wanted][:calls]
+        if len(plan) < calls:
+            raise SystemExit(f"--only {only}: no such tool in the mix")
+        return plan
     rng = random.Random(seed)
     topics = ["pricing", "security_compliance", "integrations", "onboarding", "support"]
     plan = []
@@ -204,6 +212,9 @@ def main(
     warmup: int = typer.Option(20, "--warmup", min=0, max=1000, help="Calls before measuring (not counted)."),
     seed: int = typer.Option(7, "--seed"),
     no_policy: bool = typer.Option(False, "--no-policy", help="Peer run: no tokens, no redaction (owner)."),
+    only: str = typer.Option("", "--only", help="Only these tools of the mix (comma-separated): e.g. "
+                                                "best_customers, whose answers are kept, for the cost of a call "
+                                                "outside the query."),
 ) -> None:
     """Serve the archive over HTTP with a policy and hammer it with concurrent clients."""
     path = archive or ensure_archive(size.upper(), seed)
@@ -225,9 +236,9 @@ def main(
         if no_policy:
             token = None
         if warmup:
-            asyncio.run(run_clients(url, token, workload(account_ids, rules, warmup, seed + 1), min(clients, warmup)))
+            asyncio.run(run_clients(url, token, workload(account_ids, rules, warmup, seed + 1, only), min(clients, warmup)))
         cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
-        results, wall = asyncio.run(run_clients(url, token, workload(account_ids, rules, calls, seed), clients))
+        results, wall = asyncio.run(run_clients(url, token, workload(account_ids, rules, calls, seed, only), clients))
         cpu, client_cpu = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
         rss_after = rss_mb(proc.pid)
     finally:
