@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger, ColumnElement, Connection, Date, FromClause, Integer, Select, String, and_, case, cast, column,
-    func, insert, literal, null, select, true, tuple_, union_all, values,
+    func, insert, literal, null, select, true, tuple_, values,
 )
 
 from icp_mcp.archive.schema import (
@@ -120,41 +120,49 @@ def _bit(names: list[str], col: ColumnElement) -> ColumnElement:
     return func.coalesce(cast(literal(1), BigInteger).op("<<")(pos - 1), 0)
 
 
-def _positions(names: list[str], name: str) -> FromClause:
-    """A VALUES list of (key, pos): each name with its bit position."""
-    return values(column("key", String), column("pos", Integer), name=name).data(
-        [(x, i) for i, x in enumerate(names)])
+def _positions(roles: list[str], words: list[list[str]]) -> FromClause:
+    """A VALUES list of (kind, key, word, pos): each role (word 0) and title (word 1 + its title word) with
+    its bit position."""
+    rows = [(ROLE, x, 0, i) for i, x in enumerate(roles)]
+    rows += [(TITLE, x, w + 1, i) for w, names in enumerate(words) for i, x in enumerate(names)]
+    return values(column("kind", String), column("key", String), column("word", Integer), column("pos", Integer),
+                  name="positions").data(rows)
 
 
 def _masked(conn: Connection, where: ColumnElement, by_day: bool) -> Select | None:
     """DuckDB: per deal (day, won, role mask, title mask words), grouped by the masks, unfolded per role and
-    title; None when there are too many distinct roles or titles for the masks."""
+    title in one join with the bit positions; None when there are too many distinct roles or titles for
+    the masks."""
     o, oc, c = opportunities, opportunity_contacts, contacts
     roles = sorted(conn.execute(select(oc.c.role).distinct()).scalars())
     titles = sorted(conn.execute(select(c.c.title).where(c.c.title.is_not(None)).distinct()).scalars())
     if len(roles) > WORD_BITS or len(titles) > WORD_BITS * MAX_WORDS:
         return None
-    words = [titles[i:i + WORD_BITS] for i in range(0, len(titles), WORD_BITS)]
-    masks = [func.bit_or(_bit(roles, oc.c.role)).label("r"),
-             *(func.bit_or(_bit(w, c.c.title)).label(f"t{i}") for i, w in enumerate(words))]
-    per_deal = (select(_day(by_day), _won(), *masks).select_from(_deals()).where(where)
-                .group_by(o.c.opportunity_id).subquery("per_deal"))
-    keys = [per_deal.c.on_day, per_deal.c.won, per_deal.c.r, *(per_deal.c[f"t{i}"] for i in range(len(words)))]
-    g = select(*keys, func.count().label("n")).group_by(*keys).subquery("g")
-    parts = []
-    for kind, mask, names in [(ROLE, g.c.r, roles),
-                              *((TITLE, g.c[f"t{i}"], w) for i, w in enumerate(words))]:
-        if not names:
-            continue
-        pos = _positions(names, f"{kind}_bits")
-        hit = mask.op(">>")(pos.c.pos).op("&")(literal(1, BigInteger)) == 1
-        parts.append(select(literal(kind).label("kind"), pos.c.key, g.c.on_day, g.c.won,
-                            func.sum(g.c.n).label("n"))
-                     .select_from(g.join(pos, hit)).group_by(pos.c.key, g.c.on_day, g.c.won))
-    if not parts:  # no deal contacts at all
+    if not roles:  # no deal contacts at all
         return select(literal(ROLE).label("kind"), literal("").label("key"), _day(False), literal(0).label("won"),
                       literal(0).label("n")).where(literal(False))
-    return parts[0] if len(parts) == 1 else union_all(*parts)  # type: ignore[return-value]
+    words = [titles[i:i + WORD_BITS] for i in range(0, len(titles), WORD_BITS)]
+    # each contact's title bit per word, then each deal's masks from its deal contacts (grouped by the deal
+    # contacts' own key before the join with the deals: a quarter less work than grouping the joined rows)
+    bits = select(c.c.contact_id, *(_bit(w, c.c.title).label(f"b{i}") for i, w in enumerate(words))).subquery("bits")
+    per_oc = (select(oc.c.opportunity_id, func.bit_or(_bit(roles, oc.c.role)).label("r"),
+                     *(func.bit_or(func.coalesce(bits.c[f"b{i}"], 0)).label(f"t{i}") for i in range(len(words))))
+              .select_from(oc.outerjoin(bits, bits.c.contact_id == oc.c.contact_id))
+              .group_by(oc.c.opportunity_id).subquery("per_oc"))
+    day = o.c.closed_at if by_day else cast(null(), Date)
+    per_deal = (select(day.label("on_day"), case((o.c.stage == "won", 1), else_=0).label("won"), per_oc.c.r,
+                       *(per_oc.c[f"t{i}"] for i in range(len(words))))
+                .select_from(per_oc.join(o, o.c.opportunity_id == per_oc.c.opportunity_id)).where(where)
+                .subquery("per_deal"))
+    mask_cols = [per_deal.c.r, *(per_deal.c[f"t{i}"] for i in range(len(words)))]
+    keys = [per_deal.c.on_day, per_deal.c.won, *mask_cols]
+    g = select(*keys, func.count().label("n")).group_by(*keys).subquery("g")
+    pos = _positions(roles, words)
+    word_mask = case(*((pos.c.word == w, g.c[col.name]) for w, col in enumerate(mask_cols)),
+                     else_=literal(0, BigInteger))
+    hit = word_mask.op(">>")(pos.c.pos).op("&")(literal(1, BigInteger)) == 1
+    return (select(pos.c.kind, pos.c.key, g.c.on_day, g.c.won, func.sum(g.c.n).label("n"))
+            .select_from(g.join(pos, hit)).group_by(pos.c.kind, pos.c.key, g.c.on_day, g.c.won))
 
 
 # ------------------------------------------------------------------------------------------ topics
