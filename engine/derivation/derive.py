@@ -243,7 +243,7 @@ def derive_icp(
                 labels = select(*same).where(flagged.c.dq == 0)
             base = totals.best / totals.n if totals.n else 0.0
             criteria = _rank([*_binned_criteria(counts, totals, base, z_keep),
-                              *_trigger_criteria(conn, closed_before, window, z_keep, deal_kinds)])
+                              *_trigger_criteria(conn, closed_before, z_keep, deal_kinds)])
             unsupported = _unsupported(counts, [c for c in counts if c.n >= MIN_N], criteria, disqualifiers, base,
                                        totals)
             step(3, STEPS, f"{len(criteria)} criteria, {len(disqualifiers)} disqualifiers kept")
@@ -436,12 +436,12 @@ def _rank(scored: list[tuple[float, Criterion]]) -> list[Criterion]:
     return criteria
 
 
-def _trigger_criteria(conn: Connection, closed_before: date | None, window: int, z_keep: float,
-                      deal_kinds: FromClause) -> list[tuple[float, Criterion]]:
+def _trigger_criteria(conn: Connection, closed_before: date | None, z_keep: float, deal_kinds: FromClause
+                      ) -> list[tuple[float, Criterion]]:
     """Signal kinds whose deals (signal within the window before creation) win clearly more or less often
     (`deal_kinds`: `triggers.closed_deal_kinds` for the cut and window)."""
 
-    n, wins, rows = trigger_counts(conn, closed_before, window, deal_kinds=deal_kinds)
+    n, wins, rows = trigger_counts(conn, closed_before, deal_kinds)
     if not n or not wins or wins == n:
         return []
     base = wins / n

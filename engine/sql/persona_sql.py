@@ -47,6 +47,8 @@ TOPIC_SPAN = timedelta(days=365)  # topics come from the year of snippets before
 
 ROLE, TITLE = "role", "title"
 ROLE_TOPICS, TITLE_TOPICS = "role_topics", "title_topics"
+#: The columns `store` fills, in the order of its selects.
+_FACT_COLUMNS = ["version", "kind", "key", "on_day", "won", "topics", "n"]
 
 
 # ------------------------------------------------------------------------------------------ closed deals
@@ -229,17 +231,14 @@ def store(conn: Connection, version: int) -> None:
     won) and snippets per (kind, key, day, topics), over everything the archive holds."""
     f = icp_persona_facts
     deals = _deals_per_key(conn, closed_deals_where(None), by_day=True).subquery("deals")
-    conn.execute(insert(f).from_select(
-        ["version", "kind", "key", "on_day", "won", "topics", "n"],
-        select(literal(version), deals.c.kind, deals.c.key, deals.c.on_day, deals.c.won, cast(null(), String),
-               deals.c.n)))
+    conn.execute(insert(f).from_select(_FACT_COLUMNS, select(
+        literal(version), deals.c.kind, deals.c.key, deals.c.on_day, deals.c.won, cast(null(), String), deals.c.n)))
     with once(conn, _per_contact(true(), by_day=True), "persona_facts_topics") as pc:
         for kind, rows in zip((TITLE_TOPICS, ROLE_TOPICS), _topics_by(pc), strict=True):
             part = rows.subquery("part")
-            conn.execute(insert(f).from_select(
-                ["version", "kind", "key", "on_day", "won", "topics", "n"],
-                select(literal(version), literal(kind), part.c.key, part.c.on_day, cast(null(), Integer),
-                       part.c.topics, part.c.n)))
+            conn.execute(insert(f).from_select(_FACT_COLUMNS, select(
+                literal(version), literal(kind), part.c.key, part.c.on_day, cast(null(), Integer), part.c.topics,
+                part.c.n)))
 
 
 def read_deal_counts(conn: Connection, version: int, closed_before: date | None

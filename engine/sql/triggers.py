@@ -37,15 +37,15 @@ def closed_deal_kinds(window_days: int, closed_before: date | None) -> Select:
     return _deal_kinds(window_days, deals=closed_deals_where(closed_before))
 
 
-def trigger_counts(conn: Connection, closed_before: date | None, window_days: int, *,
-                   deal_kinds: FromClause | None = None) -> tuple[int, int, list[tuple[str, int, int]]]:
+def trigger_counts(conn: Connection, closed_before: date | None, deal_kinds: FromClause
+                   ) -> tuple[int, int, list[tuple[str, int, int]]]:
     """(closed deals, wins, [(kind, deals with it, wins with it)]) over closed deals before the cut;
-    `deal_kinds`: `closed_deal_kinds` for the same cut and window, when the caller holds it."""
+    `deal_kinds`: `closed_deal_kinds` for the same cut (and the trigger window)."""
     o = opportunities
     where = closed_deals_where(closed_before)
-    dk = deal_kinds if deal_kinds is not None else closed_deal_kinds(window_days, closed_before).subquery("dk")
     won = case((o.c.stage == "won", 1), else_=0)
     n, w = conn.execute(select(func.count(), func.coalesce(func.sum(won), 0)).where(where)).one()
+    dk = deal_kinds
     rows = conn.execute(select(dk.c.kind, func.count(), func.sum(dk.c.won)).group_by(dk.c.kind)).all()
     return int(n), int(w), [(k, int(c), int(x or 0)) for k, c, x in rows]
 
